@@ -65,7 +65,9 @@ def get_config():
   config.training.rec_weight = 5.0  # MSE weight (paper: 5).
   config.training.kl_weight = 0.5  # KL weight (paper: 0.5).
   config.training.adv_weight = 0.1  # Adversarial weight (paper: 0.1).
-  config.training.spec_weight = 1.0  # Log-spectral misfit weight (paper: none).
+  # Log-spectral misfit weight (paper: none). Measured on the quickstart model after 600
+  # steps: 1 -> validation R^2 median 0.05, 10 -> 0.68 (400 steps), 30 -> 0.74.
+  config.training.spec_weight = 30.0
   config.training.spec_on_prior = True  # Also match spectra of samples from the prior.
   config.training.adv_on_prior = True  # The critic also sees prior samples.
   config.training.ema_decay = 0.999  # EMA of generator parameters used for sampling.
