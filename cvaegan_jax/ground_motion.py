@@ -1,0 +1,588 @@
+"""Ground-motion intensity measures and spectral-fit metrics.
+
+Time-domain measures work on NumPy float64 arrays batched over leading axes:
+``accel_ms2 [..., T]`` in m/s^2 sampled every ``dt`` seconds; each returns
+``[...]`` (one value per record) unless said otherwise. Velocity and
+displacement come from the trapezoid rule starting at rest, on the record as
+given: baseline-correct first (:func:`baseline_correct`) when the record may
+drift, or PGV/PGD measure the drift.
+
+The spectral-fit metrics (:func:`spectral_r2`, :func:`spectral_rmse`, ...) are
+written with ``jax.numpy``: they accept NumPy or JAX arrays, work inside
+``jax.jit``, and return JAX arrays.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import scipy.signal
+import scipy.stats
+
+__all__ = [
+    "G_MS2",
+    "baseline_correct",
+    "velocity_displacement",
+    "arias_intensity",
+    "husid",
+    "significant_duration",
+    "d5_75",
+    "d5_95",
+    "pga",
+    "pgv",
+    "pgd",
+    "mean_period",
+    "fourier_amplitude",
+    "spectrogram",
+    "summary",
+    "compare",
+    "spectral_r2",
+    "spectral_rmse",
+    "log_spectral_rmse",
+    "relative_misfit",
+    "paper_criterion",
+]
+
+# Standard gravity, m/s^2.
+G_MS2 = 9.80665
+
+# Relative floor of the R^2 denominator (see spectral_r2).
+_SS_TOT_FLOOR = 1e-12
+
+
+# ---------------------------------------------------------------------------
+# Argument checks (each names the argument at fault).
+
+
+def _check_accel(accel, name: str = "accel_ms2", min_samples: int = 2) -> np.ndarray:
+  arr = np.asarray(accel)
+  if arr.dtype.kind not in "biuf":
+    raise ValueError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
+  arr = arr.astype(np.float64)
+  if arr.ndim < 1 or arr.size == 0:
+    raise ValueError(f"{name} must be a non-empty [..., time] array, got shape {arr.shape}")
+  if arr.shape[-1] < min_samples:
+    raise ValueError(f"{name} needs at least {min_samples} samples on its last axis, got shape {arr.shape}")
+  if not np.all(np.isfinite(arr)):
+    bad = np.argwhere(~np.isfinite(arr))[0]
+    raise ValueError(f"{name} contains NaN or inf (first at index {tuple(int(i) for i in bad)})")
+  return arr
+
+
+def _check_dt(dt) -> float:
+  try:
+    dt = float(dt)
+  except (TypeError, ValueError):
+    raise ValueError(f"dt must be a number of seconds, got {dt!r}") from None
+  if not (np.isfinite(dt) and dt > 0):
+    raise ValueError(f"dt must be a positive, finite number of seconds, got {dt!r}")
+  return dt
+
+
+def _cumtrapz(x: np.ndarray, dt: float) -> np.ndarray:
+  """Cumulative trapezoid integral along the last axis, starting at 0."""
+  out = np.zeros_like(x)
+  np.cumsum(0.5 * dt * (x[..., 1:] + x[..., :-1]), axis=-1, out=out[..., 1:])
+  return out
+
+
+# ---------------------------------------------------------------------------
+# Integration and baseline correction.
+
+
+def velocity_displacement(accel_ms2, dt: float) -> tuple[np.ndarray, np.ndarray]:
+  """Velocity and displacement by the trapezoid rule, starting from rest.
+
+  Args:
+    accel_ms2: ``[..., T]`` acceleration in m/s^2.
+    dt: sampling interval in seconds.
+
+  Returns:
+    ``(vel_ms [..., T], disp_m [..., T])`` float64, with ``vel[..., 0] = disp[..., 0] = 0``.
+
+  Raises:
+    ValueError: NaN/inf or fewer than 2 samples in ``accel_ms2``; ``dt <= 0``.
+  """
+  a = _check_accel(accel_ms2)
+  dt = _check_dt(dt)
+  v = _cumtrapz(a, dt)
+  return v, _cumtrapz(v, dt)
+
+
+def baseline_correct(accel_ms2, dt: float, order: int = 3) -> np.ndarray:
+  """Remove the polynomial baseline that makes velocity and displacement drift.
+
+  The correction is an acceleration polynomial ``c(t) = sum_k c_k (t / t_end)^k``,
+  ``k = 0 .. order - 2``: its double integral from rest is a displacement
+  polynomial of degree ``order`` without constant or linear term. Its
+  coefficients minimise ``sum_t (d(t) - p(t))^2``, the squared distance of the
+  record's displacement ``d`` to that displacement polynomial ``p``, subject to
+  the exact end conditions of the corrected record: its trapezoid-rule velocity
+  and displacement (from rest, as :func:`velocity_displacement`) both end at 0
+  (up to rounding, ~1e-12 of their peaks). This is one constrained least-squares
+  problem, solved in closed form (minimum-norm particular solution plus the
+  null-space least-squares fit), so:
+
+  * the constant term subsumes mean removal;
+  * ``order = 3`` (default) leaves no freedom: the correction is the unique
+    linear acceleration ``c0 + c1 t`` that zeroes the final velocity and
+    displacement. An offset plus a linear drift added to a clean record is
+    removed exactly, and a record whose velocity and displacement already end at
+    zero is returned unchanged (to rounding);
+  * ``order > 3`` also removes the longer-period polynomial trend of the
+    displacement (and so alters a clean record's long periods);
+  * the correction is idempotent for every order.
+
+  Args:
+    accel_ms2: ``[..., T]`` acceleration in m/s^2, ``T >= order``.
+    dt: sampling interval in seconds.
+    order: degree of the displacement polynomial, an integer >= 3 (3 needs the
+      two free coefficients that the two end conditions use up).
+
+  Returns:
+    ``[..., T]`` corrected acceleration, float64, m/s^2.
+
+  Raises:
+    ValueError: NaN/inf in ``accel_ms2`` or fewer than ``order`` samples;
+      ``dt <= 0``; ``order`` not an integer >= 3.
+  """
+  if isinstance(order, bool) or int(order) != order or order < 3:
+    raise ValueError(f"order must be an integer >= 3, got {order!r}")
+  order = int(order)
+  a = _check_accel(accel_ms2, min_samples=max(order, 3))
+  dt = _check_dt(dt)
+  lead, n = a.shape[:-1], a.shape[-1]
+  a2 = a.reshape(-1, n)
+  # Basis accelerations in normalised time (conditioning) and their discrete
+  # integrals, computed with the same trapezoid rule as the end conditions.
+  tau = np.arange(n) / (n - 1)
+  basis = tau[None, :] ** np.arange(order - 1)[:, None]  # [m, T]
+  bv, bd = velocity_displacement(basis, dt)
+  v, d = velocity_displacement(a2, dt)
+  ends = np.stack([bv[:, -1], bd[:, -1]])  # [2, m]
+  rhs = np.stack([v[:, -1], d[:, -1]])  # [2, B]
+  # Minimum-norm coefficients meeting the end conditions, plus the null-space
+  # component that best fits the remaining displacement trend.
+  coef = np.linalg.pinv(ends) @ rhs  # [m, B]
+  _, _, vh = np.linalg.svd(ends)
+  null = vh[2:].T  # [m, m - 2]
+  if null.shape[1]:
+    resid = d.T - bd.T @ coef  # [T, B]
+    y, *_ = np.linalg.lstsq(bd.T @ null, resid, rcond=None)
+    coef = coef + null @ y
+  out = a2 - (basis.T @ coef).T
+  return out.reshape(lead + (n,))
+
+
+# ---------------------------------------------------------------------------
+# Energy and duration.
+
+
+def arias_intensity(accel_ms2, dt: float) -> np.ndarray:
+  """Arias intensity ``I_A = pi / (2 g) * integral a(t)^2 dt`` (trapezoid rule).
+
+  Args:
+    accel_ms2: ``[..., T]`` acceleration in m/s^2.
+    dt: sampling interval in seconds.
+
+  Returns:
+    ``[...]`` float64 in m/s (``g = 9.80665`` m/s^2).
+
+  Raises:
+    ValueError: NaN/inf or fewer than 2 samples in ``accel_ms2``; ``dt <= 0``.
+  """
+  a = _check_accel(accel_ms2)
+  dt = _check_dt(dt)
+  a2 = a * a
+  return np.pi / (2.0 * G_MS2) * dt * (a2.sum(-1) - 0.5 * (a2[..., 0] + a2[..., -1]))
+
+
+def husid(accel_ms2, dt: float) -> np.ndarray:
+  """Normalised cumulative Arias intensity (Husid plot), 0 at the start, 1 at the end.
+
+  Args:
+    accel_ms2: ``[..., T]`` acceleration in m/s^2.
+    dt: sampling interval in seconds.
+
+  Returns:
+    ``[..., T]`` float64, non-decreasing from 0 to 1.
+
+  Raises:
+    ValueError: NaN/inf, fewer than 2 samples, or a record that is zero
+      everywhere (no energy to normalise) in ``accel_ms2``; ``dt <= 0``.
+  """
+  a = _check_accel(accel_ms2)
+  dt = _check_dt(dt)
+  cum = _cumtrapz(a * a, dt)
+  total = cum[..., -1:]
+  if np.any(total <= 0):
+    bad = np.argwhere(total[..., 0] <= 0)[0]
+    raise ValueError(f"accel_ms2 record {tuple(int(i) for i in bad)} is zero everywhere: Husid plot undefined")
+  return cum / total
+
+
+def significant_duration(accel_ms2, dt: float, start: float = 0.05, end: float = 0.95) -> np.ndarray:
+  """Significant duration: time between Husid levels ``start`` and ``end``.
+
+  Crossing times are linearly interpolated between samples (not rounded to a
+  sample), so a record with constant ``a^2`` of duration D gives exactly
+  ``(end - start) * D``.
+
+  Args:
+    accel_ms2: ``[..., T]`` acceleration in m/s^2.
+    dt: sampling interval in seconds.
+    start: Husid level at which the interval opens, in [0, end).
+    end: Husid level at which it closes, in (start, 1].
+
+  Returns:
+    ``[...]`` float64 duration in seconds.
+
+  Raises:
+    ValueError: bad ``accel_ms2`` (see :func:`husid`), ``dt <= 0``, or levels
+      outside ``0 <= start < end <= 1``.
+  """
+  if not (0.0 <= start < end <= 1.0):
+    raise ValueError(f"start and end must satisfy 0 <= start < end <= 1, got start={start!r}, end={end!r}")
+  h = husid(accel_ms2, dt)
+  dt = float(dt)
+  return _crossing_time(h, end, dt) - _crossing_time(h, start, dt)
+
+
+def _crossing_time(h: np.ndarray, level: float, dt: float) -> np.ndarray:
+  """First time (s) where the non-decreasing ``h [..., T]`` reaches ``level``."""
+  k = np.argmax(h >= level, axis=-1)  # h[..., -1] == 1 >= level, so always found.
+  km1 = np.maximum(k - 1, 0)
+  h1 = np.take_along_axis(h, k[..., None], -1)[..., 0]
+  h0 = np.take_along_axis(h, km1[..., None], -1)[..., 0]
+  step = h1 - h0
+  frac = np.where(step > 0, (level - h0) / np.where(step > 0, step, 1.0), 0.0)
+  return np.where(k == 0, 0.0, (km1 + frac) * dt)
+
+
+def d5_75(accel_ms2, dt: float) -> np.ndarray:
+  """Significant duration D5-75 in seconds, ``[...]``; see :func:`significant_duration`."""
+  return significant_duration(accel_ms2, dt, 0.05, 0.75)
+
+
+def d5_95(accel_ms2, dt: float) -> np.ndarray:
+  """Significant duration D5-95 in seconds, ``[...]``; see :func:`significant_duration`."""
+  return significant_duration(accel_ms2, dt, 0.05, 0.95)
+
+
+# ---------------------------------------------------------------------------
+# Peaks.
+
+
+def pga(accel_ms2, dt: float | None = None) -> np.ndarray:
+  """Peak ground acceleration ``max |a|``, ``[...]`` in m/s^2.
+
+  Args:
+    accel_ms2: ``[..., T]`` acceleration in m/s^2.
+    dt: unused (accepted for a uniform signature); checked when given.
+
+  Raises:
+    ValueError: NaN/inf or empty ``accel_ms2``; ``dt <= 0`` when given.
+  """
+  a = _check_accel(accel_ms2, min_samples=1)
+  if dt is not None:
+    _check_dt(dt)
+  return np.max(np.abs(a), axis=-1)
+
+
+def pgv(accel_ms2, dt: float) -> np.ndarray:
+  """Peak ground velocity ``max |v|``, ``[...]`` in m/s.
+
+  ``v`` is the trapezoid integral of the record as given, from rest: baseline-
+  correct first (:func:`baseline_correct`) or a drift inflates the peak.
+
+  Raises:
+    ValueError: as :func:`velocity_displacement`.
+  """
+  v, _ = velocity_displacement(accel_ms2, dt)
+  return np.max(np.abs(v), axis=-1)
+
+
+def pgd(accel_ms2, dt: float) -> np.ndarray:
+  """Peak ground displacement ``max |d|``, ``[...]`` in m.
+
+  ``d`` is the double trapezoid integral of the record as given, from rest:
+  baseline-correct first (:func:`baseline_correct`) or a drift dominates it.
+
+  Raises:
+    ValueError: as :func:`velocity_displacement`.
+  """
+  _, d = velocity_displacement(accel_ms2, dt)
+  return np.max(np.abs(d), axis=-1)
+
+
+# ---------------------------------------------------------------------------
+# Frequency content.
+
+
+def fourier_amplitude(accel_ms2, dt: float) -> tuple[np.ndarray, np.ndarray]:
+  """One-sided Fourier amplitude spectrum ``|rfft(a)| * dt``.
+
+  A sine of amplitude A over a whole number of cycles and D = T * dt seconds
+  peaks at its frequency with ``A * D / 2``.
+
+  Args:
+    accel_ms2: ``[..., T]`` acceleration in m/s^2.
+    dt: sampling interval in seconds.
+
+  Returns:
+    ``(freqs_hz [F], fas_ms [..., F])`` with ``F = T // 2 + 1``; FAS in m/s.
+
+  Raises:
+    ValueError: NaN/inf or fewer than 2 samples in ``accel_ms2``; ``dt <= 0``.
+  """
+  a = _check_accel(accel_ms2)
+  dt = _check_dt(dt)
+  return np.fft.rfftfreq(a.shape[-1], dt), np.abs(np.fft.rfft(a, axis=-1)) * dt
+
+
+def mean_period(accel_ms2, dt: float, f_min: float = 0.25, f_max: float = 20.0) -> np.ndarray:
+  """Mean period ``Tm = sum(C_i^2 / f_i) / sum(C_i^2)`` (Rathje et al. 1998).
+
+  ``C_i`` are the Fourier amplitudes at the FFT frequencies ``f_i`` with
+  ``f_min <= f_i <= f_max`` (Rathje et al. use 0.25-20 Hz).
+
+  Args:
+    accel_ms2: ``[..., T]`` acceleration in m/s^2.
+    dt: sampling interval in seconds.
+    f_min: lowest frequency in Hz, > 0.
+    f_max: highest frequency in Hz, > f_min.
+
+  Returns:
+    ``[...]`` float64 in seconds.
+
+  Raises:
+    ValueError: bad ``accel_ms2`` or ``dt``; ``f_min``/``f_max`` not
+      ``0 < f_min < f_max``; no FFT frequency in the band (record too short or
+      band above Nyquist); a record with no energy in the band.
+  """
+  if not (np.isfinite(f_min) and np.isfinite(f_max) and 0 < f_min < f_max):
+    raise ValueError(f"f_min and f_max must satisfy 0 < f_min < f_max (Hz), got {f_min!r}, {f_max!r}")
+  freqs, fas = fourier_amplitude(accel_ms2, dt)
+  band = (freqs >= f_min) & (freqs <= f_max)
+  if not np.any(band):
+    raise ValueError(f"no FFT frequency of the record lies in [f_min, f_max] = [{f_min}, {f_max}] Hz")
+  c2 = fas[..., band] ** 2
+  total = c2.sum(-1)
+  if np.any(total <= 0):
+    raise ValueError(f"accel_ms2 has a record with no Fourier amplitude in [{f_min}, {f_max}] Hz")
+  return (c2 / freqs[band]).sum(-1) / total
+
+
+def spectrogram(accel_ms2, dt: float, window_s: float = 2.0, overlap: float = 0.9):
+  """Short-time power spectral density (``scipy.signal.spectrogram``, Tukey window).
+
+  Args:
+    accel_ms2: ``[..., T]`` acceleration in m/s^2.
+    dt: sampling interval in seconds.
+    window_s: segment length in seconds, at least 2 samples and at most the record.
+    overlap: fraction of a segment shared with the next, in [0, 1).
+
+  Returns:
+    ``(freqs_hz [F], times_s [S], power [..., F, S])``; power is a PSD in
+    (m/s^2)^2/Hz, times are segment centres from the record start.
+
+  Raises:
+    ValueError: bad ``accel_ms2`` or ``dt``; ``window_s`` shorter than 2
+      samples or longer than the record; ``overlap`` outside [0, 1).
+  """
+  a = _check_accel(accel_ms2)
+  dt = _check_dt(dt)
+  nperseg = int(round(window_s / dt))
+  if not (2 <= nperseg <= a.shape[-1]):
+    raise ValueError(f"window_s={window_s!r} s must span 2 samples to the whole record "
+                     f"({a.shape[-1]} samples at dt={dt} s)")
+  if not (0.0 <= overlap < 1.0):
+    raise ValueError(f"overlap must lie in [0, 1), got {overlap!r}")
+  noverlap = min(int(round(overlap * nperseg)), nperseg - 1)
+  return scipy.signal.spectrogram(a, fs=1.0 / dt, nperseg=nperseg, noverlap=noverlap, axis=-1)
+
+
+# ---------------------------------------------------------------------------
+# Summaries and distribution comparisons.
+
+
+def summary(accel_ms2, dt: float) -> dict[str, np.ndarray]:
+  """The standard intensity measures of each record.
+
+  PGV and PGD integrate the records as given (see :func:`pgv`).
+
+  Args:
+    accel_ms2: ``[N, T]`` (or ``[..., T]``) acceleration in m/s^2.
+    dt: sampling interval in seconds.
+
+  Returns:
+    dict of ``[N]`` (``[...]``) float64 arrays: ``arias_ms`` (m/s), ``d5_75_s``,
+    ``d5_95_s`` (s), ``pga_ms2`` (m/s^2), ``pgv_ms`` (m/s), ``pgd_m`` (m),
+    ``mean_period_s`` (s).
+
+  Raises:
+    ValueError: as the individual measures.
+  """
+  a = _check_accel(accel_ms2)
+  dt = _check_dt(dt)
+  return {
+      "arias_ms": arias_intensity(a, dt),
+      "d5_75_s": d5_75(a, dt),
+      "d5_95_s": d5_95(a, dt),
+      "pga_ms2": pga(a),
+      "pgv_ms": pgv(a, dt),
+      "pgd_m": pgd(a, dt),
+      "mean_period_s": mean_period(a, dt),
+  }
+
+
+def compare(real: dict, generated: dict) -> dict[str, dict[str, float]]:
+  """Two-sample Kolmogorov-Smirnov comparison of each measure's distribution.
+
+  Args:
+    real: name -> values (any shape, flattened), e.g. :func:`summary` of records.
+    generated: the same names for generated records; names present in only
+      one dict are skipped.
+
+  Returns:
+    name -> ``{"ks": D, "p_value": p, "median_real", "median_generated",
+    "ratio_of_medians"}`` (Python floats; D in [0, 1] from
+    ``scipy.stats.ks_2samp``; the ratio is generated / real, inf or nan when the
+    real median is 0).
+
+  Raises:
+    ValueError: no name in common, or an empty or non-finite sample (naming the
+      measure and the dict).
+  """
+  names = [k for k in real if k in generated]
+  if not names:
+    raise ValueError(f"real and generated share no measure: {sorted(real)} vs {sorted(generated)}")
+  out = {}
+  for name in names:
+    samples = []
+    for which, d in (("real", real), ("generated", generated)):
+      x = np.asarray(d[name], dtype=np.float64).ravel()
+      if x.size == 0:
+        raise ValueError(f"{which}[{name!r}] is empty")
+      if not np.all(np.isfinite(x)):
+        raise ValueError(f"{which}[{name!r}] contains NaN or inf")
+      samples.append(x)
+    res = scipy.stats.ks_2samp(samples[0], samples[1])
+    m_r, m_g = float(np.median(samples[0])), float(np.median(samples[1]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+      ratio = float(np.float64(m_g) / np.float64(m_r))
+    out[name] = {"ks": float(res.statistic), "p_value": float(res.pvalue), "median_real": m_r,
+                 "median_generated": m_g, "ratio_of_medians": ratio}
+  return out
+
+
+# ---------------------------------------------------------------------------
+# Spectral fit (jax.numpy: usable on NumPy arrays and inside jit).
+
+
+def _check_spectrum(x, name: str) -> jax.Array:
+  if not isinstance(x, jax.core.Tracer):
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "biuf":
+      raise ValueError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
+    if arr.ndim < 1 or arr.shape[-1] == 0:
+      raise ValueError(f"{name} must be a non-empty [..., periods] array, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+      raise ValueError(f"{name} contains NaN or inf")
+  x = jnp.asarray(x)
+  if not jnp.issubdtype(x.dtype, jnp.floating):
+    x = x.astype(jnp.result_type(float))
+  return x
+
+
+def _pair(target, generated):
+  t = _check_spectrum(target, "target")
+  g = _check_spectrum(generated, "generated")
+  if t.shape[-1] != g.shape[-1]:
+    raise ValueError(f"target and generated must have the same number of periods, "
+                     f"got {t.shape} and {g.shape}")
+  return t, g
+
+
+def spectral_r2(target, generated) -> jax.Array:
+  """Coefficient of determination of a generated spectrum against its target.
+
+  ``R^2 = 1 - sum_P (gen - tgt)^2 / SS_tot`` with ``SS_tot = sum_P (tgt - mean_P tgt)^2``,
+  over the period axis, on linear spectral accelerations. A flat target has
+  ``SS_tot = 0``: the denominator is floored at ``1e-12 * sum_P tgt^2`` plus the
+  smallest normal float, so a flat target gives R^2 = 1 when matched exactly and
+  a large negative value otherwise (never NaN or a division by zero).
+
+  Args:
+    target: ``[..., P]`` target Sa (m/s^2).
+    generated: ``[..., P]`` generated Sa (m/s^2), broadcastable with ``target``.
+
+  Returns:
+    ``[...]`` R^2 (JAX array, dimensionless).
+
+  Raises:
+    ValueError (concrete inputs): NaN/inf, empty, or mismatched period axes.
+  """
+  t, g = _pair(target, generated)
+  ss_res = jnp.sum((g - t) ** 2, axis=-1)
+  ss_tot = jnp.sum((t - jnp.mean(t, axis=-1, keepdims=True)) ** 2, axis=-1)
+  dtype = jnp.result_type(ss_res, ss_tot)
+  floor = _SS_TOT_FLOOR * jnp.sum(t * t, axis=-1) + jnp.finfo(dtype).tiny
+  return 1.0 - ss_res / jnp.maximum(ss_tot, floor)
+
+
+def spectral_rmse(target, generated) -> jax.Array:
+  """Root-mean-square misfit ``sqrt(mean_P (gen - tgt)^2)``, ``[...]`` in m/s^2.
+
+  Arguments and errors as :func:`spectral_r2`.
+  """
+  t, g = _pair(target, generated)
+  return jnp.sqrt(jnp.mean((g - t) ** 2, axis=-1))
+
+
+def log_spectral_rmse(target, generated) -> jax.Array:
+  """RMS of ``log10(gen / tgt)`` over the periods, ``[...]`` (log10 units).
+
+  Both spectra must be > 0; non-positive values give inf or NaN (under jit) or
+  a ValueError (concrete inputs). Other arguments and errors as :func:`spectral_r2`.
+  """
+  t, g = _pair(target, generated)
+  for name, x in (("target", t), ("generated", g)):
+    if not isinstance(x, jax.core.Tracer) and bool(jnp.any(x <= 0)):
+      raise ValueError(f"{name} must be > 0 for a log-spectral misfit")
+  return jnp.sqrt(jnp.mean(jnp.log10(g / t) ** 2, axis=-1))
+
+
+def relative_misfit(target, generated) -> jax.Array:
+  """Per-period relative misfit ``gen / tgt - 1``, ``[..., P]`` (dimensionless).
+
+  A zero target value gives inf or NaN. Arguments and errors as :func:`spectral_r2`.
+  """
+  t, g = _pair(target, generated)
+  return g / t - 1.0
+
+
+def paper_criterion(r2, rmse, r2_min: float = 0.8, rmse_max: float = 0.1) -> jax.Array:
+  """The paper's acceptance test ``R^2 > r2_min and RMSE < rmse_max`` (strict).
+
+  Args:
+    r2: ``[...]`` from :func:`spectral_r2`.
+    rmse: ``[...]`` from :func:`spectral_rmse`, m/s^2.
+    r2_min: R^2 threshold (paper: 0.8).
+    rmse_max: RMSE threshold in m/s^2 (paper: 0.1).
+
+  Returns:
+    ``[...]`` boolean JAX array.
+
+  Raises:
+    ValueError (concrete inputs): NaN/inf or empty ``r2``/``rmse``.
+  """
+  for name, x in (("r2", r2), ("rmse", rmse)):
+    if not isinstance(x, jax.core.Tracer):
+      arr = np.asarray(x)
+      if arr.size == 0:
+        raise ValueError(f"{name} is empty")
+      if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or inf")
+  return (jnp.asarray(r2) > r2_min) & (jnp.asarray(rmse) < rmse_max)
