@@ -22,7 +22,7 @@ import ml_collections
 
 def get_config():
   config = ml_collections.ConfigDict()
-  config.mode = "train"  # What main runs: "train", "prepare", "spectra" or "quickstart".
+  config.mode = "train"  # What main runs: train, prepare, spectra, evaluate, generate or quickstart.
 
   config.data = ml_collections.ConfigDict()
   config.data.builder_config = "simulated"  # knet_spectra config: "simulated" or "knet".
@@ -84,4 +84,27 @@ def get_config():
   config.optimizer.b1 = 0.0  # Paper: Adam betas (0.0, 0.9).
   config.optimizer.b2 = 0.9
   config.optimizer.grad_clip = 10.0  # Global-norm clip; 0 disables (paper: none).
+
+  config.evaluate = ml_collections.ConfigDict()
+  config.evaluate.splits = ("test", "ood_low", "ood_high")  # Paper's test set and out-of-range magnitudes.
+  config.evaluate.max_examples = 256  # Records per split (evenly spaced through the split).
+  config.evaluate.samples_per_target = 4  # Generated records per conditioning spectrum.
+  config.evaluate.refine = "waveform"  # Also report refined samples ("none" to skip).
+  config.evaluate.band_min_s = 0.05  # Band of the misfit summaries, s.
+  config.evaluate.band_max_s = 4.0
+  config.evaluate.chunk = 128  # Records generated per call (memory: chunk x periods x samples floats).
+  config.evaluate.num_figures = 4  # Example panels per split.
+  config.evaluate.seed = 0
+
+  config.generate = ml_collections.ConfigDict()
+  config.generate.target = "ec8:type=1,ground=B,ag=0.3g"  # Target spec (see cvaegan_jax/targets.py).
+  config.generate.num = 11  # Records in the suite (ASCE 7 asks for 11).
+  config.generate.seed = 0
+  config.generate.refine = "waveform"  # none, latent, waveform or both.
+  config.generate.tol = 0.02  # Largest |misfit| per record the refinement aims for.
+  config.generate.formats = ("at2", "csv", "npz", "mseed")  # Exports.
+  config.generate.out_dir = ""  # Default: WORKDIR/generated.
+  config.generate.allow_extrapolation = False  # Extrapolate targets that do not cover the model's periods.
+  config.generate.check = "ec8"  # Suite compliance rule: ec8, asce7-16, asce7-22 or "" for none.
+  config.generate.t1_s = 1.0  # Fundamental period for the compliance check, s.
   return config

@@ -11,6 +11,11 @@ Mode "quickstart" runs, in order:
 3. train: a narrow version of configs/base.py (same losses, a quarter of the channels)
    for `training.num_steps` steps, with checkpoints, metrics.jsonl, TensorBoard files and
    sample figures in the workdir.
+4. evaluate: the paper's metrics (R^2, RMSE, criterion share) on test, ood_low and ood_high,
+   raw and refined, time-frequency realism -> `evaluation/report.json` and figures.
+5. generate: an EC8 suite of 11 records (type 1, ground B, a_g 0.3 g), refined, exported
+   (AT2, CSV, NPZ, MiniSEED), checked against EN 1998-1 3.2.3.1.2 at T1 = 1 s ->
+   `generated/suite.json`, `generated/suite.png`.
 Expected on the 2-core development machine: see the README (time and validation metrics).
 """
 
@@ -19,7 +24,7 @@ from configs import base
 
 def get_config():
   config = base.get_config()
-  config.mode = "quickstart"  # spectra + prepare + train.
+  config.mode = "quickstart"  # spectra + prepare + train + evaluate + generate.
   config.data.num_events = 60  # Simulated events: a few hundred windows.
   config.data.data_dir = "workdirs/quickstart/data"  # Where the TFDS shards go.
   config.model.latent_dim = 32  # Narrow model so a CPU trains it in minutes.
@@ -35,6 +40,8 @@ def get_config():
   config.training.figure_every = 200
   config.training.checkpoint_every = 200
   config.training.ema_decay = 0.99  # Short run: a shorter EMA horizon.
+  config.evaluate.max_examples = 64  # Per split: keeps the evaluation under a minute.
+  config.evaluate.samples_per_target = 2
   config.optimizer.gen_lr = 3e-4
   config.optimizer.critic_lr = 3e-4
   config.optimizer.b1 = 0.5

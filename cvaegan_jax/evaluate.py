@@ -1,7 +1,8 @@
 """Metrics and figures.
 
-Response spectra of real records (the quickstart), figures of training samples. Generation metrics
-(R^2, RMSE, time-frequency realism) come with the generation issue.
+Response spectra of real records (mode "spectra"), figures of training samples and
+generated suites, and the evaluation of a trained model in the paper's terms (mode
+"evaluate": :func:`evaluate_model`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import numpy as np
 
 from cvaegan_jax import spectra
 
-__all__ = ["find_record_files", "record_spectra_report", "plot_record_spectra"]
+__all__ = ["find_record_files", "record_spectra_report", "plot_record_spectra", "plot_training_samples",
+           "plot_suite", "evaluate_model"]
 
 _KNET_SUFFIXES = (".EW", ".NS", ".UD", ".EW1", ".NS1", ".UD1", ".EW2", ".NS2", ".UD2")
 
@@ -187,5 +189,226 @@ def plot_training_samples(static, state, source, transform, path: str, num: int 
   fig.suptitle(f"step {int(state.step)}")
   fig.tight_layout()
   os.makedirs(os.path.dirname(path), exist_ok=True)
+  fig.savefig(path, dpi=90)
+  plt.close(fig)
+
+
+def _pyplot():
+  import matplotlib
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+  return plt
+
+
+def plot_suite(gen, path: str, title: str = "") -> None:
+  """Figure of a generated suite: the waveforms (stacked), their spectra against the
+  target with the suite mean, and the misfit per period.
+
+  Args:
+    gen: :class:`cvaegan_jax.generate.Generation` (``accel_ms2 [N, T]``, ``psa_ms2 [N, P]``,
+      ``target_ms2 [N, P]``, ``misfit [N, P]``).
+    path: PNG file to write (folders created).
+    title: figure title.
+  """
+  plt = _pyplot()
+  n, t_len = gen.accel_ms2.shape
+  t = np.arange(t_len) * gen.dt
+  fig, axes = plt.subplots(1, 3, figsize=(16, 5.5), gridspec_kw=dict(width_ratios=[1.5, 1, 1]))
+  step = 2.2 * float(np.max(np.abs(gen.accel_ms2)))
+  for i in range(n):
+    axes[0].plot(t, gen.accel_ms2[i] - i * step, lw=0.4, color="k")
+  axes[0].set(xlabel="time (s)", ylabel="records (offset)", yticks=[],
+              title=f"{n} records, PGA {np.abs(gen.accel_ms2).max(axis=1).min():.2f}-"
+                    f"{np.abs(gen.accel_ms2).max():.2f} m/s$^2$")
+  p = gen.periods_s
+  lo, hi = gen.band_s
+  for i in range(n):
+    axes[1].loglog(p, gen.psa_ms2[i], color="0.6", lw=0.6)
+  axes[1].loglog(p, gen.psa_ms2.mean(axis=0), color="tab:blue", lw=2, label="suite mean")
+  axes[1].loglog(p, gen.target_ms2[0], "k", lw=1.5, label="target")
+  axes[1].loglog(p, 0.9 * gen.target_ms2[0], "k--", lw=0.8, label="0.9 x target")
+  axes[1].axvspan(lo, hi, color="tab:green", alpha=0.07, label=f"band {lo}-{hi} s")
+  axes[1].set(xlabel="period (s)", ylabel="PSA (m/s$^2$)", title="response spectra")
+  axes[1].grid(True, which="both", alpha=0.3)
+  axes[1].legend(fontsize=8)
+  m = 100 * gen.misfit
+  axes[2].fill_between(p, m.min(axis=0), m.max(axis=0), color="tab:blue", alpha=0.25, label="range")
+  axes[2].semilogx(p, m.mean(axis=0), color="tab:blue", lw=1.5, label="mean")
+  axes[2].axhline(0, color="k", lw=0.8)
+  axes[2].axvspan(lo, hi, color="tab:green", alpha=0.07)
+  axes[2].set(xlabel="period (s)", ylabel="misfit (%)", title="PSA / target - 1")
+  axes[2].grid(True, which="both", alpha=0.3)
+  axes[2].legend(fontsize=8)
+  fig.suptitle(title)
+  fig.tight_layout()
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  fig.savefig(path, dpi=100)
+  plt.close(fig)
+
+
+def _sample_chunked(gen, psa: np.ndarray, seed: int, refine: str, chunk: int, desc: str):
+  """:meth:`Generator.sample` over ``psa [N, P]`` in chunks; returns (accel [N, T], psa [N, P])."""
+  from tqdm import tqdm
+  accel, out = [], []
+  for i, start in enumerate(tqdm(range(0, psa.shape[0], chunk), desc=desc, unit="chunk")):
+    g = gen.sample(psa[start:start + chunk], seed=seed + i, refine=refine)
+    accel.append(g.accel_ms2)
+    out.append(g.psa_ms2)
+  return np.concatenate(accel), np.concatenate(out)
+
+
+def _fit_metrics(target: np.ndarray, psa: np.ndarray, periods: np.ndarray, band_s) -> dict:
+  """The paper's metrics of generated ``psa [N, P]`` against ``target [N, P]`` (m/s^2)."""
+  from cvaegan_jax import generate, ground_motion
+  r2 = np.asarray(ground_motion.spectral_r2(target, psa))
+  rmse = np.asarray(ground_motion.spectral_rmse(target, psa))
+  ok = np.asarray(ground_motion.paper_criterion(r2, rmse))
+  band = generate.band_mask(periods, band_s)
+  mis = np.abs(psa[:, band] / target[:, band] - 1.0)
+  return {"paper_criterion_share": float(ok.mean()), "r2_median": float(np.median(r2)),
+          "r2_p10": float(np.percentile(r2, 10)), "rmse_median_ms2": float(np.median(rmse)),
+          "rmse_p90_ms2": float(np.percentile(rmse, 90)),
+          "log_spectral_rmse_mean": float(np.mean(np.asarray(ground_motion.log_spectral_rmse(target, psa)))),
+          "band_mean_abs_misfit": float(mis.mean()), "band_max_abs_misfit_median": float(np.median(mis.max(axis=1))),
+          "num": int(r2.size), "_r2": r2}
+
+
+def evaluate_model(config, workdir: str) -> dict:
+  """Evaluate a trained workdir in the paper's terms; writes ``WORKDIR/evaluation/``.
+
+  For each split in ``config.evaluate.splits`` (default test, ood_low, ood_high): up to
+  ``max_examples`` records, each record's spectrum as the condition,
+  ``samples_per_target`` generated records each, without and with refinement
+  (``config.evaluate.refine``). Reports R^2 and RMSE (linear PSA, m/s^2) and the share
+  with R^2 > 0.8 and RMSE < 0.1 m/s^2, log-spectral RMSE and band misfits, and
+  time-frequency realism of the raw generated records against the split's real
+  records: Arias intensity, D5-75, D5-95, PGA/PGV/PGD, mean period (medians and
+  two-sample KS statistics).
+
+  Writes ``report.json``, ``r2_hist.png``, ``husid.png`` and ``examples_<split>.png``
+  (waveform, spectrum vs target, spectrogram).
+
+  Returns:
+    The report dict (as written to ``report.json``).
+
+  Raises:
+    FileNotFoundError: ``workdir`` has no checkpoint.
+  """
+  import json
+  from cvaegan_jax import generate, ground_motion
+  from data_prep import build
+
+  ecfg = config.evaluate
+  gen = generate.Generator.from_workdir(workdir)
+  sources = build.build_from_config(gen.config.data).as_data_source()
+  out_dir = os.path.join(workdir, "evaluation")
+  os.makedirs(out_dir, exist_ok=True)
+  band = (ecfg.band_min_s, ecfg.band_max_s)
+  modes = ["none"] + ([ecfg.refine] if ecfg.refine != "none" else [])
+  report = {"workdir": workdir, "checkpoint_step": gen.step, "samples_per_target": ecfg.samples_per_target,
+            "band_s": list(band), "criterion": "R^2 > 0.8 and RMSE < 0.1 m/s^2 (Hu et al. 2026)", "splits": {}}
+  hists, husids = {}, {}
+  for split in ecfg.splits:
+    if split not in sources or len(sources[split]) == 0:
+      report["splits"][split] = {"skipped": f"the data set has no {split!r} examples"}
+      logging.warning("evaluation: no %s split, skipped", split)
+      continue
+    src = sources[split]
+    idx = np.unique(np.linspace(0, len(src) - 1, min(len(src), ecfg.max_examples)).astype(int))
+    ex = [src[int(i)] for i in idx]
+    psa = np.stack([np.asarray(e["spectrum"], np.float32) for e in ex])
+    real = np.stack([np.asarray(e["waveform"], np.float64) for e in ex])
+    mags = np.array([float(e["magnitude"]) for e in ex])
+    target = np.repeat(psa, ecfg.samples_per_target, axis=0)
+    entry = {"num_records": len(ex), "magnitude_range": [float(mags.min()), float(mags.max())]}
+    gen_accel = {}
+    for mode in modes:
+      accel, out = _sample_chunked(gen, target, ecfg.seed, mode, ecfg.chunk, f"{split} ({mode})")
+      m = _fit_metrics(target, out, gen.periods_s, band)
+      hists[(split, mode)] = m.pop("_r2")
+      entry["refine_" + mode] = m
+      gen_accel[mode] = accel
+    raw = gen_accel["none"]
+    real_tf, gen_tf = ground_motion.summary(real, gen.dt), ground_motion.summary(raw, gen.dt)
+    entry["time_frequency"] = ground_motion.compare(real_tf, gen_tf)
+    husids[split] = (np.median(ground_motion.husid(real, gen.dt), axis=0), np.median(ground_motion.husid(raw, gen.dt), axis=0))
+    report["splits"][split] = entry
+    _plot_examples(real, raw, gen_accel[modes[-1]], psa, target, gen, ex, ecfg.samples_per_target,
+                   os.path.join(out_dir, f"examples_{split}.png"), ecfg.num_figures, modes[-1])
+    print(f"{split}: {len(ex)} records (M{mags.min():.1f}-{mags.max():.1f}) x {ecfg.samples_per_target} samples: "
+          + "; ".join(f"{mode}: criterion share {entry['refine_' + mode]['paper_criterion_share']:.1%}, "
+                      f"R2 median {entry['refine_' + mode]['r2_median']:.3f}" for mode in modes))
+  _plot_r2_hist(hists, os.path.join(out_dir, "r2_hist.png"))
+  _plot_husid(husids, gen.dt, os.path.join(out_dir, "husid.png"))
+  path = os.path.join(out_dir, "report.json")
+  with open(path, "w") as f:
+    json.dump(report, f, indent=1, default=float)
+  print(f"wrote {path}")
+  return report
+
+
+def _plot_r2_hist(hists: dict, path: str) -> None:
+  """Histograms of R^2 per split and refinement mode."""
+  plt = _pyplot()
+  splits = sorted({s for s, _ in hists})
+  fig, axes = plt.subplots(1, max(1, len(splits)), figsize=(4.5 * max(1, len(splits)), 3.5), squeeze=False)
+  for ax, split in zip(axes[0], splits):
+    for (s, mode), r2 in hists.items():
+      if s == split:
+        ax.hist(np.clip(r2, -1, 1), bins=np.linspace(-1, 1, 41), alpha=0.6, label=f"refine={mode}")
+    ax.axvline(0.8, color="k", ls="--", lw=0.8)
+    ax.set(title=split, xlabel="R$^2$ (clipped at -1)", ylabel="generated records")
+    ax.legend(fontsize=8)
+  fig.tight_layout()
+  fig.savefig(path, dpi=100)
+  plt.close(fig)
+
+
+def _plot_husid(husids: dict, dt: float, path: str) -> None:
+  """Median Husid curves of real and generated (raw) records per split."""
+  plt = _pyplot()
+  fig, ax = plt.subplots(figsize=(6, 4))
+  for i, (split, (real, gen)) in enumerate(husids.items()):
+    t = np.arange(real.size) * dt
+    ax.plot(t, real, color=f"C{i}", lw=1.5, label=f"{split} real")
+    ax.plot(t, gen, color=f"C{i}", lw=1.5, ls="--", label=f"{split} generated")
+  ax.set(xlabel="time (s)", ylabel="normalised Arias intensity", title="median Husid curves")
+  ax.grid(alpha=0.3)
+  ax.legend(fontsize=8)
+  fig.tight_layout()
+  fig.savefig(path, dpi=100)
+  plt.close(fig)
+
+
+def _plot_examples(real, raw, refined, psa, target, gen, ex, k: int, path: str, num: int, mode: str) -> None:
+  """Panels per example: real vs generated waveform, spectra vs target, spectrogram."""
+  from cvaegan_jax import ground_motion
+  plt = _pyplot()
+  num = min(num, real.shape[0])
+  fig, axes = plt.subplots(num, 3, figsize=(16, 2.8 * num), squeeze=False,
+                           gridspec_kw=dict(width_ratios=[1.5, 1, 1.2]))
+  t = np.arange(real.shape[1]) * gen.dt
+  p = gen.periods_s
+  for i in range(num):
+    j = i * k
+    axes[i, 0].plot(t, real[i], color="k", lw=0.5, label="real")
+    axes[i, 0].plot(t, raw[j], color="tab:red", lw=0.5, alpha=0.8, label="generated")
+    axes[i, 0].set(ylabel="m/s$^2$", title=f"M{float(ex[i]['magnitude']):.1f}, {float(ex[i]['dist_km']):.0f} km")
+    gpsa = np.asarray(spectra.response_spectrum(np.stack([raw[j], refined[j]]).astype(np.float32), gen.dt, p,
+                                                gen.damping))
+    axes[i, 1].loglog(p, psa[i], "k", lw=1.5, label="target (real)")
+    axes[i, 1].loglog(p, gpsa[0], color="tab:red", lw=1, label="generated")
+    axes[i, 1].loglog(p, gpsa[1], color="tab:blue", lw=1, ls="--", label=f"refined ({mode})")
+    axes[i, 1].grid(True, which="both", alpha=0.3)
+    axes[i, 1].set(ylabel="PSA (m/s$^2$)")
+    f, ts, power = ground_motion.spectrogram(raw[j], gen.dt)
+    axes[i, 2].pcolormesh(ts, f, 10 * np.log10(power + 1e-20), shading="auto", cmap="magma")
+    axes[i, 2].set(ylim=(0, 25), ylabel="Hz", title="generated: spectrogram (dB)")
+  axes[0, 0].legend(fontsize=7)
+  axes[0, 1].legend(fontsize=7)
+  axes[-1, 0].set_xlabel("time (s)")
+  axes[-1, 1].set_xlabel("period (s)")
+  axes[-1, 2].set_xlabel("time (s)")
+  fig.tight_layout()
   fig.savefig(path, dpi=90)
   plt.close(fig)

@@ -10,7 +10,7 @@ from ml_collections import config_flags
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Config file (configs/*.py).", lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for outputs (created if missing).")
-_MODE = flags.DEFINE_enum("mode", None, ["spectra", "prepare", "train", "quickstart"],
+_MODE = flags.DEFINE_enum("mode", None, ["spectra", "prepare", "train", "evaluate", "generate", "quickstart"],
                           "Job to run; defaults to the config's `mode`.")
 flags.mark_flags_as_required(["config", "workdir"])
 
@@ -29,6 +29,15 @@ def main(argv):
   if mode in ("train", "quickstart"):
     from cvaegan_jax import train
     train.train_and_evaluate(config, _WORKDIR.value)
+  if mode in ("evaluate", "quickstart"):
+    from cvaegan_jax import evaluate
+    evaluate.evaluate_model(config, _WORKDIR.value)
+  if mode in ("generate", "quickstart"):
+    from cvaegan_jax import generate
+    g = config.generate
+    generate.generate_suite(_WORKDIR.value, g.target, num=g.num, seed=g.seed, refine=g.refine,
+                            out_dir=g.out_dir or None, formats=tuple(g.formats), extrapolate=g.allow_extrapolation,
+                            rule=g.check, t1_s=g.t1_s, tol=g.tol)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,174 @@
+"""Generation from a trained workdir: refinement, baseline, exports, compliance, errors; evaluation."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from cvaegan_jax import checkpoints, evaluate, exports, generate, ground_motion, spectra, targets, train
+from tests.train_test import tiny_config
+
+EC8 = "ec8:type=1,ground=B,ag=0.3g"
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+  from data_prep import build
+  data = tmp_path_factory.mktemp("data")
+  cfg = tiny_config(data)
+  cfg.training.num_steps = 10
+  cfg.training.eval_every = cfg.training.figure_every = cfg.training.checkpoint_every = 10
+  build.build_from_config(cfg.data)
+  wd = tmp_path_factory.mktemp("run")
+  train.train_and_evaluate(cfg, str(wd))
+  return wd
+
+
+@pytest.fixture(scope="module")
+def gen(workdir):
+  return generate.Generator.from_workdir(str(workdir))
+
+
+def test_loads_the_ema_weights_of_the_latest_checkpoint(gen, workdir):
+  assert gen.step == 10 and gen.periods_s.size == 100 and gen.dt == 0.01 and gen.num_samples == 3000
+  cfg = checkpoints.load_config(str(workdir))
+  manager = checkpoints.make_manager(str(workdir), keep=1, async_save=False)
+  like = train.init_state(train.make_static(cfg), {"mean": np.zeros(100), "std": np.ones(100)}, 0)
+  state = checkpoints.restore_latest(manager, like)
+  np.testing.assert_array_equal(gen.variables["params"]["decoder"]["Dense_0"]["kernel"],
+                                state.ema_params["decoder"]["Dense_0"]["kernel"])
+
+
+def test_raw_records_units_spectra_baseline_and_seeds(gen):
+  a = gen.generate(EC8, num=4, seed=3, refine="none")
+  b = gen.generate(EC8, num=4, seed=3, refine="none")
+  c = gen.generate(EC8, num=4, seed=4, refine="none")
+  assert a.accel_ms2.shape == (4, 3000) and a.accel_ms2.dtype == np.float32
+  np.testing.assert_array_equal(a.accel_ms2, b.accel_ms2)
+  assert not np.allclose(a.accel_ms2, c.accel_ms2)
+  # Spectra and misfits describe the returned records exactly.
+  np.testing.assert_allclose(a.psa_ms2, spectra.response_spectrum(a.accel_ms2, 0.01, gen.periods_s), rtol=1e-6)
+  target = targets.parse(EC8).at(gen.periods_s)
+  np.testing.assert_allclose(a.target_ms2[0], target.sa_ms2, rtol=1e-6)
+  np.testing.assert_allclose(a.misfit, a.psa_ms2 / a.target_ms2 - 1, rtol=1e-5, atol=1e-6)
+  # Baseline-corrected: final velocity and displacement are zero.
+  vel, disp = ground_motion.velocity_displacement(a.accel_ms2.astype(np.float64), a.dt)
+  assert np.all(np.abs(vel[:, -1]) < 1e-4 * np.abs(vel).max(axis=1))
+  assert np.all(np.abs(disp[:, -1]) < 1e-4 * np.abs(disp).max(axis=1))
+
+
+def test_waveform_refinement_matches_the_target(gen):
+  raw = gen.generate(EC8, num=6, seed=0, refine="none")
+  ref = gen.generate(EC8, num=6, seed=0, refine="waveform", max_waveform_steps=30)
+  raw_m, ref_m = np.abs(raw.band_misfit), np.abs(ref.band_misfit)
+  # A barely trained model starts far off; the trained quickstart model reaches ~0.2% mean
+  # and ~3% max (benchmarks/generate.py).
+  assert ref_m.mean() < 0.05 and ref_m.mean() < 0.2 * raw_m.mean()
+  assert ref_m.max() < 0.5 * raw_m.max()
+  # Refinement keeps the records baseline-corrected.
+  vel, disp = ground_motion.velocity_displacement(ref.accel_ms2.astype(np.float64), ref.dt)
+  assert np.all(np.abs(disp[:, -1]) < 1e-4 * np.abs(disp).max(axis=1))
+
+
+def test_latent_refinement_lowers_the_misfit(gen):
+  raw = gen.generate(EC8, num=4, seed=1, refine="none", baseline=False)
+  lat = gen.generate(EC8, num=4, seed=1, refine="latent", max_latent_steps=20, baseline=False)
+  assert lat.steps[0] > 0
+  log_err = lambda g: np.mean(np.log10(g.psa_ms2 / g.target_ms2) ** 2)
+  assert log_err(lat) < log_err(raw)
+
+
+def test_target_must_cover_the_model_periods(gen, tmp_path):
+  path = tmp_path / "sa.csv"
+  p = np.geomspace(0.1, 2.0, 12)
+  path.write_text("period_s,sa_g\n" + "".join(f"{t},{0.5 / t}\n" for t in p))
+  with pytest.raises(ValueError, match="extrapolate"):
+    gen.generate(f"file:{path},unit=g", num=2, refine="none")
+  out = gen.generate(f"file:{path},unit=g", num=2, refine="none", extrapolate=True)
+  # Log-log extrapolation of a power law is exact.
+  np.testing.assert_allclose(out.target_ms2[0], 0.5 * targets.G / gen.periods_s, rtol=1e-5)
+
+
+def test_bad_requests_are_clear_errors(gen, tmp_path, workdir):
+  with pytest.raises(ValueError, match="refine"):
+    gen.generate(EC8, num=2, refine="magic")
+  with pytest.raises(ValueError, match="num"):
+    gen.generate(EC8, num=0)
+  with pytest.raises(ValueError, match="ground"):
+    gen.generate("ec8:type=1,ground=Z,ag=0.3g")
+  with pytest.raises(ValueError, match="psa_ms2"):
+    gen.sample(np.full((2, 100), np.nan))
+  with pytest.raises(FileNotFoundError, match="not a cvaegan-jax training workdir"):
+    generate.Generator.from_workdir(str(tmp_path))
+  # A workdir with its config but no checkpoint.
+  empty = tmp_path / "empty"
+  empty.mkdir()
+  shutil.copy(workdir / "config.json", empty / "config.json")
+  with pytest.raises(FileNotFoundError, match="checkpoint"):
+    generate.Generator.from_workdir(str(empty))
+  # A caller's config that describes another model.
+  other = tiny_config(tmp_path)
+  other.model.latent_dim = 16
+  with pytest.raises(checkpoints.ConfigMismatchError, match="model"):
+    generate.Generator.from_workdir(str(workdir), config=other)
+  # Checkpoints written by another config than the workdir's config.json.
+  moved = tmp_path / "moved"
+  shutil.copytree(workdir / "checkpoints", moved / "checkpoints")
+  saved = json.loads((workdir / "config.json").read_text())
+  saved["config"]["model"]["latent_dim"] = 16
+  (moved / "config.json").write_text(json.dumps(saved))
+  with pytest.raises(checkpoints.ConfigMismatchError, match="does not fit"):
+    generate.Generator.from_workdir(str(moved))
+
+
+def test_generate_suite_exports_checks_and_plots(workdir, tmp_path):
+  out = generate.generate_suite(str(workdir), EC8, num=11, seed=0, out_dir=str(tmp_path / "suite"),
+                                formats=("at2", "csv", "npz", "mseed"), rule="ec8", t1_s=1.0)
+  g = out["generation"]
+  at2 = sorted((tmp_path / "suite").glob("*.AT2"))
+  assert len(at2) == 11
+  accel, dt, _ = exports.read_at2(at2[3])
+  np.testing.assert_array_equal(accel.astype(np.float32), g.accel_ms2[3])
+  assert dt == pytest.approx(0.01)
+  back, _, _ = exports.read_csv(next((tmp_path / "suite").glob("*.csv")))
+  np.testing.assert_array_equal(back, g.accel_ms2)
+  # The refined suite satisfies EN 1998-1 3.2.3.1.2 for its own target.
+  assert out["check"].passed
+  summary = json.loads((tmp_path / "suite/suite.json").read_text())
+  assert summary["check"]["passed"] and summary["num"] == 11
+  assert (tmp_path / "suite/suite.png").stat().st_size > 20_000
+
+
+def test_fit_metrics_on_constructed_spectra():
+  p = spectra.DEFAULT_PERIODS
+  target = np.tile(np.where(p < 0.5, 5.0, 2.5 / p), (3, 1))
+  gen = target.copy()
+  gen[1] += 0.05  # RMSE 0.05 m/s^2; R^2 = 1 - P c^2 / SS_tot.
+  gen[2] *= 1.5
+  m = evaluate._fit_metrics(target, gen, p, (0.05, 4.0))
+  ss_tot = np.sum((target[1] - target[1].mean()) ** 2)
+  np.testing.assert_allclose(m["_r2"][:2], [1.0, 1.0 - p.size * 0.05**2 / ss_tot], rtol=1e-6)
+  assert m["paper_criterion_share"] == pytest.approx(2 / 3)
+  band = (p >= 0.05) & (p <= 4.0)
+  # Medians over records of the largest band misfit: 0, 0.05 / min target, 0.5.
+  assert m["band_max_abs_misfit_median"] == pytest.approx(np.max(0.05 / target[1, band]), rel=1e-5)
+
+
+def test_evaluate_model_writes_report_and_figures(workdir):
+  from configs import base
+  cfg = base.get_config()
+  cfg.evaluate.max_examples = 4
+  cfg.evaluate.samples_per_target = 2
+  report = evaluate.evaluate_model(cfg, str(workdir))
+  out = workdir / "evaluation"
+  assert json.loads((out / "report.json").read_text())["checkpoint_step"] == 10
+  done = {k: v for k, v in report["splits"].items() if "skipped" not in v}
+  assert done, report
+  for split, entry in done.items():
+    raw, ref = entry["refine_none"], entry["refine_waveform"]
+    assert entry["num_records"] <= 4 and raw["num"] == 2 * entry["num_records"]
+    assert ref["band_mean_abs_misfit"] < raw["band_mean_abs_misfit"]
+    assert set(entry["time_frequency"]) >= {"arias_ms", "d5_95_s", "pga_ms2"}
+    assert (out / f"examples_{split}.png").exists()
+  assert (out / "r2_hist.png").exists() and (out / "husid.png").exists()
