@@ -1,13 +1,14 @@
 """The quickstart job end to end: real records in, spectra CSV and figure out."""
 
 import csv
+import json
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from cvaegan_jax import evaluate, spectra
+from cvaegan_jax import evaluate, exports, spectra
 from tests.conftest import DATA_DIR, REPO_DIR
 
 
@@ -48,7 +49,8 @@ def test_main_cli_runs_quickstart(tmp_path):
       [sys.executable, "-m", "cvaegan_jax.main", f"--config={REPO_DIR / 'configs/quickstart.py'}",
        f"--config.data.records_dir={DATA_DIR / 'knet/usb000syza'}", f"--config.data.data_dir={data_dir}",
        "--config.data.num_events=6", "--config.training.num_steps=3", "--config.training.log_every=1",
-       "--config.training.batch_size=8", f"--workdir={tmp_path}"],
+       "--config.training.batch_size=8", "--config.evaluate.max_examples=2",
+       "--config.evaluate.samples_per_target=1", f"--workdir={tmp_path}"],
       capture_output=True, text=True, cwd=REPO_DIR, timeout=600)
   assert proc.returncode == 0, proc.stderr[-2000:]
   assert "4 records, 0 skipped" in proc.stdout
@@ -59,6 +61,18 @@ def test_main_cli_runs_quickstart(tmp_path):
   assert (data_dir / "downloads/simulated_raw_n6_seed0/onsets.csv").exists()
   # The train step ran, logged and checkpointed.
   assert (tmp_path / "checkpoints/3").is_dir() and (tmp_path / "metrics.jsonl").read_text().count('"split": "train"') == 3
+  # The evaluate step wrote the paper's metrics per split.
+  report = json.loads((tmp_path / "evaluation/report.json").read_text())
+  assert report["checkpoint_step"] == 3 and set(report["splits"]) == {"test", "ood_low", "ood_high"}
+  # The generate step wrote an EC8 suite of 11 records that reads back, checked and plotted.
+  suite = json.loads((tmp_path / "generated/suite.json").read_text())
+  assert suite["num"] == 11 and suite["check"]["rule"] == "ec8"
+  at2 = sorted((tmp_path / "generated").glob("*.AT2"))
+  assert len(at2) == 11
+  accel, dt, _ = exports.read_at2(at2[0])
+  npz = np.load(next((tmp_path / "generated").glob("*.npz")))
+  np.testing.assert_array_equal(accel.astype(np.float32), npz["accel_ms2"][0])
+  assert (tmp_path / "generated/suite.png").stat().st_size > 20_000
 
 
 def test_main_rejects_misspelt_config_field(tmp_path):
