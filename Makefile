@@ -38,6 +38,7 @@ bench: $(VENV)/.stamp-bench
 	$(PY) benchmarks/spectra.py
 	$(PY) benchmarks/data_prep.py
 	$(PY) benchmarks/train.py
+	$(PY) benchmarks/generate.py
 
 clean:
 	rm -rf workdirs .pytest_cache

@@ -195,7 +195,7 @@ def _baseline_projector(num_samples: int, dt: float) -> tuple[np.ndarray, np.nda
   return u.astype(np.float32), m.astype(np.float32)
 
 
-_STEP_SIZES = (1.0, 0.5, 0.25, 0.1, 0.0)  # Tried along each Gauss-Newton direction.
+_STEP_SIZES = (1.0, 0.5, 0.2)  # Tried along each Gauss-Newton direction (and 0: stay).
 
 
 @functools.partial(jax.jit, static_argnames=("dt", "periods", "damping", "max_steps"))
@@ -218,9 +218,6 @@ def _refine_waveform(x, log_target, weights, mask, proj_u, proj_m, *, dt, period
   free = weights <= 0
   w = jnp.where(free, 0.0, weights)
   alphas = jnp.asarray(_STEP_SIZES, x.dtype)
-
-  def objective(log_psa):
-    return jnp.sum(w * (log_psa - log_target) ** 2, axis=-1)
 
   def cond(carry):
     _, _, step, done = carry
@@ -245,9 +242,12 @@ def _refine_waveform(x, log_target, weights, mask, proj_u, proj_m, *, dt, period
     d = d - (d @ proj_m.T) @ proj_u.T  # P d (P is a projector: JP d = J P d).
     trial = a[None] + alphas[:, None, None] * d[None]  # [S, N, T]
     log_trial = jnp.log10(jnp.maximum(spectra.response_spectrum(trial, dt, periods, damping), conditioning.TINY))
-    best = jnp.argmin(jnp.sum(w_step * (log_trial - log_target) ** 2, axis=-1), axis=0)  # [N]
-    alpha = alphas[best]
-    a_new = jnp.take_along_axis(trial, best[None, :, None], axis=0)[0]
+    # Candidates: the current record (its spectrum is known) and each step size along d.
+    objs = jnp.concatenate([jnp.sum(w_step * (jnp.log10(psa) - log_target) ** 2, axis=-1)[None],
+                            jnp.sum(w_step * (log_trial - log_target) ** 2, axis=-1)])  # [S + 1, N]
+    best = jnp.argmin(objs, axis=0)  # [N]
+    alpha = jnp.concatenate([jnp.zeros((1,), x.dtype), alphas])[best]
+    a_new = a + alpha[:, None] * d
     mu = jnp.clip(jnp.where(alpha >= 0.5, mu / 2, mu * 4), 1e-4, 1e2)
     a = jnp.where(done[:, None], a, a_new)
     return a, mu, step + jnp.where(jnp.all(done), 0, 1), done
