@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from cvaegan_jax import spectra
+from cvaegan_jax import spectra, validation
 
 __all__ = ["RULES", "SuiteCheck", "check_suite"]
 
@@ -146,13 +146,7 @@ def _target_arrays(target) -> tuple[np.ndarray, np.ndarray, float | None]:
 
 
 def _check_period(value, name: str) -> float:
-  try:
-    value = float(value)
-  except (TypeError, ValueError):
-    raise ValueError(f"{name} must be a number of seconds, got {value!r}") from None
-  if not (np.isfinite(value) and value > 0):
-    raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
-  return value
+  return validation.positive_float(value, name, "seconds")
 
 
 def check_suite(accel_ms2, dt: float, target, rule: str, t1_s: float | None = None,
@@ -235,12 +229,7 @@ def check_suite(accel_ms2, dt: float, target, rule: str, t1_s: float | None = No
   a = a.astype(np.float64)
   if not np.all(np.isfinite(a)):
     raise ValueError("accel_ms2 contains NaN or inf")
-  try:
-    dt = float(dt)
-  except (TypeError, ValueError):
-    raise ValueError(f"dt must be a number of seconds, got {dt!r}") from None
-  if not (np.isfinite(dt) and dt > 0):
-    raise ValueError(f"dt must be a positive, finite number of seconds, got {dt!r}")
+  dt = validation.positive_float(dt, "dt", "seconds")
   n = a.shape[0]
 
   grid = np.geomspace(lower, upper, _N_GRID)

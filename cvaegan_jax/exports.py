@@ -32,6 +32,8 @@ import re
 
 import numpy as np
 
+from cvaegan_jax import validation
+
 __all__ = ["G", "FORMATS", "write_at2", "read_at2", "write_csv", "read_csv", "write_npz", "read_npz",
            "write_obspy", "export"]
 
@@ -57,13 +59,7 @@ _AT2_UNITS = {"G": G, "CM/S/S": 0.01, "CM/SEC/SEC": 0.01, "CM/S^2": 0.01, "CM/S2
 
 
 def _check_dt(dt) -> float:
-  try:
-    dt = float(dt)
-  except (TypeError, ValueError):
-    raise TypeError(f"dt must be a number of seconds, got {dt!r}") from None
-  if not (math.isfinite(dt) and dt > 0):
-    raise ValueError(f"dt must be a positive, finite number of seconds, got {dt!r}")
-  return dt
+  return validation.positive_float(dt, "dt", "seconds")
 
 
 def _check_records(accel_ms2, what: str = "accel_ms2") -> np.ndarray:

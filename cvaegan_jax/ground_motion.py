@@ -17,6 +17,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from cvaegan_jax import validation
 import scipy.signal
 import scipy.stats
 
@@ -71,13 +73,7 @@ def _check_accel(accel, name: str = "accel_ms2", min_samples: int = 2) -> np.nda
 
 
 def _check_dt(dt) -> float:
-  try:
-    dt = float(dt)
-  except (TypeError, ValueError):
-    raise ValueError(f"dt must be a number of seconds, got {dt!r}") from None
-  if not (np.isfinite(dt) and dt > 0):
-    raise ValueError(f"dt must be a positive, finite number of seconds, got {dt!r}")
-  return dt
+  return validation.positive_float(dt, "dt", "seconds")
 
 
 def _cumtrapz(x: np.ndarray, dt: float) -> np.ndarray:

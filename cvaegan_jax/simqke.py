@@ -80,7 +80,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from cvaegan_jax import ground_motion, spectra
+from cvaegan_jax import ground_motion, spectra, validation
 
 __all__ = ["ENVELOPES", "SimqkeResult", "envelope_function", "initial_psd", "simqke"]
 
@@ -141,13 +141,7 @@ def _check_int(name: str, value, minimum: int) -> int:
 
 
 def _check_positive(name: str, value) -> float:
-  try:
-    value = float(value)
-  except (TypeError, ValueError):
-    raise ValueError(f"{name} must be a positive number, got {value!r}") from None
-  if not (np.isfinite(value) and value > 0):
-    raise ValueError(f"{name} must be a positive, finite number, got {value!r}")
-  return value
+  return validation.positive_float(value, name)
 
 
 def _check_target(periods_s, sa_ms2, dt: float, num_samples: int):

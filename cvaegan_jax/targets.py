@@ -58,7 +58,7 @@ import re
 
 import numpy as np
 
-from cvaegan_jax import spectra
+from cvaegan_jax import spectra, validation
 
 __all__ = ["G", "UNITS", "CODES", "Target", "to_ms2", "from_file", "from_record", "asce7", "ec8", "gb50011",
            "parse"]
@@ -97,13 +97,7 @@ def _warn_once(key: str, message: str) -> None:
 
 
 def _positive(name: str, value) -> float:
-  try:
-    v = float(value)
-  except (TypeError, ValueError):
-    raise ValueError(f"{name} must be a number, got {value!r}") from None
-  if not (math.isfinite(v) and v > 0):
-    raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-  return v
+  return validation.positive_float(value, name)
 
 
 def _damping(name: str, value) -> float:

@@ -1,0 +1,28 @@
+"""Argument checks shared by the modules that take numbers from users (clear, named errors)."""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["positive_float"]
+
+
+def positive_float(value, name: str, unit: str = "") -> float:
+  """``value`` as a float, or a ValueError naming ``name`` (and its unit) and the value.
+
+  Args:
+    value: what the user passed.
+    name: the argument's (or spec key's) name, as the user wrote it.
+    unit: e.g. "seconds"; only used in the message.
+
+  Raises:
+    ValueError: not a number, NaN/inf, or <= 0.
+  """
+  what = f"a positive, finite number of {unit}" if unit else "a positive, finite number"
+  try:
+    v = float(value)
+  except (TypeError, ValueError):
+    raise ValueError(f"{name} must be {what}, got {value!r}") from None
+  if not (math.isfinite(v) and v > 0):
+    raise ValueError(f"{name} must be {what}, got {value!r}")
+  return v
