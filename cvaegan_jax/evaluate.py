@@ -22,6 +22,13 @@ __all__ = ["find_record_files", "record_spectra_report", "plot_record_spectra", 
 _KNET_SUFFIXES = (".EW", ".NS", ".UD", ".EW1", ".NS1", ".UD1", ".EW2", ".NS2", ".UD2")
 
 
+def _pyplot():
+  import matplotlib
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+  return plt
+
+
 def find_record_files(root: str) -> list[str]:
   """All K-NET/KiK-net component files below ``root``, sorted.
 
@@ -106,10 +113,7 @@ def plot_record_spectra(records: Sequence, periods: np.ndarray, psa_ms2: np.ndar
     psa_ms2: ``[N, P]`` PSA in m/s^2.
     path: PNG file to write.
   """
-  import matplotlib
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
-
+  plt = _pyplot()
   events: dict = {}
   for i, rec in enumerate(records):
     events.setdefault(rec.event_id, []).append(i)
@@ -149,11 +153,9 @@ def plot_training_samples(static, state, source, transform, path: str, num: int 
   """
   import jax
   import jax.numpy as jnp
-  import matplotlib
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
   from cvaegan_jax import models
 
+  plt = _pyplot()
   num = min(num, len(source))
   idx = np.linspace(0, len(source) - 1, num).astype(int)
   raw = [source[int(i)] for i in idx]
@@ -191,13 +193,6 @@ def plot_training_samples(static, state, source, transform, path: str, num: int 
   os.makedirs(os.path.dirname(path), exist_ok=True)
   fig.savefig(path, dpi=90)
   plt.close(fig)
-
-
-def _pyplot():
-  import matplotlib
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
-  return plt
 
 
 def plot_suite(gen, path: str, title: str = "") -> None:
@@ -264,7 +259,7 @@ def _fit_metrics(target: np.ndarray, psa: np.ndarray, periods: np.ndarray, band_
   rmse = np.asarray(ground_motion.spectral_rmse(target, psa))
   ok = np.asarray(ground_motion.paper_criterion(r2, rmse))
   band = generate.band_mask(periods, band_s)
-  mis = np.abs(psa[:, band] / target[:, band] - 1.0)
+  mis = np.abs(np.asarray(ground_motion.relative_misfit(target[:, band], psa[:, band])))
   return {"paper_criterion_share": float(ok.mean()), "r2_median": float(np.median(r2)),
           "r2_p10": float(np.percentile(r2, 10)), "rmse_median_ms2": float(np.median(rmse)),
           "rmse_p90_ms2": float(np.percentile(rmse, 90)),
@@ -321,19 +316,19 @@ def evaluate_model(config, workdir: str) -> dict:
     mags = np.array([float(e["magnitude"]) for e in ex])
     target = np.repeat(psa, ecfg.samples_per_target, axis=0)
     entry = {"num_records": len(ex), "magnitude_range": [float(mags.min()), float(mags.max())]}
-    gen_accel = {}
+    gen_accel, gen_psa = {}, {}
     for mode in modes:
       accel, out = _sample_chunked(gen, target, ecfg.seed, mode, ecfg.chunk, f"{split} ({mode})")
       m = _fit_metrics(target, out, gen.periods_s, band)
       hists[(split, mode)] = m.pop("_r2")
       entry["refine_" + mode] = m
-      gen_accel[mode] = accel
+      gen_accel[mode], gen_psa[mode] = accel, out
     raw = gen_accel["none"]
     real_tf, gen_tf = ground_motion.summary(real, gen.dt), ground_motion.summary(raw, gen.dt)
     entry["time_frequency"] = ground_motion.compare(real_tf, gen_tf)
     husids[split] = (np.median(ground_motion.husid(real, gen.dt), axis=0), np.median(ground_motion.husid(raw, gen.dt), axis=0))
     report["splits"][split] = entry
-    _plot_examples(real, raw, gen_accel[modes[-1]], psa, target, gen, ex, ecfg.samples_per_target,
+    _plot_examples(real, raw, gen_psa["none"], gen_psa[modes[-1]], psa, gen, ex, ecfg.samples_per_target,
                    os.path.join(out_dir, f"examples_{split}.png"), ecfg.num_figures, modes[-1])
     print(f"{split}: {len(ex)} records (M{mags.min():.1f}-{mags.max():.1f}) x {ecfg.samples_per_target} samples: "
           + "; ".join(f"{mode}: criterion share {entry['refine_' + mode]['paper_criterion_share']:.1%}, "
@@ -380,8 +375,12 @@ def _plot_husid(husids: dict, dt: float, path: str) -> None:
   plt.close(fig)
 
 
-def _plot_examples(real, raw, refined, psa, target, gen, ex, k: int, path: str, num: int, mode: str) -> None:
-  """Panels per example: real vs generated waveform, spectra vs target, spectrogram."""
+def _plot_examples(real, raw, raw_psa, refined_psa, psa, gen, ex, k: int, path: str, num: int, mode: str) -> None:
+  """Panels per example: real vs generated waveform, spectra vs target, spectrogram.
+
+  ``real [M, T]``, ``psa [M, P]`` (targets); ``raw [M k, T]`` generated records with their
+  spectra ``raw_psa`` and the refined ones' ``refined_psa`` ``[M k, P]`` (m/s^2).
+  """
   from cvaegan_jax import ground_motion
   plt = _pyplot()
   num = min(num, real.shape[0])
@@ -394,11 +393,9 @@ def _plot_examples(real, raw, refined, psa, target, gen, ex, k: int, path: str, 
     axes[i, 0].plot(t, real[i], color="k", lw=0.5, label="real")
     axes[i, 0].plot(t, raw[j], color="tab:red", lw=0.5, alpha=0.8, label="generated")
     axes[i, 0].set(ylabel="m/s$^2$", title=f"M{float(ex[i]['magnitude']):.1f}, {float(ex[i]['dist_km']):.0f} km")
-    gpsa = np.asarray(spectra.response_spectrum(np.stack([raw[j], refined[j]]).astype(np.float32), gen.dt, p,
-                                                gen.damping))
     axes[i, 1].loglog(p, psa[i], "k", lw=1.5, label="target (real)")
-    axes[i, 1].loglog(p, gpsa[0], color="tab:red", lw=1, label="generated")
-    axes[i, 1].loglog(p, gpsa[1], color="tab:blue", lw=1, ls="--", label=f"refined ({mode})")
+    axes[i, 1].loglog(p, raw_psa[j], color="tab:red", lw=1, label="generated")
+    axes[i, 1].loglog(p, refined_psa[j], color="tab:blue", lw=1, ls="--", label=f"refined ({mode})")
     axes[i, 1].grid(True, which="both", alpha=0.3)
     axes[i, 1].set(ylabel="PSA (m/s$^2$)")
     f, ts, power = ground_motion.spectrogram(raw[j], gen.dt)

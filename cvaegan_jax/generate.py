@@ -38,11 +38,10 @@ import os
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 import optax
 
-from cvaegan_jax import conditioning, models, spectra
+from cvaegan_jax import conditioning, losses, models, spectra
 
 __all__ = ["Generator", "Generation", "REFINE_MODES", "band_mask"]
 
@@ -112,7 +111,8 @@ def _decode(model, variables, z, c):
 
 
 def _log_psa(x, dt, periods, damping):
-  return jnp.log10(jnp.maximum(spectra.response_spectrum(x, dt, periods, damping), conditioning.TINY))
+  """log10 PSA ``[N, P]`` of records ``x [N, T]`` (the spectral loss's own function)."""
+  return losses.log_spectrum(x[..., None], dt, periods, damping)
 
 
 def _band_error(log_psa, log_target, mask):
@@ -227,8 +227,9 @@ def _refine_waveform(x, log_target, weights, mask, proj_u, proj_m, *, dt, period
     a, mu, step, _ = carry
     psa, jac = _psa_and_jacobian(a, dt, periods, damping)
     psa = jnp.maximum(psa, conditioning.TINY)
-    done = _band_error(jnp.log10(psa), log_target, mask) <= tol
-    r = jnp.where(free, 0.0, (log_target - jnp.log10(psa)) * ln10)
+    log_psa = jnp.log10(psa)
+    done = _band_error(log_psa, log_target, mask) <= tol
+    r = jnp.where(free, 0.0, (log_target - log_psa) * ln10)
     # Minimax flavour: the periods furthest off count more (IRLS towards the largest error).
     worst = jnp.max(jnp.abs(r) * w, axis=-1, keepdims=True) + 1e-12
     w_step = w * (1.0 + 9.0 * (jnp.abs(r) * w / worst) ** 2)
@@ -241,9 +242,9 @@ def _refine_waveform(x, log_target, weights, mask, proj_u, proj_m, *, dt, period
     d = jnp.einsum("np,npt->nt", b, jl)
     d = d - (d @ proj_m.T) @ proj_u.T  # P d (P is a projector: JP d = J P d).
     trial = a[None] + alphas[:, None, None] * d[None]  # [S, N, T]
-    log_trial = jnp.log10(jnp.maximum(spectra.response_spectrum(trial, dt, periods, damping), conditioning.TINY))
+    log_trial = _log_psa(trial, dt, periods, damping)
     # Candidates: the current record (its spectrum is known) and each step size along d.
-    objs = jnp.concatenate([jnp.sum(w_step * (jnp.log10(psa) - log_target) ** 2, axis=-1)[None],
+    objs = jnp.concatenate([jnp.sum(w_step * (log_psa - log_target) ** 2, axis=-1)[None],
                             jnp.sum(w_step * (log_trial - log_target) ** 2, axis=-1)])  # [S + 1, N]
     best = jnp.argmin(objs, axis=0)  # [N]
     alpha = jnp.concatenate([jnp.zeros((1,), x.dtype), alphas])[best]

@@ -17,10 +17,10 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
-
-from cvaegan_jax import validation
 import scipy.signal
 import scipy.stats
+
+from cvaegan_jax import validation
 
 __all__ = [
     "G_MS2",

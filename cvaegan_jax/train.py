@@ -34,7 +34,7 @@ import optax
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from cvaegan_jax import conditioning, losses, models, spectra
+from cvaegan_jax import conditioning, ground_motion, losses, models, spectra
 
 __all__ = ["TrainState", "build_models", "make_optimizers", "init_state", "train_step", "eval_step",
            "compile_steps", "train_and_evaluate", "NonFiniteError"]
@@ -247,12 +247,10 @@ def eval_step(state: TrainState, batch: dict, static: Static) -> dict:
   log_gen = losses.log_spectrum(x_prior, static.dt, static.periods, cfg.data.damping)
   psa_gen = 10.0**log_gen * batch["scale"][:, None]
   psa = batch["psa"]
-  ss_res = jnp.sum((psa_gen - psa) ** 2, axis=-1)
-  ss_tot = jnp.sum((psa - psa.mean(axis=-1, keepdims=True)) ** 2, axis=-1)
   return {
       "rec_mse": jnp.mean((x_rec - batch["x"]) ** 2, axis=(1, 2)),
-      "r2_prior": 1.0 - ss_res / jnp.maximum(ss_tot, 1e-20),
-      "rmse_prior": jnp.sqrt(jnp.mean((psa_gen - psa) ** 2, axis=-1)),
+      "r2_prior": ground_motion.spectral_r2(psa, psa_gen),
+      "rmse_prior": ground_motion.spectral_rmse(psa, psa_gen),
       "log_misfit_prior": jnp.sqrt(jnp.mean((log_gen - batch["log_psa"]) ** 2, axis=-1)),
   }
 
@@ -318,7 +316,7 @@ def evaluate_split(p_eval, state, source, batch_size, max_examples, transform, s
   if not outs:
     return {}
   cat = {k: np.concatenate([o[k] for o in outs]) for k in outs[0]}
-  ok = (cat["r2_prior"] > 0.8) & (cat["rmse_prior"] < 0.1)
+  ok = np.asarray(ground_motion.paper_criterion(cat["r2_prior"], cat["rmse_prior"]))
   return {"rec_mse": cat["rec_mse"].mean(), "r2_prior_median": np.median(cat["r2_prior"]),
           "rmse_prior_median": np.median(cat["rmse_prior"]), "log_misfit_prior": cat["log_misfit_prior"].mean(),
           "paper_criterion_share": ok.mean(), "num_examples": float(ok.size)}
