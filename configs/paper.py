@@ -19,10 +19,12 @@ def get_config():
   config.data.num_periods = 200  # The paper's 200 ordinates.
   config.model.norm = "batch"
   config.model.decoder_output = "tanh"
+  config.model.decoder_envelope = False
   config.model.waveform_scale = "peak"
   config.model.condition = "peak_normalized"
   config.training.spec_weight = 0.0  # The paper has no spectral loss.
   config.training.spec_on_prior = False
+  config.training.husid_weight = 0.0  # Nor a Husid (energy build-up) loss.
   config.training.adv_on_prior = False
   config.training.ema_decay = 0.0  # No EMA: sample with the trained weights.
   config.training.num_steps = 200 * 40  # 200 epochs; about 40 steps per epoch on the default set.

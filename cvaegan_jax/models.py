@@ -13,7 +13,9 @@ layer list of the authors' public script (``../shared/DESIGN.md``):
   stride 2, LeakyReLU 0.2), flatten, Dense(1). No normalisation (WGAN-GP).
 
 ``configs/base.py`` changes a few fields (normalisation, output activation); every
-difference is a config field of ``config.model``.
+difference is a config field of ``config.model``. ``Decoder(envelope=True)``
+(``model.decoder_envelope``, off by default) multiplies the output by a smooth positive
+envelope computed at the coarse base resolution, a modulated-noise structure.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 
 __all__ = ["Encoder", "Decoder", "Critic", "CVAEGAN", "Norm"]
@@ -72,11 +75,20 @@ class Decoder(nn.Module):
   kernel: int = 3
   norm: str = "batch"
   output: str = "tanh"  # "tanh" (paper, peak-normalised data) or "linear".
+  envelope: bool = False  # Multiply the output by a smooth positive envelope (see below).
 
   @nn.compact
   def __call__(self, z, c, train: bool):
     h = nn.Dense(self.base_length * self.base_features)(jnp.concatenate([z, c], axis=-1))
     x = h.reshape((h.shape[0], self.base_length, self.base_features))
+    env = None
+    if self.envelope:
+      # A modulated-noise structure (as stochastic ground-motion models): a positive
+      # envelope at the coarse base resolution, linearly interpolated to the output length,
+      # gates the carrier the convolutions produce, so quiet parts can be quiet.
+      env = nn.softplus(nn.Conv(1, (5,), padding="SAME", name="envelope")(x))
+      t = self.base_length * 2 ** len(self.features)
+      env = jax.image.resize(env, (env.shape[0], t, 1), "linear")
     for f in self.features:
       x = jnp.repeat(x, 2, axis=1)  # Keras UpSampling1D(2).
       x = nn.Conv(f, (self.kernel,), padding="SAME")(x)
@@ -84,10 +96,10 @@ class Decoder(nn.Module):
       x = nn.relu(x)
     x = nn.Conv(1, (self.kernel,), padding="SAME")(x)
     if self.output == "tanh":
-      return jnp.tanh(x)
-    if self.output == "linear":
-      return x
-    raise ValueError(f"model decoder_output must be 'tanh' or 'linear', got {self.output!r}")
+      x = jnp.tanh(x)
+    elif self.output != "linear":
+      raise ValueError(f"model decoder_output must be 'tanh' or 'linear', got {self.output!r}")
+    return x if env is None else x * env
 
 
 class Critic(nn.Module):

@@ -79,7 +79,7 @@ def build_models(model_config, num_samples: int) -> tuple[models.CVAEGAN, models
     raise ValueError(f"data.num_samples={num_samples} must be divisible by 2**{n_up} (decoder upsamplings)")
   enc = models.Encoder(tuple(m.encoder_features), m.encoder_kernel, m.encoder_stride, m.latent_dim, m.norm)
   dec = models.Decoder(num_samples // 2**n_up, m.decoder_base_features, tuple(m.decoder_features),
-                       m.decoder_kernel, m.norm, m.decoder_output)
+                       m.decoder_kernel, m.norm, m.decoder_output, m.get("decoder_envelope", False))
   critic = models.Critic(tuple(m.critic_features), m.critic_kernel, m.critic_stride)
   return models.CVAEGAN(enc, dec), critic
 
@@ -192,6 +192,12 @@ def _generator_losses(static: Static, params, state: TrainState, batch, key):
     if cfg.spec_on_prior:
       terms["spectral_prior"] = spec(x_prior)
       total = total + cfg.spec_weight * terms["spectral_prior"]
+  if cfg.husid_weight:
+    terms["husid_rec"] = losses.husid_misfit(x_rec, batch["x"])
+    total = total + cfg.husid_weight * terms["husid_rec"]
+    if x_prior is not None:
+      terms["husid_prior"] = losses.husid_misfit(x_prior, batch["x"])
+      total = total + cfg.husid_weight * terms["husid_prior"]
   terms["generator_loss"] = total
   return total, (terms, new_stats)
 

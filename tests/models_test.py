@@ -59,6 +59,27 @@ def test_shapes_through_the_models():
     train.make_static(cfg)
 
 
+def test_decoder_envelope_gates_the_carrier():
+  from cvaegan_jax import models
+  kw = dict(base_length=10, base_features=8, features=(8, 4), norm="none", output="linear")
+  plain, gated = models.Decoder(**kw), models.Decoder(**kw, envelope=True)
+  rng = np.random.default_rng(0)
+  z, c = jnp.asarray(rng.standard_normal((3, 5)), jnp.float32), jnp.asarray(rng.standard_normal((3, 4)), jnp.float32)
+  params = gated.init(jax.random.PRNGKey(0), z, c, train=False)["params"]
+  carrier = plain.apply({"params": {k: v for k, v in params.items() if k != "envelope"}}, z, c, train=False)
+  # A constant envelope softplus(b) scales the carrier by exactly that.
+  b = 0.7
+  const = dict(params, envelope={"kernel": jnp.zeros_like(params["envelope"]["kernel"]),
+                                 "bias": jnp.full_like(params["envelope"]["bias"], b)})
+  out = gated.apply({"params": const}, z, c, train=False)
+  assert out.shape == (3, 40, 1)
+  np.testing.assert_allclose(out, carrier * np.log1p(np.exp(b)), rtol=1e-6, atol=1e-7)
+  # Any learned envelope is positive: the output keeps the carrier's sign wherever it is not ~0.
+  out = gated.apply({"params": params}, z, c, train=False)
+  big = np.abs(np.asarray(carrier)) > 1e-4
+  assert np.all(np.sign(np.asarray(out))[big] == np.sign(np.asarray(carrier))[big])
+
+
 def test_kl_divergence_known_values():
   assert float(losses.kl_divergence(jnp.zeros((2, 4)), jnp.zeros((2, 4)))) == 0.0
   # KL(N(m, s^2) || N(0, 1)) = 0.5 (s^2 + m^2 - 1 - log s^2) per dimension.
@@ -74,6 +95,54 @@ def test_gradient_penalty_of_a_linear_critic():
   x1, x2 = jnp.ones((4, 50, 1)), jnp.zeros((4, 50, 1))
   gp = losses.gradient_penalty(critic, x1, x2, jnp.full((4, 1, 1), 0.3))
   assert float(gp) == pytest.approx((float(jnp.linalg.norm(w)) - 1) ** 2, rel=1e-5)
+
+
+def test_gradient_penalty_gradient_equals_double_backprop():
+  # The penalty's parameter gradient is computed reverse-over-forward; it must equal the
+  # textbook reverse-over-reverse gradient (differentiating through jax.grad).
+  from cvaegan_jax import models
+  critic = models.Critic((4, 8), kernel=5, stride=2)
+  rng = np.random.default_rng(0)
+  x_real = jnp.asarray(rng.standard_normal((6, 64, 1)), jnp.float32)
+  x_fake = jnp.asarray(rng.standard_normal((6, 64, 1)) * 0.5, jnp.float32)
+  c = jnp.asarray(rng.standard_normal((6, 10)), jnp.float32)
+  mix = jnp.asarray(rng.uniform(size=(6, 1, 1)), jnp.float32)
+  params = critic.init(jax.random.PRNGKey(0), x_real, c)["params"]
+
+  def textbook(p):
+    f = lambda x: critic.apply({"params": p}, x, c)
+    g = jax.grad(lambda x: jnp.sum(f(x)))(mix * x_real + (1 - mix) * x_fake)
+    return jnp.mean((jnp.sqrt(jnp.sum(g**2, axis=(1, 2)) + 1e-12) - 1.0) ** 2)
+
+  ours = lambda p: losses.gradient_penalty(lambda x: critic.apply({"params": p}, x, c), x_real, x_fake, mix)
+  v_ref, g_ref = jax.value_and_grad(textbook)(params)
+  v, g = jax.value_and_grad(ours)(params)
+  assert float(v) == pytest.approx(float(v_ref), rel=1e-6)
+  for a, b in zip(jax.tree.leaves(g), jax.tree.leaves(g_ref)):
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6 * float(jnp.max(jnp.abs(b))))
+
+
+def test_husid_misfit_known_values():
+  t = 100
+  early = jnp.zeros((1, t, 1)).at[0, 0, 0].set(2.0)  # All energy at the first sample: H = 1.
+  late = jnp.zeros((1, t, 1)).at[0, -1, 0].set(0.5)  # All at the last: H = 0 until the end.
+  assert float(losses.husid_misfit(early, late)) == pytest.approx((t - 1) / t, rel=1e-6)
+  # Scale-free: a record and 3x itself arrive at the same times.
+  x = jnp.asarray(np.random.default_rng(0).standard_normal((3, t, 1)), jnp.float32)
+  assert float(losses.husid_misfit(x, 3.0 * x)) == pytest.approx(0.0, abs=1e-12)
+  # Uniform energy vs all in the first half: H = s/T vs min(2s/T, 1); mean squared gap.
+  uniform = jnp.ones((1, t, 1))
+  half = jnp.concatenate([jnp.ones((1, t // 2, 1)), jnp.zeros((1, t // 2, 1))], axis=1)
+  s = np.arange(1, t + 1)
+  expected = np.mean((s / t - np.minimum(2 * s / t, 1.0)) ** 2)
+  assert float(losses.husid_misfit(uniform, half)) == pytest.approx(expected, rel=1e-5)
+  # Agrees with ground_motion.husid (trapezoid rule) away from the first samples.
+  from cvaegan_jax import ground_motion
+  long = jnp.asarray(np.random.default_rng(1).standard_normal((3, 3000, 1)), jnp.float32)
+  h_ref = ground_motion.husid(np.asarray(long[..., 0], np.float64), 0.01)
+  np.testing.assert_allclose(losses.husid(long), h_ref, atol=5e-3)
+  g = jax.grad(lambda y: losses.husid_misfit(y, x))(jnp.zeros_like(x))
+  assert bool(jnp.all(jnp.isfinite(g)))
 
 
 def test_wasserstein_and_adversarial_terms():
