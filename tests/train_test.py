@@ -154,6 +154,31 @@ def test_husid_term_and_envelope_decoder_learn_when_the_energy_arrives(data_dir)
     assert history[-1][term] < 0.5 * history[0][term], (term, history[0][term], history[-1][term])
 
 
+def test_validation_on_four_devices_matches_one_device_and_the_criterion(data_dir):
+  from data_prep import build
+  cfg = tiny_config(data_dir)
+  val = build.build_from_config(cfg.data).as_data_source()["test"]  # 10 records: one batch of 8.
+  results = []
+  for n in (1, 4):
+    static, mesh, _, state = _setup(cfg, n)
+    stats = {"mean": np.asarray(state.cond_mean), "std": np.asarray(state.cond_std)}
+    transform = lambda b: conditioning.features(b, cfg.model, stats)
+    _, p_eval = train.compile_steps(static, mesh)
+    results.append(train.evaluate_split(p_eval, state, val, 8, 16, transform, NamedSharding(mesh, P("data"))))
+  one, four = results
+  assert one["num_examples"] == four["num_examples"] == 8  # Whole batches only.
+  for k in one:
+    np.testing.assert_allclose(four[k], one[k], rtol=1e-4, atol=1e-6, err_msg=k)
+  # The share is the paper's criterion applied to eval_step's per-example R^2 and RMSE.
+  static, _, _, state = _setup(cfg, 1)
+  batches = list(train._eval_batches(val, 8, 16, transform))
+  per = [train.eval_step(jax.device_get(state), b, static) for b in batches]
+  r2 = np.concatenate([np.asarray(p["r2_prior"]) for p in per])
+  rmse = np.concatenate([np.asarray(p["rmse_prior"]) for p in per])
+  assert one["paper_criterion_share"] == pytest.approx(np.mean((r2 > 0.8) & (rmse < 0.1)))
+  assert one["r2_prior_median"] == pytest.approx(np.median(r2), rel=1e-5)
+
+
 def test_nan_guard_names_step_and_term(data_dir):
   cfg = tiny_config(data_dir)
   static, mesh, loader, state = _setup(cfg, 4)
