@@ -87,8 +87,6 @@ class Decoder(nn.Module):
       # envelope at the coarse base resolution, linearly interpolated to the output length,
       # gates the carrier the convolutions produce, so quiet parts can be quiet.
       env = nn.softplus(nn.Conv(1, (5,), padding="SAME", name="envelope")(x))
-      t = self.base_length * 2 ** len(self.features)
-      env = jax.image.resize(env, (env.shape[0], t, 1), "linear")
     for f in self.features:
       x = jnp.repeat(x, 2, axis=1)  # Keras UpSampling1D(2).
       x = nn.Conv(f, (self.kernel,), padding="SAME")(x)
@@ -99,7 +97,7 @@ class Decoder(nn.Module):
       x = jnp.tanh(x)
     elif self.output != "linear":
       raise ValueError(f"model decoder_output must be 'tanh' or 'linear', got {self.output!r}")
-    return x if env is None else x * env
+    return x if env is None else x * jax.image.resize(env, x.shape, "linear")
 
 
 class Critic(nn.Module):

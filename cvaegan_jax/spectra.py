@@ -45,6 +45,8 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.linalg
 
+from cvaegan_jax import validation
+
 __all__ = [
     "DEFAULT_PERIODS",
     "DEFAULT_DAMPING",
@@ -102,9 +104,7 @@ def _check_dt(dt) -> float:
     dt = float(dt)
   except (TypeError, ValueError):
     raise TypeError(f"dt must be a number of seconds, got {dt!r}") from None
-  if not (np.isfinite(dt) and dt > 0):
-    raise ValueError(f"dt must be a positive, finite number of seconds, got {dt!r}")
-  return dt
+  return validation.positive_float(dt, "dt", "seconds")
 
 
 def _check_periods(periods) -> np.ndarray:
