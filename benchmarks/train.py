@@ -57,7 +57,8 @@ def measure(name: str, cfg, batch_size: int, steps: int, peak: float) -> None:
   t = cfg.data.num_samples
   batch = {"x": rng.standard_normal((batch_size, t, 1)).astype(np.float32) * 0.3,
            "c": rng.standard_normal((batch_size, p)).astype(np.float32),
-           "log_psa": rng.standard_normal((batch_size, p)).astype(np.float32) * 0.3}
+           "log_psa": rng.standard_normal((batch_size, p)).astype(np.float32) * 0.3,
+           "scale": rng.uniform(0.01, 3.0, batch_size).astype(np.float32)}  # PSA(0.01 s), m/s^2.
   batch = jax.device_put(batch, NamedSharding(mesh, P("data")))
   p_train, _ = train.compile_steps(static, mesh)
   t0 = time.perf_counter()

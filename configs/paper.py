@@ -24,6 +24,7 @@ def get_config():
   config.model.condition = "peak_normalized"
   config.training.spec_weight = 0.0  # The paper has no spectral loss.
   config.training.spec_on_prior = False
+  config.training.criterion_weight = 0.0  # Nor a criterion-aligned spectral loss.
   config.training.husid_weight = 0.0  # Nor a Husid (energy build-up) loss.
   config.training.adv_on_prior = False
   config.training.ema_decay = 0.0  # No EMA: sample with the trained weights.

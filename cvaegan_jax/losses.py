@@ -12,7 +12,8 @@ import jax.numpy as jnp
 from cvaegan_jax import spectra
 
 __all__ = ["reconstruction", "kl_divergence", "critic_wasserstein", "gradient_penalty",
-           "generator_adversarial", "log_spectrum", "spectral_misfit", "husid", "husid_misfit"]
+           "generator_adversarial", "log_spectrum", "spectral_misfit", "criterion_score", "criterion_misfit",
+           "husid", "husid_misfit"]
 
 
 def reconstruction(x, x_rec):
@@ -76,12 +77,47 @@ def log_spectrum(x, dt: float, periods, damping: float = 0.05):
   return jnp.log10(jnp.maximum(psa, 1e-12))
 
 
-def spectral_misfit(x, log_psa_target, dt: float, periods, damping: float = 0.05):
-  """Mean squared log10-spectral misfit between ``x`` and the target ``[B, P]``.
+def spectral_misfit(log_psa, log_psa_target):
+  """Mean squared log10-spectral misfit (scalar) between ``log_psa [B, P]`` (e.g. from
+  :func:`log_spectrum` of generated records) and the target ``[B, P]``, both log10 of PSA in
+  the same units (model units in training: log10(PSA / scale))."""
+  return jnp.mean((log_psa - log_psa_target) ** 2)
 
-  The target is log10(PSA / scale) so it is in the same model units as ``x``.
+
+def criterion_score(psa, psa_target, r2_min: float = 0.8, rmse_max: float = 0.1):
+  """Per-record distance to the paper's acceptance test, ``[B]`` (dimensionless).
+
+  ``score = (1 - R^2) / (1 - r2_min) + (RMSE / rmse_max)^2``, on linear spectra: both
+  parts are the residual sum of squares ``SS_res`` over a per-record scale, so a record
+  with ``score < 1`` meets ``R^2 > r2_min and RMSE < rmse_max`` (each part is below 1),
+  and a record that fails the test has ``score >= 1``. The first part weighs weak records
+  (their R^2 decides), the second strong ones (an absolute RMSE asks them for a small
+  relative misfit).
+
+  Args:
+    psa: ``[B, P]`` generated PSA, m/s^2 (absolute, not model units).
+    psa_target: ``[B, P]`` target PSA, m/s^2.
+    r2_min: the R^2 threshold (paper: 0.8).
+    rmse_max: the RMSE threshold, m/s^2 (paper: 0.1).
   """
-  return jnp.mean((log_spectrum(x, dt, periods, damping) - log_psa_target) ** 2)
+  ss_res = jnp.sum((psa - psa_target) ** 2, axis=-1)
+  ss_tot = jnp.sum((psa_target - jnp.mean(psa_target, axis=-1, keepdims=True)) ** 2, axis=-1)
+  ss_tot = jnp.maximum(ss_tot, 1e-12 * jnp.sum(psa_target**2, axis=-1) + jnp.finfo(ss_tot.dtype).tiny)
+  return ss_res / ((1.0 - r2_min) * ss_tot) + ss_res / (psa.shape[-1] * rmse_max**2)
+
+
+def criterion_misfit(psa, psa_target, r2_min: float = 0.8, rmse_max: float = 0.1):
+  """Batch mean of ``log1p(criterion_score)``: the spectrum-matching loss aligned with the
+  paper's test (scalar).
+
+  The log-spectral misfit weighs every record and period alike in relative terms, while
+  the test asks strong records for an absolute RMSE (0.1 m/s^2 is 3% of a 3 m/s^2
+  spectrum) and weak ones for an R^2 set by the spectral peak. ``log1p`` keeps the
+  gradient of a record far from passing at the size of a relative misfit (``d score /
+  score``) and lets records near the boundary (``score ~ 1``) pull hardest in absolute
+  terms. Arguments as :func:`criterion_score`.
+  """
+  return jnp.mean(jnp.log1p(criterion_score(psa, psa_target, r2_min, rmse_max)))
 
 
 def husid(x):

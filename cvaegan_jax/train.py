@@ -185,13 +185,18 @@ def _generator_losses(static: Static, params, state: TrainState, batch, key):
   if cfg.adv_on_prior:
     terms["adversarial"] = 0.5 * (terms["adversarial"] + losses.generator_adversarial(critic(x_prior)))
   total = cfg.rec_weight * terms["reconstruction"] + cfg.kl_weight * terms["kl"] + cfg.adv_weight * terms["adversarial"]
-  if cfg.spec_weight:
-    spec = lambda x: losses.spectral_misfit(x, batch["log_psa"], static.dt, static.periods, static.config.data.damping)
-    terms["spectral_rec"] = spec(x_rec)
-    total = total + cfg.spec_weight * terms["spectral_rec"]
-    if cfg.spec_on_prior:
-      terms["spectral_prior"] = spec(x_prior)
-      total = total + cfg.spec_weight * terms["spectral_prior"]
+  crit_weight = cfg.get("criterion_weight", 0.0)
+  if cfg.spec_weight or crit_weight:
+    fakes = {"rec": x_rec, "prior": x_prior} if cfg.spec_on_prior else {"rec": x_rec}
+    for name, x in fakes.items():
+      log_gen = losses.log_spectrum(x, static.dt, static.periods, static.config.data.damping)
+      if cfg.spec_weight:
+        terms[f"spectral_{name}"] = losses.spectral_misfit(log_gen, batch["log_psa"])
+        total = total + cfg.spec_weight * terms[f"spectral_{name}"]
+      if crit_weight:
+        scale = batch["scale"][:, None]  # m/s^2: the criterion is on absolute spectra.
+        terms[f"criterion_{name}"] = losses.criterion_misfit(10.0**log_gen * scale, 10.0 ** batch["log_psa"] * scale)
+        total = total + crit_weight * terms[f"criterion_{name}"]
   if cfg.husid_weight:
     terms["husid_rec"] = losses.husid_misfit(x_rec, batch["x"])
     total = total + cfg.husid_weight * terms["husid_rec"]
@@ -303,14 +308,20 @@ def read_condition_stats(source, max_examples: int = 20000) -> dict:
 
 
 def _eval_batches(source, batch_size: int, max_examples: int, transform):
-  """Whole batches of the validation split (at most ``max_examples`` examples)."""
+  """Batches of ``batch_size`` over the first ``max_examples`` examples of a split.
+
+  Yields ``(batch, n)``: the last batch is padded to the full size by repeating its last
+  example (the jitted step keeps one shape) and ``n`` says how many rows are real.
+  """
   from cvaegan_jax import input_pipeline
-  n = 0
+  seen = 0
   for b in input_pipeline.eval_batches(source, batch_size, transform):
-    if b["x"].shape[0] < batch_size or n >= max_examples:
+    n = min(b["x"].shape[0], max_examples - seen)
+    if n <= 0:
       return
-    n += batch_size
-    yield b
+    pad = lambda v: np.concatenate([v[:n]] + [v[n - 1:n]] * (batch_size - n)) if n < batch_size else v
+    yield {k: pad(np.asarray(v)) for k, v in b.items()}, n
+    seen += n
 
 
 def evaluate_split(p_eval, state, source, batch_size, max_examples, transform, sharding) -> dict:
@@ -323,10 +334,11 @@ def evaluate_split(p_eval, state, source, batch_size, max_examples, transform, s
   from jax.experimental import multihost_utils
   keep = ("x", "c", "log_psa", "scale", "psa")
   outs = []
-  for b in _eval_batches(source, batch_size, max_examples, transform):
+  for b, n in _eval_batches(source, batch_size, max_examples, transform):
     batch = {k: jax.make_array_from_callback(np.shape(b[k]), sharding, lambda idx, v=b[k]: np.asarray(v)[idx])
              for k in keep}
-    outs.append(multihost_utils.process_allgather(p_eval(state, batch), tiled=True))
+    out = multihost_utils.process_allgather(p_eval(state, batch), tiled=True)
+    outs.append({k: np.asarray(v)[:n] for k, v in out.items()})  # Without the padding.
   if not outs:
     return {}
   cat = {k: np.concatenate([o[k] for o in outs]) for k in outs[0]}
@@ -374,7 +386,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
     state = restored
     logging.info("resumed from %s at step %d", manager.directory, int(state.step))
   stats = {"mean": np.asarray(state.cond_mean), "std": np.asarray(state.cond_std)}
-  keep = ("x", "c", "log_psa")
+  keep = ("x", "c", "log_psa", "scale")
   transform = lambda b: {k: v for k, v in conditioning.features(b, config.model, stats).items() if k in keep}
   eval_transform = lambda b: conditioning.features(b, config.model, stats)
   loader = input_pipeline.BatchLoader(sources["train"], tcfg.batch_size, tcfg.seed, transform, sharding=sharded)

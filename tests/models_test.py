@@ -157,8 +157,43 @@ def test_spectral_misfit_gradient_is_finite_and_lowers_the_misfit():
   x = jnp.asarray((rng.standard_normal((4, 1000)) * np.exp(-((t - 4) / 2) ** 2))[..., None], jnp.float32)
   periods = tuple(np.geomspace(0.05, 2.0, 12))
   target = losses.log_spectrum(x, 0.01, periods) + 0.3  # twice as strong at every period
-  f = lambda y: losses.spectral_misfit(y, target, 0.01, periods)
+  f = lambda y: losses.spectral_misfit(losses.log_spectrum(y, 0.01, periods), target)
   m0, g = jax.value_and_grad(f)(x)
   assert np.all(np.isfinite(np.asarray(g)))
   m1 = f(x - 0.5 * m0 / jnp.sum(g * g) * g)
   assert float(m1) < 0.7 * float(m0)
+
+
+def test_criterion_score_bounds_the_papers_test():
+  from cvaegan_jax import ground_motion
+  rng = np.random.default_rng(0)
+  periods = np.geomspace(0.01, 10.0, 50)
+  shape = np.exp(-np.log(periods / 0.2) ** 2)
+  level = 10.0 ** rng.uniform(-2.0, 1.0, (400, 1))  # PSA peaks from 0.01 to 10 m/s^2.
+  target = jnp.asarray(level * (0.2 + shape), jnp.float32)
+  generated = target * jnp.asarray(np.exp(rng.normal(0.0, rng.uniform(0.0, 0.4, (400, 1)), (400, 50))), jnp.float32)
+  r2 = ground_motion.spectral_r2(target, generated)
+  rmse = ground_motion.spectral_rmse(target, generated)
+  score = losses.criterion_score(generated, target)
+  np.testing.assert_allclose(score, (1.0 - r2) / 0.2 + (rmse / 0.1) ** 2, rtol=1e-4, atol=1e-6)  # 1 - R^2 in float32.
+  passed = np.asarray(ground_motion.paper_criterion(r2, rmse))
+  assert 0.1 < passed.mean() < 0.9  # Both outcomes occur.
+  assert np.all(passed[np.asarray(score) < 1.0])  # Score below 1: passes.
+  assert np.all(np.asarray(score)[~passed] >= 1.0)  # Fails: score at least 1.
+  assert float(losses.criterion_misfit(target, target)) == 0.0
+  assert float(losses.criterion_misfit(generated, target)) == pytest.approx(float(jnp.mean(jnp.log1p(score))), rel=1e-6)
+
+
+def test_criterion_misfit_gradient_lowers_it_for_strong_and_weak_records():
+  rng = np.random.default_rng(1)
+  t = np.arange(1000) * 0.01
+  x = jnp.asarray((rng.standard_normal((2, 1000)) * np.exp(-((t - 4) / 2) ** 2))[..., None], jnp.float32)
+  periods = tuple(np.geomspace(0.05, 2.0, 12))
+  scale = jnp.asarray([[5.0], [0.01]])  # m/s^2 per model unit: a strong and a weak record.
+  target = 10.0 ** (losses.log_spectrum(x, 0.01, periods) + 0.1) * scale  # 26% stronger.
+  per_record = lambda y: jnp.log1p(losses.criterion_score(10.0 ** losses.log_spectrum(y, 0.01, periods) * scale, target))
+  f = lambda y: jnp.mean(per_record(y))
+  m0, g = jax.value_and_grad(f)(x)
+  assert np.all(np.isfinite(np.asarray(g)))
+  step = 0.2 * m0 / jnp.sum(g * g) * g
+  assert np.all(np.asarray(per_record(x - step)) < np.asarray(per_record(x)))

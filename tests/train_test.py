@@ -141,7 +141,8 @@ def test_husid_term_and_envelope_decoder_learn_when_the_energy_arrives(data_dir)
   # samples move their energy to where the real records have it.
   cfg = tiny_config(data_dir)
   cfg.model.decoder_envelope = True
-  cfg.training.update(husid_weight=1.0, rec_weight=0.0, kl_weight=0.0, adv_weight=0.0, spec_weight=0.0)
+  cfg.training.update(husid_weight=1.0, rec_weight=0.0, kl_weight=0.0, adv_weight=0.0, spec_weight=0.0,
+                      criterion_weight=0.0)
   cfg.optimizer.gen_lr = 3e-3
   static, mesh, loader, state = _setup(cfg, 1)
   p_train, _ = train.compile_steps(static, mesh)
@@ -157,7 +158,7 @@ def test_husid_term_and_envelope_decoder_learn_when_the_energy_arrives(data_dir)
 def test_validation_on_four_devices_matches_one_device_and_the_criterion(data_dir):
   from data_prep import build
   cfg = tiny_config(data_dir)
-  val = build.build_from_config(cfg.data).as_data_source()["test"]  # 10 records: one batch of 8.
+  val = build.build_from_config(cfg.data).as_data_source()["test"]  # 10 records: 8 + 2 padded to 8.
   results = []
   for n in (1, 4):
     static, mesh, _, state = _setup(cfg, n)
@@ -166,15 +167,16 @@ def test_validation_on_four_devices_matches_one_device_and_the_criterion(data_di
     _, p_eval = train.compile_steps(static, mesh)
     results.append(train.evaluate_split(p_eval, state, val, 8, 16, transform, NamedSharding(mesh, P("data"))))
   one, four = results
-  assert one["num_examples"] == four["num_examples"] == 8  # Whole batches only.
+  assert one["num_examples"] == four["num_examples"] == len(val) == 10  # Padding rows dropped.
   for k in one:
     np.testing.assert_allclose(four[k], one[k], rtol=1e-4, atol=1e-6, err_msg=k)
   # The share is the paper's criterion applied to eval_step's per-example R^2 and RMSE.
   static, _, _, state = _setup(cfg, 1)
   batches = list(train._eval_batches(val, 8, 16, transform))
-  per = [train.eval_step(jax.device_get(state), b, static) for b in batches]
-  r2 = np.concatenate([np.asarray(p["r2_prior"]) for p in per])
-  rmse = np.concatenate([np.asarray(p["rmse_prior"]) for p in per])
+  assert [n for _, n in batches] == [8, 2]
+  per = [(train.eval_step(jax.device_get(state), b, static), n) for b, n in batches]
+  r2 = np.concatenate([np.asarray(p["r2_prior"])[:n] for p, n in per])
+  rmse = np.concatenate([np.asarray(p["rmse_prior"])[:n] for p, n in per])
   assert one["paper_criterion_share"] == pytest.approx(np.mean((r2 > 0.8) & (rmse < 0.1)))
   assert one["r2_prior_median"] == pytest.approx(np.median(r2), rel=1e-5)
 
