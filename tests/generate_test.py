@@ -153,6 +153,20 @@ def test_fit_metrics_on_constructed_spectra():
   band = (p >= 0.05) & (p <= 4.0)
   # Medians over records of the largest band misfit: 0, 0.05 / min target, 0.5.
   assert m["band_max_abs_misfit_median"] == pytest.approx(np.max(0.05 / target[1, band]), rel=1e-5)
+  # By strength (PSA(0.01 s) classes). All three records have 5 m/s^2: the strongest class,
+  # where the 1.5x record fails both tests (R^2 = 1 - 0.25 sum t^2 / SS_tot < 0, RMSE 2 m/s^2).
+  r2_scaled = 1.0 - 0.25 * np.sum(target[2] ** 2) / np.sum((target[2] - target[2].mean()) ** 2)
+  assert r2_scaled < 0.8
+  assert m["by_level"] == [{"psa0_ms2": [0.5, float("inf")], "num": 3, "paper_criterion_share": pytest.approx(2 / 3),
+                            "r2_fail_share": pytest.approx(1 / 3), "rmse_fail_share": pytest.approx(1 / 3)}]
+  # The same records 200x weaker: R^2 is scale-free, the RMSE (0.01 m/s^2) now passes; and a
+  # record 0.12 m/s^2 too strong at every period fails on RMSE only.
+  weak = evaluate._fit_metrics(np.concatenate([target / 200, target[:1]]),
+                               np.concatenate([gen / 200, target[:1] + 0.12]), p, (0.05, 4.0))
+  assert [(r["psa0_ms2"], r["num"]) for r in weak["by_level"]] == [([0.0, 0.05], 3), ([0.5, float("inf")], 1)]
+  assert weak["by_level"][0]["r2_fail_share"] == pytest.approx(1 / 3)
+  assert weak["by_level"][0]["rmse_fail_share"] == 0.0
+  assert weak["by_level"][1]["rmse_fail_share"] == 1.0 and weak["by_level"][1]["r2_fail_share"] == 0.0
 
 
 def test_evaluate_model_writes_report_and_figures(workdir):
