@@ -15,7 +15,8 @@ layer list of the authors' public script (``../shared/DESIGN.md``):
 ``configs/base.py`` changes a few fields (normalisation, output activation); every
 difference is a config field of ``config.model``. ``Decoder(envelope=True)``
 (``model.decoder_envelope``, off by default) multiplies the output by a smooth positive
-envelope computed at the coarse base resolution, a modulated-noise structure.
+envelope computed at the coarse base resolution, a modulated-noise structure;
+``Decoder(zero_mean=True)`` (``model.decoder_zero_mean``) removes the output's time average.
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ class Decoder(nn.Module):
   norm: str = "batch"
   output: str = "tanh"  # "tanh" (paper, peak-normalised data) or "linear".
   envelope: bool = False  # Multiply the output by a smooth positive envelope (see below).
+  zero_mean: bool = False  # Subtract the output's time average (band-passed records have none).
 
   @nn.compact
   def __call__(self, z, c, train: bool):
@@ -97,7 +99,13 @@ class Decoder(nn.Module):
       x = jnp.tanh(x)
     elif self.output != "linear":
       raise ValueError(f"model decoder_output must be 'tanh' or 'linear', got {self.output!r}")
-    return x if env is None else x * jax.image.resize(env, x.shape, "linear")
+    if env is not None:
+      x = x * jax.image.resize(env, x.shape, "linear")
+    if self.zero_mean:
+      # Records band-passed above 0.1 Hz have no mean; an offset would add a constant to
+      # every long-period oscillator's input and a drift to velocity and displacement.
+      x = x - jnp.mean(x, axis=1, keepdims=True)
+    return x
 
 
 class Critic(nn.Module):

@@ -79,7 +79,8 @@ def build_models(model_config, num_samples: int) -> tuple[models.CVAEGAN, models
     raise ValueError(f"data.num_samples={num_samples} must be divisible by 2**{n_up} (decoder upsamplings)")
   enc = models.Encoder(tuple(m.encoder_features), m.encoder_kernel, m.encoder_stride, m.latent_dim, m.norm)
   dec = models.Decoder(num_samples // 2**n_up, m.decoder_base_features, tuple(m.decoder_features),
-                       m.decoder_kernel, m.norm, m.decoder_output, m.get("decoder_envelope", False))
+                       m.decoder_kernel, m.norm, m.decoder_output, m.get("decoder_envelope", False),
+                       m.get("decoder_zero_mean", False))
   critic = models.Critic(tuple(m.critic_features), m.critic_kernel, m.critic_stride)
   return models.CVAEGAN(enc, dec), critic
 

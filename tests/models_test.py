@@ -80,6 +80,19 @@ def test_decoder_envelope_gates_the_carrier():
   assert np.all(np.sign(np.asarray(out))[big] == np.sign(np.asarray(carrier))[big])
 
 
+def test_decoder_zero_mean_removes_only_the_offset():
+  from cvaegan_jax import models
+  kw = dict(base_length=10, base_features=8, features=(8, 4), norm="none", output="linear")
+  rng = np.random.default_rng(0)
+  z, c = jnp.asarray(rng.standard_normal((3, 5)), jnp.float32), jnp.asarray(rng.standard_normal((3, 4)), jnp.float32)
+  params = models.Decoder(**kw).init(jax.random.PRNGKey(0), z, c, train=False)["params"]
+  plain = np.asarray(models.Decoder(**kw).apply({"params": params}, z, c, train=False))
+  centred = np.asarray(models.Decoder(**kw, zero_mean=True).apply({"params": params}, z, c, train=False))
+  assert np.max(np.abs(plain.mean(axis=1))) > 1e-3  # The plain decoder has an offset to remove.
+  np.testing.assert_allclose(centred.mean(axis=1), 0.0, atol=1e-6)
+  np.testing.assert_allclose(centred, plain - plain.mean(axis=1, keepdims=True), rtol=1e-6, atol=1e-7)
+
+
 def test_kl_divergence_known_values():
   assert float(losses.kl_divergence(jnp.zeros((2, 4)), jnp.zeros((2, 4)))) == 0.0
   # KL(N(m, s^2) || N(0, 1)) = 0.5 (s^2 + m^2 - 1 - log s^2) per dimension.
