@@ -14,14 +14,18 @@ import jax
 import ml_collections
 import orbax.checkpoint as ocp
 
-__all__ = ["make_manager", "save", "restore_latest", "check_config", "CONFIG_FILE", "CHECKPOINT_DIR",
-           "ConfigMismatchError"]
+__all__ = ["make_manager", "save", "restore_latest", "check_config", "load_config", "CONFIG_FILE",
+           "CHECKPOINT_DIR", "ADDED_MODEL_FIELDS", "ConfigMismatchError"]
 
 CONFIG_FILE = "config.json"
 CHECKPOINT_DIR = "checkpoints"
 # Fields whose change makes old parameters meaningless (shapes or input units).
 _BINDING = ("model", "data.num_periods", "data.t_min_s", "data.t_max_s", "data.num_samples",
             "data.sampling_rate_hz", "data.damping")
+# ``config.model`` fields added after workdirs were first written, with the value a workdir
+# that lacks them was trained with (the models' own defaults): such a workdir still resumes
+# and generates, and is refused only by a config that turns the option on.
+ADDED_MODEL_FIELDS = {"decoder_envelope": False, "decoder_zero_mean": False}
 
 
 class ConfigMismatchError(ValueError):
@@ -72,7 +76,10 @@ def check_config(workdir: str, config) -> None:
     with open(path) as f:
       saved = json.load(f)
     theirs = saved.get("binding", {})
-    diff = sorted(k for k in set(mine) | set(theirs) if json.dumps(mine.get(k)) != json.dumps(theirs.get(k)))
+    if isinstance(theirs.get("model"), dict):
+      theirs["model"] = {**ADDED_MODEL_FIELDS, **theirs["model"]}
+    same = lambda k: json.dumps(mine.get(k), sort_keys=True) == json.dumps(theirs.get(k), sort_keys=True)
+    diff = sorted(k for k in set(mine) | set(theirs) if not same(k))
     if diff:
       raise ConfigMismatchError(
           f"{workdir} holds checkpoints of another config: {', '.join(diff)} differ "

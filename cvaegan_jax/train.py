@@ -34,7 +34,7 @@ import optax
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from cvaegan_jax import conditioning, ground_motion, losses, models, spectra
+from cvaegan_jax import checkpoints, conditioning, ground_motion, losses, models, spectra
 
 __all__ = ["TrainState", "build_models", "make_optimizers", "init_state", "train_step", "eval_step",
            "compile_steps", "train_and_evaluate", "NonFiniteError"]
@@ -79,8 +79,8 @@ def build_models(model_config, num_samples: int) -> tuple[models.CVAEGAN, models
     raise ValueError(f"data.num_samples={num_samples} must be divisible by 2**{n_up} (decoder upsamplings)")
   enc = models.Encoder(tuple(m.encoder_features), m.encoder_kernel, m.encoder_stride, m.latent_dim, m.norm)
   dec = models.Decoder(num_samples // 2**n_up, m.decoder_base_features, tuple(m.decoder_features),
-                       m.decoder_kernel, m.norm, m.decoder_output, m.get("decoder_envelope", False),
-                       m.get("decoder_zero_mean", False))
+                       m.decoder_kernel, m.norm, m.decoder_output,
+                       **{k.removeprefix("decoder_"): m.get(k, v) for k, v in checkpoints.ADDED_MODEL_FIELDS.items()})
   critic = models.Critic(tuple(m.critic_features), m.critic_kernel, m.critic_stride)
   return models.CVAEGAN(enc, dec), critic
 
@@ -365,7 +365,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
       finite state).
     checkpoints.ConfigMismatchError: ``workdir`` holds checkpoints of another model.
   """
-  from cvaegan_jax import checkpoints, evaluate, input_pipeline, logs
+  from cvaegan_jax import evaluate, input_pipeline, logs
   from data_prep import build
 
   checkpoints.check_config(workdir, config)

@@ -95,6 +95,23 @@ def test_checkpoint_of_another_config_is_refused(trained):
     train.train_and_evaluate(other, str(workdir))
 
 
+def test_workdir_without_later_model_fields_resumes_with_them_off(tmp_path):
+  # A workdir written before model.decoder_envelope / decoder_zero_mean existed.
+  cfg = tiny_config(tmp_path / "data")
+  old = tiny_config(tmp_path / "data")
+  for k in checkpoints.ADDED_MODEL_FIELDS:
+    del old.model[k]
+  checkpoints.check_config(str(tmp_path / "run"), old)
+  cfg.model.update(decoder_envelope=False, decoder_zero_mean=False)
+  checkpoints.check_config(str(tmp_path / "run"), cfg)  # Accepted: the options were off.
+  cfg.model.decoder_zero_mean = True
+  with pytest.raises(checkpoints.ConfigMismatchError, match="model"):
+    checkpoints.check_config(str(tmp_path / "run"), cfg)
+  # And such a workdir's config builds the same decoder as the options off.
+  decoder = train.build_models(checkpoints.load_config(str(tmp_path / "run")).model, 3000)[0].decoder
+  assert decoder.envelope is False and decoder.zero_mean is False
+
+
 def _setup(cfg, num_devices):
   from data_prep import build
   static = train.make_static(cfg)
