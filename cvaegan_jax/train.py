@@ -213,7 +213,8 @@ def train_step(state: TrainState, batch: dict, static: Static) -> tuple[TrainSta
 
   Args:
     state: the replicated train state.
-    batch: ``x [B, T, 1]``, ``c [B, P]``, ``log_psa [B, P]`` (sharded over 'data').
+    batch: ``x [B, T, 1]``, ``c [B, P]``, ``log_psa [B, P]`` and, with
+      ``training.criterion_weight``, ``scale [B]`` (m/s^2), all sharded over 'data'.
     static: models, optimizers and config (closed over by :func:`compile_steps`).
 
   Returns:
