@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from cvaegan_jax import spectra
+from cvaegan_jax import ground_motion, spectra
 
 __all__ = ["find_record_files", "record_spectra_report", "plot_record_spectra", "plot_training_samples",
            "plot_suite", "evaluate_model"]
@@ -265,14 +265,15 @@ def _by_level(target: np.ndarray, r2: np.ndarray, rmse: np.ndarray, ok: np.ndarr
     m = (target[:, 0] >= lo) & (target[:, 0] < hi)
     if m.any():
       rows.append({"psa0_ms2": [lo, hi], "num": int(m.sum()), "paper_criterion_share": float(ok[m].mean()),
-                   "r2_fail_share": float(np.mean(r2[m] <= 0.8)), "rmse_fail_share": float(np.mean(rmse[m] >= 0.1))})
+                   "r2_fail_share": float(np.mean(r2[m] <= ground_motion.PAPER_R2_MIN)),
+                   "rmse_fail_share": float(np.mean(rmse[m] >= ground_motion.PAPER_RMSE_MAX_MS2))})
   return rows
 
 
 def _fit_metrics(target: np.ndarray, psa: np.ndarray, periods: np.ndarray, band_s) -> dict:
   """The paper's metrics of generated ``psa [N, P]`` against ``target [N, P]`` (m/s^2),
   overall and per strength class (``by_level``)."""
-  from cvaegan_jax import generate, ground_motion
+  from cvaegan_jax import generate
   r2 = np.asarray(ground_motion.spectral_r2(target, psa))
   rmse = np.asarray(ground_motion.spectral_rmse(target, psa))
   ok = np.asarray(ground_motion.paper_criterion(r2, rmse))
@@ -308,7 +309,7 @@ def evaluate_model(config, workdir: str) -> dict:
     FileNotFoundError: ``workdir`` has no checkpoint.
   """
   import json
-  from cvaegan_jax import generate, ground_motion
+  from cvaegan_jax import generate
   from data_prep import build
 
   ecfg = config.evaluate
@@ -402,7 +403,6 @@ def _plot_examples(real, raw, raw_psa, refined_psa, psa, gen, ex, k: int, path: 
   ``real [M, T]``, ``psa [M, P]`` (targets); ``raw [M k, T]`` generated records with their
   spectra ``raw_psa`` and the refined ones' ``refined_psa`` ``[M k, P]`` (m/s^2).
   """
-  from cvaegan_jax import ground_motion
   plt = _pyplot()
   num = min(num, real.shape[0])
   fig, axes = plt.subplots(num, 3, figsize=(16, 2.8 * num), squeeze=False,

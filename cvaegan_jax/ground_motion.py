@@ -40,10 +40,13 @@ __all__ = [
     "summary",
     "compare",
     "spectral_r2",
+    "spectral_sums",
     "spectral_rmse",
     "log_spectral_rmse",
     "relative_misfit",
     "paper_criterion",
+    "PAPER_R2_MIN",
+    "PAPER_RMSE_MAX_MS2",
 ]
 
 # Standard gravity, m/s^2.
@@ -51,6 +54,10 @@ G_MS2 = 9.80665
 
 # Relative floor of the R^2 denominator (see spectral_r2).
 _SS_TOT_FLOOR = 1e-12
+
+# The paper's acceptance test (Hu et al. 2026): R^2 > 0.8 and RMSE < 0.1 m/s^2.
+PAPER_R2_MIN = 0.8
+PAPER_RMSE_MAX_MS2 = 0.1
 
 
 # ---------------------------------------------------------------------------
@@ -520,12 +527,18 @@ def spectral_r2(target, generated) -> jax.Array:
   Raises:
     ValueError (concrete inputs): NaN/inf, empty, or mismatched period axes.
   """
-  t, g = _pair(target, generated)
-  ss_res = jnp.sum((g - t) ** 2, axis=-1)
-  ss_tot = jnp.sum((t - jnp.mean(t, axis=-1, keepdims=True)) ** 2, axis=-1)
+  ss_res, ss_tot = spectral_sums(*_pair(target, generated))
+  return 1.0 - ss_res / ss_tot
+
+
+def spectral_sums(target, generated) -> tuple[jax.Array, jax.Array]:
+  """``(SS_res, SS_tot)`` of :func:`spectral_r2`, each ``[...]`` in (m/s^2)^2, ``SS_tot``
+  already floored; no argument checks (for use under jit and grad, e.g. in losses)."""
+  ss_res = jnp.sum((generated - target) ** 2, axis=-1)
+  ss_tot = jnp.sum((target - jnp.mean(target, axis=-1, keepdims=True)) ** 2, axis=-1)
   dtype = jnp.result_type(ss_res, ss_tot)
-  floor = _SS_TOT_FLOOR * jnp.sum(t * t, axis=-1) + jnp.finfo(dtype).tiny
-  return 1.0 - ss_res / jnp.maximum(ss_tot, floor)
+  floor = _SS_TOT_FLOOR * jnp.sum(target * target, axis=-1) + jnp.finfo(dtype).tiny
+  return ss_res, jnp.maximum(ss_tot, floor)
 
 
 def spectral_rmse(target, generated) -> jax.Array:
@@ -559,7 +572,7 @@ def relative_misfit(target, generated) -> jax.Array:
   return g / t - 1.0
 
 
-def paper_criterion(r2, rmse, r2_min: float = 0.8, rmse_max: float = 0.1) -> jax.Array:
+def paper_criterion(r2, rmse, r2_min: float = PAPER_R2_MIN, rmse_max: float = PAPER_RMSE_MAX_MS2) -> jax.Array:
   """The paper's acceptance test ``R^2 > r2_min and RMSE < rmse_max`` (strict).
 
   Args:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from cvaegan_jax import spectra
+from cvaegan_jax import ground_motion, spectra
 
 __all__ = ["reconstruction", "kl_divergence", "critic_wasserstein", "gradient_penalty",
            "generator_adversarial", "log_spectrum", "spectral_misfit", "criterion_score", "criterion_misfit",
@@ -84,7 +84,8 @@ def spectral_misfit(log_psa, log_psa_target):
   return jnp.mean((log_psa - log_psa_target) ** 2)
 
 
-def criterion_score(psa, psa_target, r2_min: float = 0.8, rmse_max: float = 0.1):
+def criterion_score(psa, psa_target, r2_min: float = ground_motion.PAPER_R2_MIN,
+                    rmse_max: float = ground_motion.PAPER_RMSE_MAX_MS2):
   """Per-record distance to the paper's acceptance test, ``[B]`` (dimensionless).
 
   ``score = (1 - R^2) / (1 - r2_min) + (RMSE / rmse_max)^2``, on linear spectra: both
@@ -100,13 +101,14 @@ def criterion_score(psa, psa_target, r2_min: float = 0.8, rmse_max: float = 0.1)
     r2_min: the R^2 threshold (paper: 0.8).
     rmse_max: the RMSE threshold, m/s^2 (paper: 0.1).
   """
-  ss_res = jnp.sum((psa - psa_target) ** 2, axis=-1)
-  ss_tot = jnp.sum((psa_target - jnp.mean(psa_target, axis=-1, keepdims=True)) ** 2, axis=-1)
-  ss_tot = jnp.maximum(ss_tot, 1e-12 * jnp.sum(psa_target**2, axis=-1) + jnp.finfo(ss_tot.dtype).tiny)
+  # From the sums, not from spectral_r2 / spectral_rmse: the RMSE's square root has no
+  # gradient at a perfect match.
+  ss_res, ss_tot = ground_motion.spectral_sums(psa_target, psa)
   return ss_res / ((1.0 - r2_min) * ss_tot) + ss_res / (psa.shape[-1] * rmse_max**2)
 
 
-def criterion_misfit(psa, psa_target, r2_min: float = 0.8, rmse_max: float = 0.1):
+def criterion_misfit(psa, psa_target, r2_min: float = ground_motion.PAPER_R2_MIN,
+                     rmse_max: float = ground_motion.PAPER_RMSE_MAX_MS2):
   """Batch mean of ``log1p(criterion_score)``: the spectrum-matching loss aligned with the
   paper's test (scalar).
 

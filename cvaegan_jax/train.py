@@ -186,18 +186,19 @@ def _generator_losses(static: Static, params, state: TrainState, batch, key):
   if cfg.adv_on_prior:
     terms["adversarial"] = 0.5 * (terms["adversarial"] + losses.generator_adversarial(critic(x_prior)))
   total = cfg.rec_weight * terms["reconstruction"] + cfg.kl_weight * terms["kl"] + cfg.adv_weight * terms["adversarial"]
-  crit_weight = cfg.get("criterion_weight", 0.0)
-  if cfg.spec_weight or crit_weight:
+  if cfg.spec_weight or cfg.criterion_weight:
     fakes = {"rec": x_rec, "prior": x_prior} if cfg.spec_on_prior else {"rec": x_rec}
+    if cfg.criterion_weight:
+      scale = batch["scale"][:, None]  # m/s^2: the criterion is on absolute spectra.
+      psa_target = 10.0 ** batch["log_psa"] * scale
     for name, x in fakes.items():
       log_gen = losses.log_spectrum(x, static.dt, static.periods, static.config.data.damping)
       if cfg.spec_weight:
         terms[f"spectral_{name}"] = losses.spectral_misfit(log_gen, batch["log_psa"])
         total = total + cfg.spec_weight * terms[f"spectral_{name}"]
-      if crit_weight:
-        scale = batch["scale"][:, None]  # m/s^2: the criterion is on absolute spectra.
-        terms[f"criterion_{name}"] = losses.criterion_misfit(10.0**log_gen * scale, 10.0 ** batch["log_psa"] * scale)
-        total = total + crit_weight * terms[f"criterion_{name}"]
+      if cfg.criterion_weight:
+        terms[f"criterion_{name}"] = losses.criterion_misfit(10.0**log_gen * scale, psa_target)
+        total = total + cfg.criterion_weight * terms[f"criterion_{name}"]
   if cfg.husid_weight:
     terms["husid_rec"] = losses.husid_misfit(x_rec, batch["x"])
     total = total + cfg.husid_weight * terms["husid_rec"]
