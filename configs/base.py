@@ -14,6 +14,8 @@ Differences from configs/paper.py, each a field below with its reason:
   period, which a target spectrum gives, so outputs come back in m/s^2;
 - a spectrum-matching loss (exact, differentiable) on reconstructions and prior samples, so
   what users generate - not only reconstructions - matches its condition;
+- two prior samples of one condition are asked to differ (decorrelation loss), so a suite
+  generated for one target holds distinct records;
 - the critic also scores prior samples; EMA of generator weights for sampling.
 """
 
@@ -90,6 +92,13 @@ def get_config():
   # 10 halved the Husid misfit but left D5-95 at 25 s (real 6.7 s) and the test criterion
   # share fell 39% -> 18%; untried on longer runs.
   config.training.husid_weight = 0.0
+  # Squared correlation over time of two prior samples of each condition (paper: none;
+  # losses.decorrelation). The spectral losses reward a decoder that ignores its latent: the
+  # quickstart model's samples for one target correlated 0.78 after 1000 steps and 0.85 after
+  # 3000 (two real records: about 0), so a suite held near-copies. With 10 (600-event set,
+  # 1000 steps): validation sample correlation 0.38, criterion share 67% instead of 72%,
+  # reconstruction MSE 0.063 instead of 0.071 (the latent now carries the record).
+  config.training.decorrelation_weight = 10.0
   config.training.adv_on_prior = True  # The critic also sees prior samples.
   config.training.ema_decay = 0.999  # EMA of generator parameters used for sampling.
   config.training.log_every = 50  # Console, JSONL and TensorBoard every N steps.
@@ -105,6 +114,12 @@ def get_config():
   config.optimizer.b1 = 0.0  # Paper: Adam betas (0.0, 0.9).
   config.optimizer.b2 = 0.9
   config.optimizer.grad_clip = 10.0  # Global-norm clip; 0 disables (paper: none).
+  # Learning-rate schedule: constant (paper) or cosine (warm-up, then decay to final_lr_fraction
+  # at training.num_steps). Quickstart model, 600-event set, 1000 steps: cosine to 0.1 gave a
+  # validation criterion share of 66% against 72% constant (the model is still learning fast).
+  config.optimizer.schedule = "constant"
+  config.optimizer.warmup_steps = 0  # Cosine: linear warm-up steps.
+  config.optimizer.final_lr_fraction = 0.1  # Cosine: learning rate at num_steps / the initial one.
 
   config.evaluate = ml_collections.ConfigDict()
   config.evaluate.splits = ("test", "ood_low", "ood_high")  # Paper's test set and out-of-range magnitudes.

@@ -17,7 +17,7 @@ import numpy as np
 from cvaegan_jax import ground_motion, spectra
 
 __all__ = ["find_record_files", "record_spectra_report", "plot_record_spectra", "plot_training_samples",
-           "plot_suite", "evaluate_model"]
+           "plot_suite", "sample_correlation", "evaluate_model"]
 
 _KNET_SUFFIXES = (".EW", ".NS", ".UD", ".EW1", ".NS1", ".UD1", ".EW2", ".NS2", ".UD2")
 
@@ -287,6 +287,32 @@ def _fit_metrics(target: np.ndarray, psa: np.ndarray, periods: np.ndarray, band_
           "num": int(r2.size), "by_level": _by_level(np.asarray(target), r2, rmse, ok), "_r2": r2}
 
 
+def _mean_pair_correlation(records: np.ndarray) -> float:
+  """Mean Pearson correlation over time of every pair of distinct rows of ``records [K, T]``."""
+  c = np.corrcoef(np.asarray(records, np.float64))
+  return float(c[~np.eye(len(c), dtype=bool)].mean())
+
+
+def sample_correlation(generated: np.ndarray, per_target: int, real: np.ndarray) -> dict:
+  """How alike the records generated for one target are, against real records.
+
+  Args:
+    generated: ``[N * per_target, T]`` records (m/s^2), the ``per_target`` samples of each
+      target consecutive.
+    per_target: samples per target.
+    real: ``[N, T]`` real records (m/s^2), any order.
+
+  Returns:
+    ``{"generated": mean Pearson correlation over time of every pair of samples of one
+    target, averaged over targets (None with one sample per target), "real": the mean over
+    every pair of distinct real records (None with one)}``. Independent records are near
+    0; a generator that ignores its latent gives samples near 1.
+  """
+  g = np.asarray(generated).reshape(-1, per_target, np.shape(generated)[-1])
+  return {"generated": float(np.mean([_mean_pair_correlation(k) for k in g])) if per_target > 1 else None,
+          "real": _mean_pair_correlation(real) if len(real) > 1 else None}
+
+
 def evaluate_model(config, workdir: str) -> dict:
   """Evaluate a trained workdir in the paper's terms; writes ``WORKDIR/evaluation/``.
 
@@ -297,7 +323,8 @@ def evaluate_model(config, workdir: str) -> dict:
   with R^2 > 0.8 and RMSE < 0.1 m/s^2, log-spectral RMSE and band misfits, and
   time-frequency realism of the raw generated records against the split's real
   records: Arias intensity, D5-75, D5-95, PGA/PGV/PGD, mean period (medians and
-  two-sample KS statistics).
+  two-sample KS statistics); and how alike the samples of one target are
+  (:func:`sample_correlation`).
 
   Writes ``report.json``, ``r2_hist.png``, ``husid.png`` and ``examples_<split>.png``
   (waveform, spectrum vs target, spectrogram).
@@ -345,6 +372,7 @@ def evaluate_model(config, workdir: str) -> dict:
     raw = gen_accel["none"]
     real_tf, gen_tf = ground_motion.summary(real, gen.dt), ground_motion.summary(raw, gen.dt)
     entry["time_frequency"] = ground_motion.compare(real_tf, gen_tf)
+    entry["sample_correlation"] = sample_correlation(raw, ecfg.samples_per_target, real)
     husids[split] = (np.median(ground_motion.husid(real, gen.dt), axis=0), np.median(ground_motion.husid(raw, gen.dt), axis=0))
     report["splits"][split] = entry
     _plot_examples(real, raw, gen_psa["none"], gen_psa[modes[-1]], psa, gen, ex, ecfg.samples_per_target,
@@ -352,6 +380,9 @@ def evaluate_model(config, workdir: str) -> dict:
     print(f"{split}: {len(ex)} records (M{mags.min():.1f}-{mags.max():.1f}) x {ecfg.samples_per_target} samples: "
           + "; ".join(f"{mode}: criterion share {entry['refine_' + mode]['paper_criterion_share']:.1%}, "
                       f"R2 median {entry['refine_' + mode]['r2_median']:.3f}" for mode in modes))
+    if entry["sample_correlation"]["generated"] is not None:
+      print(f"  raw samples of one target correlate {entry['sample_correlation']['generated']:.2f} on average "
+            f"(two real records: {entry['sample_correlation']['real']:.2f})")
     print("  raw criterion share by PSA(0.01 s): " + ", ".join(
         f"{r['psa0_ms2'][0]:g}-{r['psa0_ms2'][1]:g} m/s2 {r['paper_criterion_share']:.0%} of {r['num']}"
         for r in entry["refine_none"]["by_level"]))

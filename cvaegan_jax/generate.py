@@ -82,11 +82,16 @@ class Generation:
     return self.misfit[:, band_mask(self.periods_s, self.band_s)]
 
   def summary(self) -> dict:
-    """Mean and max |misfit| over the band (all records), in the unit of a ratio."""
+    """Mean and max |misfit| over the band (all records), in the unit of a ratio, and the
+    largest correlation over time between two records (``max_pair_correlation``, None for
+    one record: distinct records of one spectrum are near 0, copies 1)."""
     m = np.abs(self.band_misfit)
-    return {"num": int(self.accel_ms2.shape[0]), "mean_abs_misfit": float(m.mean()),
+    n = int(self.accel_ms2.shape[0])
+    corr = np.corrcoef(np.asarray(self.accel_ms2, np.float64)) if n > 1 else None
+    return {"num": n, "mean_abs_misfit": float(m.mean()),
             "max_abs_misfit": float(m.max()), "refine": self.refine, "steps": list(self.steps),
-            "band_s": list(self.band_s)}
+            "band_s": list(self.band_s),
+            "max_pair_correlation": float(corr[~np.eye(n, dtype=bool)].max()) if n > 1 else None}
 
 
 def band_mask(periods_s: np.ndarray, band_s) -> np.ndarray:
@@ -466,6 +471,7 @@ def generate_suite(workdir: str, target: str, num: int = 11, seed: int = 0, refi
   files += [os.path.join(out_dir, "suite.json"), fig]
   print(f"{num} records for {tgt.name}: mean |misfit| {summary['mean_abs_misfit']:.2%}, "
         f"max {summary['max_abs_misfit']:.2%} over {band_s[0]}-{band_s[1]} s"
+        + (f"; largest correlation between two records {summary['max_pair_correlation']:.2f}" if num > 1 else "")
         + (f"; {rule} check {'passed' if check.passed else 'FAILED'}" if check else "") + f"; wrote {out_dir}")
   return dict(generation=result, files=files, summary=summary, check=check)
 

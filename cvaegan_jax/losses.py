@@ -13,7 +13,7 @@ from cvaegan_jax import ground_motion, spectra
 
 __all__ = ["reconstruction", "kl_divergence", "critic_wasserstein", "gradient_penalty",
            "generator_adversarial", "log_spectrum", "spectral_misfit", "criterion_score", "criterion_misfit",
-           "husid", "husid_misfit"]
+           "husid", "husid_misfit", "waveform_correlation", "decorrelation"]
 
 
 def reconstruction(x, x_rec):
@@ -139,3 +139,28 @@ def husid_misfit(x, x_ref):
   pointwise MSE on random-phase waveforms constrains.
   """
   return jnp.mean((husid(x) - husid(x_ref)) ** 2)
+
+
+def waveform_correlation(x, y):
+  """Pearson correlation over time ``[B]`` of ``x`` and ``y`` (both ``[B, T, 1]``), in [-1, 1].
+
+  Two records of one spectrum with independent phases correlate near 0; a generator whose
+  samples for one condition barely depend on the latent gives values near 1. A record
+  that is zero everywhere counts as uncorrelated (0, not NaN).
+  """
+  x = x[..., 0] - jnp.mean(x[..., 0], axis=-1, keepdims=True)
+  y = y[..., 0] - jnp.mean(y[..., 0], axis=-1, keepdims=True)
+  den = jnp.sqrt(jnp.sum(x * x, axis=-1) * jnp.sum(y * y, axis=-1))
+  return jnp.sum(x * y, axis=-1) / jnp.maximum(den, 1e-12)
+
+
+def decorrelation(x, y):
+  """Mean squared correlation (scalar, in [0, 1]) of records ``x`` and ``y`` ``[B, T, 1]``
+  generated for the same conditions from independent latents.
+
+  The spectral losses reward a generator that ignores its latent (one waveform that
+  matches the condition), and a pointwise MSE on random-phase records barely rewards
+  using it; this term asks two samples of one condition to differ as two real records of
+  one spectrum do, so a suite generated for one target holds distinct records.
+  """
+  return jnp.mean(waveform_correlation(x, y) ** 2)

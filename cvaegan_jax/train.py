@@ -69,6 +69,7 @@ class Static:
   config: Any  # FrozenConfigDict
   periods: tuple
   dt: float
+  lr_scale: Any = None  # step -> learning-rate multiplier (optimizer.schedule); None: constant.
 
 
 def build_models(model_config, num_samples: int) -> tuple[models.CVAEGAN, models.Critic]:
@@ -93,13 +94,52 @@ def make_optimizers(opt_config):
   return adam(opt_config.gen_lr), adam(opt_config.critic_lr)
 
 
+def learning_rate_scale(opt_config, num_steps: int):
+  """The multiplier of the Adam learning rates at generator step ``step`` (a function of an
+  int32 scalar, returning a float32 scalar), or None for ``optimizer.schedule = "constant"``.
+
+  ``"cosine"``: a linear warm-up from 0 over ``optimizer.warmup_steps`` steps, then a cosine
+  decay from 1 to ``optimizer.final_lr_fraction`` at ``num_steps`` (held there after it).
+  The critic's updates within a generator step use the same multiplier. It multiplies the
+  Adam updates, which is the same as scheduling the learning rate (Adam's moments do not
+  depend on it) and leaves the optimizer state as it is: a run resumes with any schedule.
+
+  Raises:
+    ValueError: an unknown schedule, a fraction outside [0, 1], or warm-up steps outside
+      [0, num_steps).
+  """
+  kind = opt_config.get("schedule", "constant")
+  if kind == "constant":
+    return None
+  if kind != "cosine":
+    raise ValueError(f"optimizer.schedule={kind!r}: expected 'constant' or 'cosine'")
+  final, warmup = float(opt_config.final_lr_fraction), int(opt_config.warmup_steps)
+  if not 0.0 <= final <= 1.0:
+    raise ValueError(f"optimizer.final_lr_fraction={final}: expected a fraction in [0, 1]")
+  if not 0 <= warmup < num_steps:
+    raise ValueError(f"optimizer.warmup_steps={warmup}: expected 0 <= warmup_steps < training.num_steps={num_steps}")
+  return optax.warmup_cosine_decay_schedule(0.0 if warmup else 1.0, 1.0, warmup, num_steps, end_value=final)
+
+
+def _scaled(static: Static, updates, step):
+  if static.lr_scale is None:
+    return updates
+  f = static.lr_scale(step)
+  return jax.tree.map(lambda u: u * f.astype(u.dtype), updates)
+
+
 def make_static(config) -> Static:
   config = ml_collections.FrozenConfigDict(config)
+  t = config.training
+  if t.decorrelation_weight and not (t.adv_on_prior or t.spec_on_prior):
+    raise ValueError("training.decorrelation_weight compares prior samples: it needs training.adv_on_prior "
+                     "or training.spec_on_prior")
   model, critic = build_models(config.model, config.data.num_samples)
   gen_tx, critic_tx = make_optimizers(config.optimizer)
   periods = tuple(float(t) for t in spectra.log_periods(config.data.t_min_s, config.data.t_max_s,
                                                         config.data.num_periods))
-  return Static(model, critic, gen_tx, critic_tx, config, periods, 1.0 / config.data.sampling_rate_hz)
+  return Static(model, critic, gen_tx, critic_tx, config, periods, 1.0 / config.data.sampling_rate_hz,
+                learning_rate_scale(config.optimizer, config.training.num_steps))
 
 
 def init_state(static: Static, cond_stats: dict, seed: int) -> TrainState:
@@ -141,14 +181,20 @@ def _generate_fakes(static: Static, params, batch_stats, batch, key, train: bool
   eps = jax.random.normal(k_eps, (b, cfg.model.latent_dim))
   out = static.model.apply(variables, batch["x"], batch["c"], eps, train=train, mutable=mutable)
   (x_rec, mean, logvar), new_vars = out if mutable else (out, {"batch_stats": batch_stats})
-  x_prior = None
+  x_prior, new_stats = None, new_vars.get("batch_stats", batch_stats)
   if cfg.training.adv_on_prior or cfg.training.spec_on_prior:
-    z = jax.random.normal(k_prior, (b, cfg.model.latent_dim))
-    variables = {"params": params, "batch_stats": new_vars["batch_stats"]}
-    out = static.model.apply(variables, z, batch["c"], train=train, mutable=mutable,
-                             method=models.CVAEGAN.generate)
-    x_prior, new_vars = out if mutable else (out, new_vars)
-  return x_rec, x_prior, mean, logvar, new_vars.get("batch_stats", batch_stats)
+    x_prior, new_stats = _prior_sample(static, params, new_stats, batch["c"], k_prior, train)
+  return x_rec, x_prior, mean, logvar, new_stats
+
+
+def _prior_sample(static: Static, params, batch_stats, c, key, train: bool = True):
+  """A sample ``[B, T, 1]`` from N(0, I) latents for conditions ``c [B, P]``, and the
+  batch statistics after it (updated in training mode)."""
+  z = jax.random.normal(key, (c.shape[0], static.config.model.latent_dim))
+  variables = {"params": params, "batch_stats": batch_stats}
+  mutable = ["batch_stats"] if (train and batch_stats) else False
+  out = static.model.apply(variables, z, c, train=train, mutable=mutable, method=models.CVAEGAN.generate)
+  return (out[0], out[1]["batch_stats"]) if mutable else (out, batch_stats)
 
 
 def _critic_update(static: Static, state: TrainState, batch, key):
@@ -169,6 +215,7 @@ def _critic_update(static: Static, state: TrainState, batch, key):
 
   (loss, (w, gp)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.critic_params)
   updates, opt_state = static.critic_tx.update(grads, state.critic_opt_state, state.critic_params)
+  updates = _scaled(static, updates, state.step)
   params = optax.apply_updates(state.critic_params, updates)
   metrics = {"critic_loss": loss, "wasserstein": -w, "gradient_penalty": gp, "critic_grad_norm": _norm(grads)}
   return state.replace(critic_params=params, critic_opt_state=opt_state), metrics
@@ -199,6 +246,13 @@ def _generator_losses(static: Static, params, state: TrainState, batch, key):
       if cfg.criterion_weight:
         terms[f"criterion_{name}"] = losses.criterion_misfit(10.0**log_gen * scale, psa_target)
         total = total + cfg.criterion_weight * terms[f"criterion_{name}"]
+  if cfg.decorrelation_weight:
+    # A second prior sample of each condition (its batch statistics are not kept). Not the
+    # reconstruction: the decoder learned to tell encoder latents from prior ones.
+    # fold_in 2: _generate_fakes's split(key) gives fold_in(key, 0) and (key, 1) (threefry partitionable).
+    x_prior2, _ = _prior_sample(static, params, state.gen_batch_stats, batch["c"], jax.random.fold_in(key, 2))
+    terms["decorrelation"] = losses.decorrelation(x_prior, x_prior2)
+    total = total + cfg.decorrelation_weight * terms["decorrelation"]
   if cfg.husid_weight:
     terms["husid_rec"] = losses.husid_misfit(x_rec, batch["x"])
     total = total + cfg.husid_weight * terms["husid_rec"]
@@ -230,6 +284,7 @@ def train_step(state: TrainState, batch: dict, static: Static) -> tuple[TrainSta
   (_, (terms, new_stats)), grads = jax.value_and_grad(
       lambda p: _generator_losses(static, p, state, batch, k_gen), has_aux=True)(state.gen_params)
   updates, opt_state = static.gen_tx.update(grads, state.gen_opt_state, state.gen_params)
+  updates = _scaled(static, updates, state.step)
   params = optax.apply_updates(state.gen_params, updates)
   decay = static.config.training.ema_decay
   ema = jax.tree.map(lambda e, p: decay * e + (1 - decay) * p, state.ema_params, params) if decay else params
@@ -247,7 +302,9 @@ def eval_step(state: TrainState, batch: dict, static: Static) -> dict:
 
   Returns per-example arrays (sharded like the batch): ``rec_mse [B]``,
   ``r2_prior [B]`` and ``rmse_prior [B]`` (generated vs target PSA, linear, m/s^2),
-  ``log_misfit_prior [B]`` (RMS of log10 PSA difference).
+  ``log_misfit_prior [B]`` (RMS of log10 PSA difference), ``sample_corr [B]`` (the
+  correlation of two prior samples of the record's condition: near 0 for distinct records,
+  near 1 when the generator ignores its latent).
   """
   cfg = static.config
   key = jax.random.fold_in(jax.random.wrap_key_data(state.key), 2**31 - 1)  # Not a training step.
@@ -256,8 +313,9 @@ def eval_step(state: TrainState, batch: dict, static: Static) -> dict:
   b = batch["x"].shape[0]
   mean, logvar = static.model.apply(variables, batch["x"], batch["c"], method=models.CVAEGAN.encode)
   x_rec = static.model.apply(variables, mean, batch["c"], method=models.CVAEGAN.generate)
-  z = jax.random.normal(key, (b, cfg.model.latent_dim))
+  z, z2 = jax.random.normal(key, (2, b, cfg.model.latent_dim))
   x_prior = static.model.apply(variables, z, batch["c"], method=models.CVAEGAN.generate)
+  x_prior2 = static.model.apply(variables, z2, batch["c"], method=models.CVAEGAN.generate)
   log_gen = losses.log_spectrum(x_prior, static.dt, static.periods, cfg.data.damping)
   psa_gen = 10.0**log_gen * batch["scale"][:, None]
   psa = batch["psa"]
@@ -266,6 +324,7 @@ def eval_step(state: TrainState, batch: dict, static: Static) -> dict:
       "r2_prior": ground_motion.spectral_r2(psa, psa_gen),
       "rmse_prior": ground_motion.spectral_rmse(psa, psa_gen),
       "log_misfit_prior": jnp.sqrt(jnp.mean((log_gen - batch["log_psa"]) ** 2, axis=-1)),
+      "sample_corr": losses.waveform_correlation(x_prior, x_prior2),
   }
 
 
@@ -348,7 +407,7 @@ def evaluate_split(p_eval, state, source, batch_size, max_examples, transform, s
   ok = np.asarray(ground_motion.paper_criterion(cat["r2_prior"], cat["rmse_prior"]))
   return {"rec_mse": cat["rec_mse"].mean(), "r2_prior_median": np.median(cat["r2_prior"]),
           "rmse_prior_median": np.median(cat["rmse_prior"]), "log_misfit_prior": cat["log_misfit_prior"].mean(),
-          "paper_criterion_share": ok.mean(), "num_examples": float(ok.size)}
+          "paper_criterion_share": ok.mean(), "sample_corr": cat["sample_corr"].mean(), "num_examples": float(ok.size)}
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> TrainState:

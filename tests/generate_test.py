@@ -137,6 +137,8 @@ def test_generate_suite_exports_checks_and_plots(workdir, tmp_path):
   assert out["check"].passed
   summary = json.loads((tmp_path / "suite/suite.json").read_text())
   assert summary["check"]["passed"] and summary["num"] == 11
+  corr = np.corrcoef(g.accel_ms2.astype(np.float64))
+  assert summary["max_pair_correlation"] == pytest.approx(np.max(corr - 2 * np.eye(11)))
   assert (tmp_path / "suite/suite.png").stat().st_size > 20_000
 
 
@@ -169,6 +171,20 @@ def test_fit_metrics_on_constructed_spectra():
   assert weak["by_level"][1]["rmse_fail_share"] == 1.0 and weak["by_level"][1]["r2_fail_share"] == 0.0
 
 
+def test_sample_correlation_pairs_samples_of_one_target():
+  rng = np.random.default_rng(0)
+  t = np.arange(2000) * 0.01
+  base = np.sin(2 * np.pi * t)  # Whole cycles: orthogonal to the cosine.
+  # Target 0: three copies (+ offsets and gains) of one record -> every pair correlates 1.
+  # Target 1: sin, cos, -sin -> pairs 0, -1, 0.
+  gen = np.stack([base, 2 * base + 1, 0.5 * base, base, np.cos(2 * np.pi * t), -base])
+  c = evaluate.sample_correlation(gen, 3, rng.standard_normal((50, 2000)))
+  assert c["generated"] == pytest.approx((3 * 1.0 + 0.0 - 1.0 + 0.0) / 6, abs=1e-9)
+  assert abs(c["real"]) < 0.01  # Independent noise records.
+  assert evaluate.sample_correlation(gen, 3, gen[:3])["real"] == pytest.approx(1.0)
+  assert evaluate.sample_correlation(gen, 1, gen)["generated"] is None
+
+
 def test_evaluate_model_writes_report_and_figures(workdir):
   from configs import base
   cfg = base.get_config()
@@ -184,5 +200,6 @@ def test_evaluate_model_writes_report_and_figures(workdir):
     assert entry["num_records"] <= 4 and raw["num"] == 2 * entry["num_records"]
     assert ref["band_mean_abs_misfit"] < raw["band_mean_abs_misfit"]
     assert set(entry["time_frequency"]) >= {"arias_ms", "d5_95_s", "pga_ms2"}
+    assert -1.0 <= entry["sample_correlation"]["generated"] <= 1.0
     assert (out / f"examples_{split}.png").exists()
   assert (out / "r2_hist.png").exists() and (out / "husid.png").exists()

@@ -210,3 +210,20 @@ def test_criterion_misfit_gradient_lowers_it_for_strong_and_weak_records():
   assert np.all(np.isfinite(np.asarray(g)))
   step = 0.2 * m0 / jnp.sum(g * g) * g
   assert np.all(np.asarray(per_record(x - step)) < np.asarray(per_record(x)))
+
+
+def test_waveform_correlation_known_answers_and_decorrelation_gradient():
+  t = np.arange(1000) * 0.01
+  sin, cos = np.sin(2 * np.pi * t), np.cos(2 * np.pi * t)  # 10 whole cycles: orthogonal.
+  x = jnp.asarray(np.stack([sin, sin, sin, sin])[..., None], jnp.float32)
+  y = jnp.asarray(np.stack([3 * sin + 2, -sin, cos, 0 * t])[..., None], jnp.float32)
+  np.testing.assert_allclose(losses.waveform_correlation(x, y), [1.0, -1.0, 0.0, 0.0], atol=1e-5)
+  assert float(losses.decorrelation(x, y)) == pytest.approx(0.5, abs=1e-5)
+  # A gradient step on one record lowers its squared correlation with the other.
+  rng = np.random.default_rng(0)
+  a = jnp.asarray(rng.standard_normal((3, 500, 1)), jnp.float32)
+  b = a + 0.5 * jnp.asarray(rng.standard_normal((3, 500, 1)), jnp.float32)
+  f = lambda v: losses.decorrelation(v, b)
+  m0, g = jax.value_and_grad(f)(a)
+  assert float(m0) > 0.7 and np.all(np.isfinite(np.asarray(g)))
+  assert float(f(a - 0.5 * m0 / jnp.sum(g * g) * g)) < 0.7 * float(m0)

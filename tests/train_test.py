@@ -152,6 +152,45 @@ def test_four_devices_match_one_device(data_dir):
     np.testing.assert_allclose(outs[1][k], outs[0][k], rtol=5e-3, atol=1e-5, err_msg=k)
 
 
+def test_cosine_schedule_follows_its_formula_and_refuses_bad_settings():
+  opt = base.get_config().optimizer
+  assert train.learning_rate_scale(opt, 1000) is None  # "constant": Adam as configured.
+  opt.update(schedule="cosine", warmup_steps=100, final_lr_fraction=0.2)
+  f = train.learning_rate_scale(opt, 1000)
+  for step in (0, 50, 100, 400, 1000, 1500):
+    t = min(max(step - 100, 0) / 900, 1.0)
+    want = step / 100 if step < 100 else 0.2 + 0.8 * 0.5 * (1 + np.cos(np.pi * t))
+    assert float(f(jnp.int32(step))) == pytest.approx(want, abs=1e-6), step
+  for field, value, match in (("schedule", "linear", "schedule"), ("final_lr_fraction", 1.5, "final_lr_fraction"),
+                              ("warmup_steps", 1000, "warmup_steps")):
+    bad = base.get_config().optimizer
+    bad.update({"schedule": "cosine", field: value})
+    with pytest.raises(ValueError, match=match):
+      train.learning_rate_scale(bad, 1000)
+
+
+def test_schedule_scales_the_updates_and_keeps_the_state_resumable(data_dir):
+  cfg = tiny_config(data_dir)
+  cfg.training.n_critic = 1
+  static, mesh, loader, state0 = _setup(cfg, 1)
+  cfg.optimizer.update(schedule="cosine", warmup_steps=10, final_lr_fraction=0.1)
+  cos_static, _, _, cos_state = _setup(cfg, 1)
+  # Same state layout: a constant-rate workdir resumes with a schedule and back.
+  assert jax.tree.structure(cos_state) == jax.tree.structure(state0)
+  batch = loader.batch(0)
+  run = lambda st, s, step: train.compile_steps(st, mesh)[0](jax.tree.map(jnp.copy, s.replace(step=jnp.int32(step))), batch)[0]
+  # Warm-up starts at a zero rate: the first step moves neither network.
+  first = run(cos_static, state0, 0)
+  for a, b in zip(jax.tree.leaves((state0.gen_params, state0.critic_params)),
+                  jax.tree.leaves((first.gen_params, first.critic_params))):
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+  # Mid-decay the critic's (first) Adam update is the constant one times the multiplier.
+  f = float(cos_static.lr_scale(jnp.int32(400)))
+  const, cos = run(static, state0, 400), run(cos_static, state0, 400)
+  for p0, pc, ps in zip(*(jax.tree.leaves(s.critic_params) for s in (state0, const, cos))):
+    np.testing.assert_allclose(np.asarray(ps - p0), f * np.asarray(pc - p0), rtol=1e-4, atol=5e-8)  # float32 p - p0
+
+
 def test_husid_term_and_envelope_decoder_learn_when_the_energy_arrives(data_dir):
   # The optional Husid loss (training.husid_weight) with the envelope decoder
   # (model.decoder_envelope): trained on that term alone, both reconstructions and prior
@@ -159,7 +198,7 @@ def test_husid_term_and_envelope_decoder_learn_when_the_energy_arrives(data_dir)
   cfg = tiny_config(data_dir)
   cfg.model.decoder_envelope = True
   cfg.training.update(husid_weight=1.0, rec_weight=0.0, kl_weight=0.0, adv_weight=0.0, spec_weight=0.0,
-                      criterion_weight=0.0)
+                      criterion_weight=0.0, decorrelation_weight=0.0)
   cfg.optimizer.gen_lr = 3e-3
   static, mesh, loader, state = _setup(cfg, 1)
   p_train, _ = train.compile_steps(static, mesh)
@@ -170,6 +209,29 @@ def test_husid_term_and_envelope_decoder_learn_when_the_energy_arrives(data_dir)
     history.append(jax.device_get(m))
   for term in ("husid_rec", "husid_prior"):
     assert history[-1][term] < 0.5 * history[0][term], (term, history[0][term], history[-1][term])
+
+
+def test_decorrelation_term_makes_prior_samples_of_one_condition_differ(data_dir):
+  # Trained on that term alone, two prior samples of each condition decorrelate; the term
+  # compares two distinct draws from the start (not one sample with itself).
+  cfg = tiny_config(data_dir)
+  cfg.training.update(decorrelation_weight=1.0, rec_weight=0.0, kl_weight=0.0, adv_weight=0.0, spec_weight=0.0,
+                      criterion_weight=0.0)
+  cfg.training.ema_decay = 0.0  # Validation sees the trained weights.
+  static, mesh, loader, state = _setup(cfg, 1)
+  p_train, p_eval = train.compile_steps(static, mesh)
+  batch = loader.batch(0)
+  sample_corr2 = lambda: float(np.mean(np.asarray(p_eval(state, batch)["sample_corr"]) ** 2))
+  before = sample_corr2()
+  history = []
+  for _ in range(15):
+    state, m = p_train(state, batch)
+    history.append(float(m["decorrelation"]))
+  assert history[0] < 0.99 and history[-1] < 0.5 * history[0], history
+  assert sample_corr2() < 0.7 * before, (before, sample_corr2())  # In inference mode too.
+  cfg.training.update(adv_on_prior=False, spec_on_prior=False)
+  with pytest.raises(ValueError, match="decorrelation_weight"):
+    train.make_static(cfg)
 
 
 def test_validation_on_four_devices_matches_one_device_and_the_criterion(data_dir):
@@ -196,6 +258,8 @@ def test_validation_on_four_devices_matches_one_device_and_the_criterion(data_di
   rmse = np.concatenate([np.asarray(p["rmse_prior"])[:n] for p, n in per])
   assert one["paper_criterion_share"] == pytest.approx(np.mean((r2 > 0.8) & (rmse < 0.1)))
   assert one["r2_prior_median"] == pytest.approx(np.median(r2), rel=1e-5)
+  corr = np.concatenate([np.asarray(p["sample_corr"])[:n] for p, n in per])
+  assert np.all(np.abs(corr) <= 1.0 + 1e-6) and one["sample_corr"] == pytest.approx(np.mean(corr), rel=1e-5)
 
 
 def test_nan_guard_names_step_and_term(data_dir):
