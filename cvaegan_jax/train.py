@@ -130,8 +130,8 @@ def _scaled(static: Static, updates, step):
 
 def make_static(config) -> Static:
   config = ml_collections.FrozenConfigDict(config)
-  t = config.training
-  if t.decorrelation_weight and not (t.adv_on_prior or t.spec_on_prior):
+  t = config.training  # .get: a workdir's saved config may predate the field (generation reads it).
+  if t.get("decorrelation_weight", 0.0) and not (t.adv_on_prior or t.spec_on_prior):
     raise ValueError("training.decorrelation_weight compares prior samples: it needs training.adv_on_prior "
                      "or training.spec_on_prior")
   model, critic = build_models(config.model, config.data.num_samples)

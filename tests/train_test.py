@@ -110,6 +110,12 @@ def test_workdir_without_later_model_fields_resumes_with_them_off(tmp_path):
   # And such a workdir's config builds the same decoder as the options off.
   decoder = train.build_models(checkpoints.load_config(str(tmp_path / "run")).model, 3000)[0].decoder
   assert decoder.envelope is False and decoder.zero_mean is False
+  # Generation builds its steps from the saved config, which may lack later training and
+  # optimizer fields too.
+  del old.training.decorrelation_weight, old.optimizer.schedule
+  checkpoints.check_config(str(tmp_path / "older"), old)
+  static = train.make_static(checkpoints.load_config(str(tmp_path / "older")))
+  assert static.lr_scale is None
 
 
 def _setup(cfg, num_devices):
