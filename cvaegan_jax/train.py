@@ -256,7 +256,7 @@ def _generator_losses(static: Static, params, state: TrainState, batch, key):
   if cfg.husid_weight:
     terms["husid_rec"] = losses.husid_misfit(x_rec, batch["x"])
     total = total + cfg.husid_weight * terms["husid_rec"]
-    if x_prior is not None:
+    if x_prior is not None and cfg.husid_on_prior:
       terms["husid_prior"] = losses.husid_misfit(x_prior, batch["x"])
       total = total + cfg.husid_weight * terms["husid_prior"]
   terms["generator_loss"] = total

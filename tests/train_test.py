@@ -204,7 +204,7 @@ def test_husid_term_and_envelope_decoder_learn_when_the_energy_arrives(data_dir)
   cfg = tiny_config(data_dir)
   cfg.model.decoder_envelope = True
   cfg.training.update(husid_weight=1.0, rec_weight=0.0, kl_weight=0.0, adv_weight=0.0, spec_weight=0.0,
-                      criterion_weight=0.0, decorrelation_weight=0.0)
+                      criterion_weight=0.0, decorrelation_weight=0.0, husid_on_prior=True)
   cfg.optimizer.gen_lr = 3e-3
   static, mesh, loader, state = _setup(cfg, 1)
   p_train, _ = train.compile_steps(static, mesh)
