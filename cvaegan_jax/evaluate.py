@@ -287,12 +287,6 @@ def _fit_metrics(target: np.ndarray, psa: np.ndarray, periods: np.ndarray, band_
           "num": int(r2.size), "by_level": _by_level(np.asarray(target), r2, rmse, ok), "_r2": r2}
 
 
-def _mean_pair_correlation(records: np.ndarray) -> float:
-  """Mean Pearson correlation over time of every pair of distinct rows of ``records [K, T]``."""
-  c = np.corrcoef(np.asarray(records, np.float64))
-  return float(c[~np.eye(len(c), dtype=bool)].mean())
-
-
 def sample_correlation(generated: np.ndarray, per_target: int, real: np.ndarray) -> dict:
   """How alike the records generated for one target are, against real records.
 
@@ -309,8 +303,9 @@ def sample_correlation(generated: np.ndarray, per_target: int, real: np.ndarray)
     0; a generator that ignores its latent gives samples near 1.
   """
   g = np.asarray(generated).reshape(-1, per_target, np.shape(generated)[-1])
-  return {"generated": float(np.mean([_mean_pair_correlation(k) for k in g])) if per_target > 1 else None,
-          "real": _mean_pair_correlation(real) if len(real) > 1 else None}
+  mean_pair = lambda records: float(ground_motion.pair_correlations(records).mean())
+  return {"generated": float(np.mean([mean_pair(k) for k in g])) if per_target > 1 else None,
+          "real": mean_pair(real) if len(real) > 1 else None}
 
 
 def evaluate_model(config, workdir: str) -> dict:

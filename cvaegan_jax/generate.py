@@ -41,7 +41,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from cvaegan_jax import conditioning, losses, models, spectra
+from cvaegan_jax import conditioning, ground_motion, losses, models, spectra
 
 __all__ = ["Generator", "Generation", "REFINE_MODES", "band_mask"]
 
@@ -87,11 +87,10 @@ class Generation:
     one record: distinct records of one spectrum are near 0, copies 1)."""
     m = np.abs(self.band_misfit)
     n = int(self.accel_ms2.shape[0])
-    corr = np.corrcoef(np.asarray(self.accel_ms2, np.float64)) if n > 1 else None
     return {"num": n, "mean_abs_misfit": float(m.mean()),
             "max_abs_misfit": float(m.max()), "refine": self.refine, "steps": list(self.steps),
             "band_s": list(self.band_s),
-            "max_pair_correlation": float(corr[~np.eye(n, dtype=bool)].max()) if n > 1 else None}
+            "max_pair_correlation": float(ground_motion.pair_correlations(self.accel_ms2).max()) if n > 1 else None}
 
 
 def band_mask(periods_s: np.ndarray, band_s) -> np.ndarray:
@@ -191,7 +190,6 @@ def _baseline_projector(num_samples: int, dt: float) -> tuple[np.ndarray, np.nda
   ``ground_motion.baseline_correct(a, dt, order=3)``, as matrices so the refinement
   keeps every iterate corrected.
   """
-  from cvaegan_jax import ground_motion
   vel, disp = ground_motion.velocity_displacement(np.eye(num_samples), dt)
   ends = np.stack([vel[:, -1], disp[:, -1]])  # [2, T]: end velocity and displacement per unit impulse.
   t = np.arange(num_samples) * dt
@@ -384,7 +382,6 @@ class Generator:
       steps = (steps[0], int(s))
     x = np.asarray(x, np.float64)
     if baseline:
-      from cvaegan_jax import ground_motion
       x = ground_motion.baseline_correct(x, self.dt)
     x = x.astype(np.float32)
     out = np.asarray(spectra.response_spectrum(x, self.dt, self.periods_s, self.damping))

@@ -45,6 +45,7 @@ __all__ = [
     "log_spectral_rmse",
     "relative_misfit",
     "paper_criterion",
+    "pair_correlations",
     "PAPER_R2_MIN",
     "PAPER_RMSE_MAX_MS2",
 ]
@@ -561,6 +562,14 @@ def log_spectral_rmse(target, generated) -> jax.Array:
     if not isinstance(x, jax.core.Tracer) and bool(jnp.any(x <= 0)):
       raise ValueError(f"{name} must be > 0 for a log-spectral misfit")
   return jnp.sqrt(jnp.mean(jnp.log10(g / t) ** 2, axis=-1))
+
+
+def pair_correlations(records) -> np.ndarray:
+  """Pearson correlation over time of every ordered pair of distinct rows of ``records
+  [K, T]`` (any unit), ``[K * (K - 1)]`` float64: near 0 for independent records, 1 for
+  copies (up to gain and offset). Empty for one record."""
+  c = np.corrcoef(np.asarray(records, np.float64))
+  return c[~np.eye(len(c), dtype=bool)] if c.ndim == 2 else np.zeros(0)
 
 
 def relative_misfit(target, generated) -> jax.Array:

@@ -275,3 +275,11 @@ def test_bad_options_raise():
     gm.paper_criterion([0.9], [np.nan])
   with pytest.raises(ValueError, match="empty"):
     gm.compare({"x": []}, {"x": [1.0]})
+
+
+def test_pair_correlations_known_answers():
+  t = np.arange(2000) * 0.01
+  s, c = np.sin(2 * np.pi * t), np.cos(2 * np.pi * t)  # Whole cycles: orthogonal.
+  r = gm.pair_correlations(np.stack([s, 3 * s + 1, c]))
+  np.testing.assert_allclose(np.sort(r), [0, 0, 0, 0, 1, 1], atol=1e-9)
+  assert gm.pair_correlations(s[None]).size == 0
