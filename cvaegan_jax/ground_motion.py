@@ -43,6 +43,7 @@ __all__ = [
     "spectral_sums",
     "spectral_rmse",
     "log_spectral_rmse",
+    "peak_normalised_rmse",
     "relative_misfit",
     "paper_criterion",
     "pair_correlations",
@@ -549,6 +550,19 @@ def spectral_rmse(target, generated) -> jax.Array:
   """
   t, g = _pair(target, generated)
   return jnp.sqrt(jnp.mean((g - t) ** 2, axis=-1))
+
+
+def peak_normalised_rmse(target, generated) -> jax.Array:
+  """RMSE of both spectra divided by the target's largest ordinate, ``[...]`` (dimensionless).
+
+  The paper's data are peak-normalised (each spectrum divided by its peak), and it does not
+  say whether its "RMSE < 0.1 m/s^2" is read on absolute or on those spectra. On normalised
+  spectra 0.1 is a tenth of the peak for every record; in m/s^2 it is a few percent of a
+  strong record's spectrum and a large misfit for a weak one. R^2 is the same either way.
+  Arguments and errors as :func:`spectral_r2`.
+  """
+  t, g = _pair(target, generated)
+  return spectral_rmse(t, g) / jnp.max(t, axis=-1)
 
 
 def log_spectral_rmse(target, generated) -> jax.Array:

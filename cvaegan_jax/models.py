@@ -16,7 +16,9 @@ layer list of the authors' public script (``../shared/DESIGN.md``):
 difference is a config field of ``config.model``. ``Decoder(envelope=True)``
 (``model.decoder_envelope``, off by default) multiplies the output by a smooth positive
 envelope computed at the coarse base resolution, a modulated-noise structure;
-``Decoder(zero_mean=True)`` (``model.decoder_zero_mean``) removes the output's time average.
+``Decoder(zero_mean=True)`` (``model.decoder_zero_mean``) removes the output's time average;
+``Encoder(time_bins=K)`` (``model.encoder_time_bins``, 0 by default: the paper's global pool)
+keeps the means of K time segments of its last feature map.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ from collections.abc import Sequence
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-__all__ = ["Encoder", "Decoder", "Critic", "CVAEGAN", "Norm"]
+__all__ = ["Encoder", "Decoder", "Critic", "CVAEGAN", "Norm", "segment_means"]
 
 
 class Norm(nn.Module):
@@ -49,13 +52,32 @@ class Norm(nn.Module):
     raise ValueError(f"model norm must be 'batch', 'group', 'layer' or 'none', got {self.kind!r}")
 
 
+def segment_means(x, bins: int):
+  """Means of ``x [B, L, F]`` over ``bins`` consecutive, near-equal segments of its time
+  axis -> ``[B, bins, F]`` (segment lengths differ by at most one sample)."""
+  length = x.shape[1]
+  if not 1 <= bins <= length:
+    raise ValueError(f"encoder time_bins must be in [1, {length}] (the encoder's output length), got {bins}")
+  edges = np.linspace(0, length, bins + 1).round().astype(int)
+  w = np.zeros((length, bins), np.float32)
+  for k in range(bins):
+    w[edges[k]:edges[k + 1], k] = 1.0 / (edges[k + 1] - edges[k])
+  return jnp.einsum("blf,lk->bkf", x, jnp.asarray(w, x.dtype))
+
+
 class Encoder(nn.Module):
-  """q(z | x, c): ``x [B, T, 1]``, ``c [B, C]`` -> (mean, log-variance), each ``[B, latent]``."""
+  """q(z | x, c): ``x [B, T, 1]``, ``c [B, C]`` -> (mean, log-variance), each ``[B, latent]``.
+
+  ``time_bins = 0`` pools the last feature map over all of time (the paper's global average
+  pool), which leaves the latent blind to *when* the energy arrives; ``time_bins = K`` keeps
+  the means of K consecutive segments (flattened), so the latent can carry the envelope.
+  """
   features: Sequence[int] = (64, 128, 256)
   kernel: int = 10
   stride: int = 2
   latent_dim: int = 100
   norm: str = "batch"
+  time_bins: int = 0
 
   @nn.compact
   def __call__(self, x, c, train: bool):
@@ -63,7 +85,11 @@ class Encoder(nn.Module):
       x = nn.Conv(f, (self.kernel,), strides=(self.stride,), padding="SAME")(x)
       x = Norm(self.norm)(x, train)
       x = nn.relu(x)
-    h = jnp.concatenate([jnp.mean(x, axis=1), c], axis=-1)
+    if self.time_bins:
+      pooled = segment_means(x, self.time_bins).reshape((x.shape[0], -1))
+    else:
+      pooled = jnp.mean(x, axis=1)
+    h = jnp.concatenate([pooled, c], axis=-1)
     return nn.Dense(self.latent_dim, name="mean")(h), nn.Dense(self.latent_dim, name="logvar")(h)
 
 

@@ -78,10 +78,12 @@ def build_models(model_config, num_samples: int) -> tuple[models.CVAEGAN, models
   n_up = len(m.decoder_features)
   if num_samples % (2**n_up):
     raise ValueError(f"data.num_samples={num_samples} must be divisible by 2**{n_up} (decoder upsamplings)")
-  enc = models.Encoder(tuple(m.encoder_features), m.encoder_kernel, m.encoder_stride, m.latent_dim, m.norm)
+  added = {k: m.get(k, v) for k, v in checkpoints.ADDED_MODEL_FIELDS.items()}  # Old workdirs lack them.
+  enc = models.Encoder(tuple(m.encoder_features), m.encoder_kernel, m.encoder_stride, m.latent_dim, m.norm,
+                       **{k.removeprefix("encoder_"): v for k, v in added.items() if k.startswith("encoder_")})
   dec = models.Decoder(num_samples // 2**n_up, m.decoder_base_features, tuple(m.decoder_features),
                        m.decoder_kernel, m.norm, m.decoder_output,
-                       **{k.removeprefix("decoder_"): m.get(k, v) for k, v in checkpoints.ADDED_MODEL_FIELDS.items()})
+                       **{k.removeprefix("decoder_"): v for k, v in added.items() if k.startswith("decoder_")})
   critic = models.Critic(tuple(m.critic_features), m.critic_kernel, m.critic_stride)
   return models.CVAEGAN(enc, dec), critic
 
@@ -302,6 +304,7 @@ def eval_step(state: TrainState, batch: dict, static: Static) -> dict:
 
   Returns per-example arrays (sharded like the batch): ``rec_mse [B]``,
   ``r2_prior [B]`` and ``rmse_prior [B]`` (generated vs target PSA, linear, m/s^2),
+  ``rmse_norm_prior [B]`` (the same RMSE over the target's peak, dimensionless),
   ``log_misfit_prior [B]`` (RMS of log10 PSA difference), ``sample_corr [B]`` (the
   correlation of two prior samples of the record's condition: near 0 for distinct records,
   near 1 when the generator ignores its latent).
@@ -323,6 +326,7 @@ def eval_step(state: TrainState, batch: dict, static: Static) -> dict:
       "rec_mse": jnp.mean((x_rec - batch["x"]) ** 2, axis=(1, 2)),
       "r2_prior": ground_motion.spectral_r2(psa, psa_gen),
       "rmse_prior": ground_motion.spectral_rmse(psa, psa_gen),
+      "rmse_norm_prior": ground_motion.peak_normalised_rmse(psa, psa_gen),
       "log_misfit_prior": jnp.sqrt(jnp.mean((log_gen - batch["log_psa"]) ** 2, axis=-1)),
       "sample_corr": losses.waveform_correlation(x_prior, x_prior2),
   }
@@ -405,9 +409,11 @@ def evaluate_split(p_eval, state, source, batch_size, max_examples, transform, s
     return {}
   cat = {k: np.concatenate([o[k] for o in outs]) for k in outs[0]}
   ok = np.asarray(ground_motion.paper_criterion(cat["r2_prior"], cat["rmse_prior"]))
+  ok_norm = np.asarray(ground_motion.paper_criterion(cat["r2_prior"], cat["rmse_norm_prior"]))
   return {"rec_mse": cat["rec_mse"].mean(), "r2_prior_median": np.median(cat["r2_prior"]),
           "rmse_prior_median": np.median(cat["rmse_prior"]), "log_misfit_prior": cat["log_misfit_prior"].mean(),
-          "paper_criterion_share": ok.mean(), "sample_corr": cat["sample_corr"].mean(), "num_examples": float(ok.size)}
+          "paper_criterion_share": ok.mean(), "criterion_share_peak_norm": ok_norm.mean(),
+          "sample_corr": cat["sample_corr"].mean(), "num_examples": float(ok.size)}
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> TrainState:

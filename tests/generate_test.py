@@ -168,6 +168,11 @@ def test_fit_metrics_on_constructed_spectra():
   assert [(r["psa0_ms2"], r["num"]) for r in weak["by_level"]] == [([0.0, 0.05], 3), ([0.5, float("inf")], 1)]
   assert weak["by_level"][0]["r2_fail_share"] == pytest.approx(1 / 3)
   assert weak["by_level"][0]["rmse_fail_share"] == 0.0
+  # Read on peak-normalised spectra, 0.12 m/s^2 is 2.4% of that record's 5 m/s^2 peak: it passes,
+  # the 1.5x record still fails on R^2 (the same in both readings).
+  assert weak["paper_criterion_share"] == pytest.approx(2 / 4)
+  assert weak["criterion_share_peak_norm"] == pytest.approx(3 / 4)
+  assert m["criterion_share_peak_norm"] == pytest.approx(2 / 3)
   assert weak["by_level"][1]["rmse_fail_share"] == 1.0 and weak["by_level"][1]["r2_fail_share"] == 0.0
 
 

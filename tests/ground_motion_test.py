@@ -214,6 +214,10 @@ def test_constant_offset_known_values():
   assert float(gm.spectral_r2(tgt, tgt + c)) == pytest.approx(1 - tgt.size * c * c / ss_tot, rel=1e-5)
   assert float(gm.log_spectral_rmse(tgt, 10 * tgt)) == pytest.approx(1.0, rel=1e-6)
   np.testing.assert_allclose(np.asarray(gm.relative_misfit(tgt, 1.1 * tgt)), 0.1, rtol=1e-5)
+  # Read on peak-normalised spectra, the same offset is c / 8 (the target's peak), and the
+  # reading does not change when both spectra are scaled.
+  assert float(gm.peak_normalised_rmse(tgt, tgt + c)) == pytest.approx(c / 8.0, rel=1e-5)
+  assert float(gm.peak_normalised_rmse(100 * tgt, 100 * (tgt + c))) == pytest.approx(c / 8.0, rel=1e-5)
 
 
 def test_fit_metrics_batch_broadcast_and_jit():

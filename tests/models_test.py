@@ -93,6 +93,31 @@ def test_decoder_zero_mean_removes_only_the_offset():
   np.testing.assert_allclose(centred, plain - plain.mean(axis=1, keepdims=True), rtol=1e-6, atol=1e-7)
 
 
+
+def test_segment_means_known_answer():
+  from cvaegan_jax import models
+  x = jnp.arange(2 * 10 * 3, dtype=jnp.float32).reshape(2, 10, 3)
+  got = np.asarray(models.segment_means(x, 3))  # Segments of 3, 4 and 3 samples.
+  want = np.stack([np.stack([s.mean(axis=0) for s in np.split(np.asarray(xb), [3, 7])]) for xb in x])
+  np.testing.assert_allclose(got, want, rtol=1e-6)
+  np.testing.assert_allclose(np.asarray(models.segment_means(x, 1))[:, 0], np.asarray(x).mean(axis=1), rtol=1e-6)
+  with pytest.raises(ValueError, match="time_bins must be in \\[1, 10\\]"):
+    models.segment_means(x, 11)
+
+
+def test_encoder_time_bins_see_when_the_energy_arrives():
+  """The same burst early or late: the global pool (paper) gives one latent, time bins two."""
+  from cvaegan_jax import models
+  t = np.arange(400)
+  burst = np.sin(2 * np.pi * t / 16) * np.exp(-0.5 * ((t - 100) / 15.0) ** 2)
+  x = jnp.asarray(np.stack([burst, np.roll(burst, 200)])[..., None], jnp.float32)
+  c = jnp.zeros((2, 3), jnp.float32)
+  for bins, same in ((0, True), (5, False)):
+    enc = models.Encoder(features=(8, 8), kernel=5, stride=2, latent_dim=4, norm="none", time_bins=bins)
+    params = enc.init(jax.random.PRNGKey(0), x, c, train=False)
+    mean, _ = enc.apply(params, x, c, train=False)
+    gap = float(jnp.max(jnp.abs(mean[0] - mean[1])))
+    assert (gap < 1e-5) if same else (gap > 1e-3), (bins, gap)
 def test_kl_divergence_known_values():
   assert float(losses.kl_divergence(jnp.zeros((2, 4)), jnp.zeros((2, 4)))) == 0.0
   # KL(N(m, s^2) || N(0, 1)) = 0.5 (s^2 + m^2 - 1 - log s^2) per dimension.

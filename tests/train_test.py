@@ -96,20 +96,21 @@ def test_checkpoint_of_another_config_is_refused(trained):
 
 
 def test_workdir_without_later_model_fields_resumes_with_them_off(tmp_path):
-  # A workdir written before model.decoder_envelope / decoder_zero_mean existed.
+  # A workdir written before model.decoder_envelope / decoder_zero_mean / encoder_time_bins existed.
   cfg = tiny_config(tmp_path / "data")
   old = tiny_config(tmp_path / "data")
   for k in checkpoints.ADDED_MODEL_FIELDS:
     del old.model[k]
   checkpoints.check_config(str(tmp_path / "run"), old)
-  cfg.model.update(decoder_envelope=False, decoder_zero_mean=False)
+  cfg.model.update(decoder_envelope=False, decoder_zero_mean=False, encoder_time_bins=0)
   checkpoints.check_config(str(tmp_path / "run"), cfg)  # Accepted: the options were off.
   cfg.model.decoder_zero_mean = True
   with pytest.raises(checkpoints.ConfigMismatchError, match="model"):
     checkpoints.check_config(str(tmp_path / "run"), cfg)
   # And such a workdir's config builds the same decoder as the options off.
-  decoder = train.build_models(checkpoints.load_config(str(tmp_path / "run")).model, 3000)[0].decoder
-  assert decoder.envelope is False and decoder.zero_mean is False
+  generator = train.build_models(checkpoints.load_config(str(tmp_path / "run")).model, 3000)[0]
+  assert generator.decoder.envelope is False and generator.decoder.zero_mean is False
+  assert generator.encoder.time_bins == 0
   # Generation builds its steps from the saved config, which may lack later training and
   # optimizer fields too.
   del old.training.decorrelation_weight, old.optimizer.schedule
@@ -263,6 +264,11 @@ def test_validation_on_four_devices_matches_one_device_and_the_criterion(data_di
   r2 = np.concatenate([np.asarray(p["r2_prior"])[:n] for p, n in per])
   rmse = np.concatenate([np.asarray(p["rmse_prior"])[:n] for p, n in per])
   assert one["paper_criterion_share"] == pytest.approx(np.mean((r2 > 0.8) & (rmse < 0.1)))
+  # The peak-normalised reading: the same RMSE over each target's largest ordinate.
+  peak = np.concatenate([np.asarray(b["psa"])[:n].max(axis=1) for b, n in batches])
+  rmse_norm = np.concatenate([np.asarray(p["rmse_norm_prior"])[:n] for p, n in per])
+  np.testing.assert_allclose(rmse_norm, rmse / peak, rtol=1e-5)
+  assert one["criterion_share_peak_norm"] == pytest.approx(np.mean((r2 > 0.8) & (rmse / peak < 0.1)))
   assert one["r2_prior_median"] == pytest.approx(np.median(r2), rel=1e-5)
   corr = np.concatenate([np.asarray(p["sample_corr"])[:n] for p, n in per])
   assert np.all(np.abs(corr) <= 1.0 + 1e-6) and one["sample_corr"] == pytest.approx(np.mean(corr), rel=1e-5)
