@@ -32,6 +32,7 @@ __all__ = [
     "d5_75",
     "d5_95",
     "pga",
+    "pga_time",
     "pgv",
     "pgd",
     "mean_period",
@@ -295,6 +296,23 @@ def pga(accel_ms2, dt: float | None = None) -> np.ndarray:
   return np.max(np.abs(a), axis=-1)
 
 
+def pga_time(accel_ms2, dt: float) -> np.ndarray:
+  """Time of the PGA from the record's first sample, ``[...]`` in s (the first peak on ties).
+
+  In windows cut at the P onset it follows the S arrival and varies from record to record; a
+  generator that puts its largest sample at one fixed time in every record shows up here.
+
+  Args:
+    accel_ms2: ``[..., T]`` acceleration in m/s^2.
+    dt: sampling interval in seconds.
+
+  Raises:
+    ValueError: NaN/inf or empty ``accel_ms2``; ``dt <= 0``.
+  """
+  a = _check_accel(accel_ms2, min_samples=1)
+  return np.argmax(np.abs(a), axis=-1) * _check_dt(dt)
+
+
 def pgv(accel_ms2, dt: float) -> np.ndarray:
   """Peak ground velocity ``max |v|``, ``[...]`` in m/s.
 
@@ -423,8 +441,8 @@ def summary(accel_ms2, dt: float) -> dict[str, np.ndarray]:
 
   Returns:
     dict of ``[N]`` (``[...]``) float64 arrays: ``arias_ms`` (m/s), ``d5_75_s``,
-    ``d5_95_s`` (s), ``pga_ms2`` (m/s^2), ``pgv_ms`` (m/s), ``pgd_m`` (m),
-    ``mean_period_s`` (s).
+    ``d5_95_s`` (s), ``pga_ms2`` (m/s^2), ``t_pga_s`` (s, :func:`pga_time`), ``pgv_ms``
+    (m/s), ``pgd_m`` (m), ``mean_period_s`` (s).
 
   Raises:
     ValueError: as the individual measures.
@@ -436,6 +454,7 @@ def summary(accel_ms2, dt: float) -> dict[str, np.ndarray]:
       "d5_75_s": d5_75(a, dt),
       "d5_95_s": d5_95(a, dt),
       "pga_ms2": pga(a),
+      "t_pga_s": pga_time(a, dt),
       "pgv_ms": pgv(a, dt),
       "pgd_m": pgd(a, dt),
       "mean_period_s": mean_period(a, dt),

@@ -177,11 +177,20 @@ def test_spectrogram_shapes_and_peak():
 def test_summary_keys_and_shapes():
   recs = np.stack([gm.baseline_correct(synthetic_record(s), DT) for s in range(3)])
   s = gm.summary(recs, DT)
-  assert set(s) == {"arias_ms", "d5_75_s", "d5_95_s", "pga_ms2", "pgv_ms", "pgd_m", "mean_period_s"}
+  assert set(s) == {"arias_ms", "d5_75_s", "d5_95_s", "pga_ms2", "t_pga_s", "pgv_ms", "pgd_m", "mean_period_s"}
   for v in s.values():
     assert v.shape == (3,) and np.all(np.isfinite(v)) and np.all(v > 0)
   np.testing.assert_allclose(s["pga_ms2"], np.abs(recs).max(-1))
+  np.testing.assert_allclose(s["t_pga_s"], np.argmax(np.abs(recs), -1) * DT)
   assert np.all(s["d5_75_s"] < s["d5_95_s"])
+
+
+def test_pga_time_known_answer():
+  a = np.zeros((2, 500))
+  a[0, 123], a[1, 40], a[1, 400] = -3.0, 2.0, 2.0  # A negative peak; a tie takes the first.
+  np.testing.assert_allclose(gm.pga_time(a, 0.02), [123 * 0.02, 40 * 0.02])
+  with pytest.raises(ValueError, match="dt"):
+    gm.pga_time(a, 0.0)
 
 
 def test_compare_ks_identical_and_disjoint():
