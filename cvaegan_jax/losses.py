@@ -141,6 +141,28 @@ def husid_misfit(x, x_ref):
   return jnp.mean((husid(x) - husid(x_ref)) ** 2)
 
 
+def batch_envelope(x, frame: int):
+  """Mean power of the batch in consecutive frames of ``frame`` samples: ``x [B, T, 1]`` ->
+  ``[T // frame]`` (the square of x's unit; a last partial frame is dropped)."""
+  n = x.shape[1] // frame
+  return jnp.mean(x[:, : n * frame, 0].reshape(x.shape[0], n, frame) ** 2, axis=(0, 2))
+
+
+def envelope_misfit(x, x_ref, frame: int = 10, floor: float = 1e-4):
+  """Mean squared log-ratio of the batch envelopes (:func:`batch_envelope`) of generated ``x``
+  and real ``x_ref`` (both ``[B, T, 1]``, model units), scalar, >= 0.
+
+  A moment of the population, not of each record: real windows start 1 s before the P
+  onset (quiet) and their S arrivals are spread over the window, so their batch-mean power
+  is smooth in time. A generator that puts its largest sample at the same instant in every
+  record (which pins the PGA, and so the short-period spectrum, for the spectral losses)
+  raises one frame far above it; one that is loud before the P onset raises the first
+  second. ``floor`` (model units squared) keeps quiet frames from dominating.
+  """
+  e, e_ref = batch_envelope(x, frame), batch_envelope(x_ref, frame)
+  return jnp.mean((jnp.log(e + floor) - jnp.log(e_ref + floor)) ** 2)
+
+
 def waveform_correlation(x, y):
   """Pearson correlation over time ``[B]`` of ``x`` and ``y`` (both ``[B, T, 1]``), in [-1, 1].
 

@@ -104,6 +104,7 @@ class Decoder(nn.Module):
   output: str = "tanh"  # "tanh" (paper, peak-normalised data) or "linear".
   envelope: bool = False  # Multiply the output by a smooth positive envelope (see below).
   zero_mean: bool = False  # Subtract the output's time average (band-passed records have none).
+  peak_normalize: bool = False  # Divide the output by its largest |sample| (see below).
 
   @nn.compact
   def __call__(self, z, c, train: bool):
@@ -131,6 +132,11 @@ class Decoder(nn.Module):
       # Records band-passed above 0.1 Hz have no mean; an offset would add a constant to
       # every long-period oscillator's input and a drift to velocity and displacement.
       x = x - jnp.mean(x, axis=1, keepdims=True)
+    if self.peak_normalize:
+      # Records in "psa0" units have a peak of ~1 (PGA ~ PSA(0.01 s)); the paper divides every
+      # waveform by its own peak. Dividing the output by its own makes the generated PGA the
+      # target's exactly, so the decoder needs no fixed-time spike to pin it.
+      x = x / (jnp.max(jnp.abs(x), axis=1, keepdims=True) + 1e-6)
     return x
 
 

@@ -261,6 +261,10 @@ def _generator_losses(static: Static, params, state: TrainState, batch, key):
     if x_prior is not None and cfg.husid_on_prior:
       terms["husid_prior"] = losses.husid_misfit(x_prior, batch["x"])
       total = total + cfg.husid_weight * terms["husid_prior"]
+  if cfg.get("envelope_weight", 0.0):
+    fakes = [x_rec] + ([x_prior] if x_prior is not None else [])
+    terms["envelope"] = sum(losses.envelope_misfit(x, batch["x"]) for x in fakes) / len(fakes)
+    total = total + cfg.envelope_weight * terms["envelope"]
   terms["generator_loss"] = total
   return total, (terms, new_stats)
 

@@ -94,6 +94,18 @@ def test_decoder_zero_mean_removes_only_the_offset():
 
 
 
+def test_decoder_peak_normalize_sets_each_peak_to_one():
+  from cvaegan_jax import models
+  kw = dict(base_length=10, base_features=8, features=(8, 4), norm="none", output="linear", zero_mean=True)
+  rng = np.random.default_rng(0)
+  z, c = jnp.asarray(rng.standard_normal((3, 5)), jnp.float32), jnp.asarray(rng.standard_normal((3, 4)), jnp.float32)
+  params = models.Decoder(**kw).init(jax.random.PRNGKey(0), z, c, train=False)["params"]
+  plain = np.asarray(models.Decoder(**kw).apply({"params": params}, z, c, train=False))
+  unit = np.asarray(models.Decoder(**kw, peak_normalize=True).apply({"params": params}, z, c, train=False))
+  np.testing.assert_allclose(np.abs(unit).max(axis=1), 1.0, rtol=1e-5)  # PGA = the target's PSA(0.01 s).
+  np.testing.assert_allclose(unit * np.abs(plain).max(axis=1, keepdims=True), plain, rtol=1e-5, atol=1e-7)
+
+
 def test_segment_means_known_answer():
   from cvaegan_jax import models
   x = jnp.arange(2 * 10 * 3, dtype=jnp.float32).reshape(2, 10, 3)
@@ -235,6 +247,32 @@ def test_criterion_misfit_gradient_lowers_it_for_strong_and_weak_records():
   assert np.all(np.isfinite(np.asarray(g)))
   step = 0.2 * m0 / jnp.sum(g * g) * g
   assert np.all(np.asarray(per_record(x - step)) < np.asarray(per_record(x)))
+
+
+def test_envelope_misfit_known_answers():
+  rng = np.random.default_rng(0)
+  x = jnp.asarray(rng.standard_normal((8, 1000, 1)), jnp.float32)
+  np.testing.assert_allclose(losses.batch_envelope(x, 10), np.mean(np.asarray(x)[..., 0].reshape(8, 100, 10) ** 2, axis=(0, 2)),
+                             rtol=1e-5)
+  assert losses.batch_envelope(x[:, :995], 10).shape == (99,)  # The partial frame is dropped.
+  assert float(losses.envelope_misfit(x, x)) == 0.0
+  # Twice the amplitude: four times the power in every frame -> (ln 4)^2 without a floor.
+  assert float(losses.envelope_misfit(2 * x, x, floor=0.0)) == pytest.approx(np.log(4.0) ** 2, rel=1e-5)
+  # Real windows are quiet before the P onset: a generated batch that is not pays, frame by
+  # frame, the squared log-ratio of its power to the floor.
+  quiet = np.asarray(x).copy()
+  quiet[:, :100] = 0.0
+  e = np.mean(np.asarray(x)[:, :100, 0].reshape(8, 10, 10) ** 2, axis=(0, 2))
+  want = np.sum((np.log(e + 1e-4) - np.log(1e-4)) ** 2) / 100
+  assert float(losses.envelope_misfit(x, jnp.asarray(quiet))) == pytest.approx(want, rel=1e-4)
+  # A spike at one instant in every record raises its frame, and the gradient acts on it.
+  fixed = np.asarray(x).copy()
+  fixed[:, 505, 0] = 10.0
+  m_fixed, g = jax.value_and_grad(lambda v: losses.envelope_misfit(v, x))(jnp.asarray(fixed))
+  assert float(m_fixed) == pytest.approx(np.log((10 * np.mean(np.asarray(x)[:, 500:510] ** 2) - np.mean(np.asarray(x)[:, 505] ** 2)
+                                                 + 100 + 1e-3) / (10 * np.mean(np.asarray(x)[:, 500:510] ** 2) + 1e-3)) ** 2 / 100,
+                                         rel=1e-3)
+  assert np.all(np.isfinite(np.asarray(g))) and float(jnp.abs(g[:, 505]).min()) > 0
 
 
 def test_waveform_correlation_known_answers_and_decorrelation_gradient():
