@@ -135,7 +135,8 @@ class Decoder(nn.Module):
     if self.peak_normalize:
       # Records in "psa0" units have a peak of ~1 (PGA ~ PSA(0.01 s)); the paper divides every
       # waveform by its own peak. Dividing the output by its own makes the generated PGA the
-      # target's exactly, so the decoder needs no fixed-time spike to pin it.
+      # target's exactly. (It does not remove the fixed-time spike the spectral losses favour:
+      # the spike then sets the level of the rest of the record; see the README.)
       x = x / (jnp.max(jnp.abs(x), axis=1, keepdims=True) + 1e-6)
     return x
 
