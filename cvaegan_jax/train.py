@@ -36,7 +36,7 @@ from jax.sharding import PartitionSpec as P
 
 from cvaegan_jax import checkpoints, conditioning, ground_motion, losses, models, spectra
 
-__all__ = ["TrainState", "build_models", "make_optimizers", "init_state", "train_step", "eval_step",
+__all__ = ["TrainState", "build_models", "make_optimizers", "init_state", "scale_amplitudes", "train_step", "eval_step",
            "compile_steps", "train_and_evaluate", "NonFiniteError"]
 
 
@@ -136,6 +136,9 @@ def make_static(config) -> Static:
   if t.get("decorrelation_weight", 0.0) and not (t.adv_on_prior or t.spec_on_prior):
     raise ValueError("training.decorrelation_weight compares prior samples: it needs training.adv_on_prior "
                      "or training.spec_on_prior")
+  augment = t.get("amplitude_augment", 0.0)
+  if augment and augment < 1.0:
+    raise ValueError(f"training.amplitude_augment={augment}: expected 0 (off) or the largest factor, >= 1")
   model, critic = build_models(config.model, config.data.num_samples)
   gen_tx, critic_tx = make_optimizers(config.optimizer)
   periods = tuple(float(t) for t in spectra.log_periods(config.data.t_min_s, config.data.t_max_s,
@@ -269,6 +272,25 @@ def _generator_losses(static: Static, params, state: TrainState, batch, key):
   return total, (terms, new_stats)
 
 
+def scale_amplitudes(batch: dict, factor: jax.Array, static: Static, state: TrainState) -> dict:
+  """The batch of the same records multiplied by ``factor [B]`` (dimensionless, > 0).
+
+  The oscillators are linear, so ``k * accel`` has the spectrum ``k * PSA``: the waveform in
+  model units (``accel / scale``) and ``log_psa`` (log10 of PSA / scale) are unchanged; only
+  ``scale``, ``psa`` (m/s^2) and the condition ``c`` change (``log_standardized``: shifted by
+  ``log10 k / std`` per period; ``peak_normalized`` does not depend on the level). This is
+  ``training.amplitude_augment``: the training spectra then cover levels the data set lacks,
+  such as the weak records of small, out-of-range magnitudes.
+  """
+  out = dict(batch)
+  out["scale"] = batch["scale"] * factor
+  if "psa" in batch:
+    out["psa"] = batch["psa"] * factor[:, None]
+  if static.config.model.condition == "log_standardized":
+    out["c"] = batch["c"] + jnp.log10(factor)[:, None] / state.cond_std
+  return out
+
+
 def train_step(state: TrainState, batch: dict, static: Static) -> tuple[TrainState, dict]:
   """``n_critic`` critic updates then one generator update; returns (state, metrics).
 
@@ -283,6 +305,10 @@ def train_step(state: TrainState, batch: dict, static: Static) -> tuple[TrainSta
     norms, and ``finite`` (1.0 when every loss and gradient norm is finite).
   """
   key = jax.random.fold_in(jax.random.wrap_key_data(state.key), state.step)
+  augment = static.config.training.get("amplitude_augment", 0.0)
+  if augment:  # Factors log-uniform in [1 / augment, augment].
+    u = jax.random.uniform(jax.random.fold_in(key, 2000), (batch["x"].shape[0],), minval=-1.0, maxval=1.0)
+    batch = scale_amplitudes(batch, jnp.asarray(augment, jnp.float32) ** u, static, state)
   critic_metrics = {}
   for i in range(static.config.training.n_critic):
     state, critic_metrics = _critic_update(static, state, batch, jax.random.fold_in(key, i))

@@ -262,6 +262,43 @@ def test_decorrelation_term_makes_prior_samples_of_one_condition_differ(data_dir
     train.make_static(cfg)
 
 
+def test_amplitude_augmentation_is_the_batch_of_the_scaled_records(data_dir):
+  # train.scale_amplitudes(features(records), k) must equal features(k * records) with the
+  # scaled records' spectra computed afresh: the oscillators are linear.
+  from cvaegan_jax import spectra
+  from data_prep import build
+  cfg = tiny_config(data_dir)
+  static, _, _, state = _setup(cfg, 1)
+  stats = {"mean": np.asarray(state.cond_mean), "std": np.asarray(state.cond_std)}
+  source = build.build_from_config(cfg.data).as_data_source()["train"]
+  accel = np.stack([np.asarray(source[i]["waveform"], np.float32) for i in range(4)])
+  psa = lambda a: np.asarray(spectra.response_spectrum(a, static.dt, static.periods, cfg.data.damping))
+  k = np.array([0.2, 0.7, 1.0, 4.0], np.float32)
+  want = conditioning.features({"waveform": k[:, None] * accel, "spectrum": psa(k[:, None] * accel)}, cfg.model, stats)
+  got = train.scale_amplitudes(conditioning.features({"waveform": accel, "spectrum": psa(accel)}, cfg.model, stats),
+                               jnp.asarray(k), static, state)
+  for name in ("x", "c", "log_psa", "scale", "psa"):
+    np.testing.assert_allclose(np.asarray(got[name]), want[name], rtol=2e-4, atol=2e-4, err_msg=name)
+
+
+def test_amplitude_augmentation_in_the_train_step(data_dir):
+  # Factor range 1 is no augmentation (bit for bit); a wider one changes the absolute-level
+  # terms (criterion) of the same batch; a range below 1 is refused.
+  cfg = tiny_config(data_dir)
+  cfg.training.n_critic = 1
+  metrics = {}
+  for augment in (0.0, 1.0, 4.0):
+    cfg.training.amplitude_augment = augment
+    static, mesh, loader, state = _setup(cfg, 1)
+    metrics[augment] = jax.device_get(train.compile_steps(static, mesh)[0](state, loader.batch(0))[1])
+  for name in metrics[0.0]:
+    np.testing.assert_array_equal(metrics[1.0][name], metrics[0.0][name], err_msg=name)
+  assert metrics[4.0]["criterion_prior"] != metrics[0.0]["criterion_prior"]
+  cfg.training.amplitude_augment = 0.5
+  with pytest.raises(ValueError, match="amplitude_augment"):
+    train.make_static(cfg)
+
+
 def test_validation_on_four_devices_matches_one_device_and_the_criterion(data_dir):
   from data_prep import build
   cfg = tiny_config(data_dir)
