@@ -54,6 +54,10 @@ def get_config():
   config.model.critic_features = (32, 64, 128, 256)
   config.model.critic_kernel = 5
   config.model.critic_stride = 2
+  # Hidden width of the critic's head (paper: 0, flatten -> Dense(1)). The paper's score is a
+  # sum over time of 0.6 s window features, blind to whether loud windows come together (a
+  # burst) or spread over the record (models.Critic).
+  config.model.critic_hidden = 0
   config.model.norm = "batch"  # Encoder/decoder normalisation: batch (global over devices), group, layer, none.
   config.model.decoder_output = "linear"  # Ours: records scaled by PSA(0.01 s) may exceed 1 in peak.
   # Output = carrier x smooth positive envelope (modulated noise, as stochastic ground-motion

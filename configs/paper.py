@@ -23,6 +23,8 @@ def get_config():
   config.model.decoder_zero_mean = False
   config.model.encoder_time_bins = 0  # Global average pool.
   config.model.decoder_peak_normalize = False  # tanh output, not divided by its peak.
+  config.model.critic_hidden = 0  # Flatten -> Dense(1).
+  config.training.amplitude_augment = 0.0  # No augmentation.
   config.model.waveform_scale = "peak"
   config.model.condition = "peak_normalized"
   config.training.spec_weight = 0.0  # The paper has no spectral loss.

@@ -142,11 +142,20 @@ class Decoder(nn.Module):
 
 
 class Critic(nn.Module):
-  """D(x, c): ``x [B, T, 1]``, ``c [B, C]`` -> score ``[B]`` (unbounded, WGAN)."""
+  """D(x, c): ``x [B, T, 1]``, ``c [B, C]`` -> score ``[B]`` (unbounded, WGAN).
+
+  ``hidden = 0`` is the paper's readout: flatten, Dense(1). That score is a sum over time
+  positions of features of short windows (the convolutions' receptive field, 0.6 s with the
+  paper's layers), so two sets of records whose windows have the same distribution at every
+  position get the same mean score: one burst at a random time and independent bursts
+  everywhere look alike to it. ``hidden > 0`` puts a Dense(hidden) + LeakyReLU between the
+  flatten and the score, which can combine what happens at different times.
+  """
   features: Sequence[int] = (32, 64, 128, 256)
   kernel: int = 5
   stride: int = 2
   negative_slope: float = 0.2
+  hidden: int = 0
 
   @nn.compact
   def __call__(self, x, c):
@@ -155,7 +164,10 @@ class Critic(nn.Module):
     for f in self.features:
       h = nn.Conv(f, (self.kernel,), strides=(self.stride,), padding="SAME")(h)
       h = nn.leaky_relu(h, self.negative_slope)
-    return nn.Dense(1)(h.reshape((h.shape[0], -1)))[:, 0]
+    h = h.reshape((h.shape[0], -1))
+    if self.hidden:
+      h = nn.leaky_relu(nn.Dense(self.hidden)(h), self.negative_slope)
+    return nn.Dense(1)(h)[:, 0]
 
 
 class CVAEGAN(nn.Module):

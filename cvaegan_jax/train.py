@@ -84,7 +84,8 @@ def build_models(model_config, num_samples: int) -> tuple[models.CVAEGAN, models
   dec = models.Decoder(num_samples // 2**n_up, m.decoder_base_features, tuple(m.decoder_features),
                        m.decoder_kernel, m.norm, m.decoder_output,
                        **{k.removeprefix("decoder_"): v for k, v in added.items() if k.startswith("decoder_")})
-  critic = models.Critic(tuple(m.critic_features), m.critic_kernel, m.critic_stride)
+  critic = models.Critic(tuple(m.critic_features), m.critic_kernel, m.critic_stride,
+                         **{k.removeprefix("critic_"): v for k, v in added.items() if k.startswith("critic_")})
   return models.CVAEGAN(enc, dec), critic
 
 

@@ -147,6 +147,40 @@ def test_gradient_penalty_of_a_linear_critic():
   assert float(gp) == pytest.approx((float(jnp.linalg.norm(w)) - 1) ** 2, rel=1e-5)
 
 
+def test_only_a_critic_with_a_hidden_head_tells_one_burst_from_two_or_none():
+  # Set A: a burst early or a burst late. Set B: both bursts or none. At every time the two
+  # sets' windows are alike (a burst half of the time), so the paper's readout (a sum over
+  # positions of window features; the bursts are farther apart than the receptive field)
+  # scores them alike for any parameters: D(both) + D(none) = D(early) + D(late). A hidden
+  # layer can learn the difference.
+  import optax
+  from cvaegan_jax import models
+  rng = np.random.default_rng(0)
+  t = 256
+  early, late = np.zeros((t, 1), np.float32), np.zeros((t, 1), np.float32)
+  early[32:64, 0], late[176:208, 0] = rng.standard_normal(32), rng.standard_normal(32)
+  set_a, set_b = jnp.stack([early, late]), jnp.stack([early + late, 0 * early])
+  c = jnp.zeros((2, 5))
+
+  def gap_after_training(hidden):
+    critic = models.Critic((4, 8, 8, 8), kernel=5, stride=2, hidden=hidden)
+    params = critic.init(jax.random.PRNGKey(1), set_a, c)["params"]
+    gap = lambda p: jnp.mean(critic.apply({"params": p}, set_a, c)) - jnp.mean(critic.apply({"params": p}, set_b, c))
+    tx = optax.adam(1e-2)
+    opt = tx.init(params)
+    for _ in range(100):
+      g = jax.grad(lambda p: -gap(p))(params)
+      updates, opt = tx.update(g, opt, params)
+      params = optax.apply_updates(params, updates)
+    scale = float(jnp.max(jnp.abs(critic.apply({"params": params}, jnp.concatenate([set_a, set_b]), jnp.zeros((4, 5))))))
+    return float(gap(params)), scale
+
+  gap, scale = gap_after_training(0)
+  assert abs(gap) < 1e-5 * max(scale, 1.0), (gap, scale)
+  gap, scale = gap_after_training(16)
+  assert gap > 1.0, gap
+
+
 def test_gradient_penalty_gradient_equals_double_backprop():
   # The penalty's parameter gradient is computed reverse-over-forward; it must equal the
   # textbook reverse-over-reverse gradient (differentiating through jax.grad).
