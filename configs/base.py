@@ -132,6 +132,10 @@ def get_config():
   # (RMS 0.06 against 0.17 in psa0 units; real 0.004), median D5-95 25 s against 26 s, share 67%
   # either way; but the spike only moved (53% of the samples at 10.6 s).
   config.training.envelope_weight = 0.0
+  # Duration-distribution weight (paper: none; losses.duration_misfit): the batch's Husid
+  # crossing times (t5, t75, t95), significant durations and peak times of generated records,
+  # sorted, against the real batch's (squared Wasserstein distance per statistic).
+  config.training.duration_weight = 0.0
   # Scale each training record by a factor log-uniform in [1 / F, F] (0: off; paper: none;
   # train.scale_amplitudes): exact, since PSA(k * accel) = k * PSA(accel), and it shows the
   # model spectral levels the data set lacks (the out-of-range magnitudes' weak records).

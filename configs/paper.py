@@ -32,6 +32,7 @@ def get_config():
   config.training.criterion_weight = 0.0  # Nor a criterion-aligned spectral loss.
   config.training.husid_weight = 0.0  # Nor a Husid (energy build-up) loss.
   config.training.decorrelation_weight = 0.0  # Nor a term on the diversity of samples.
+  config.training.duration_weight = 0.0  # Nor a term on when records shake.
   config.training.adv_on_prior = False
   config.training.ema_decay = 0.0  # No EMA: sample with the trained weights.
   config.training.num_steps = 200 * 40  # 200 epochs; about 40 steps per epoch on the default set.

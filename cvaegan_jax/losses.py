@@ -13,8 +13,8 @@ from cvaegan_jax import ground_motion, spectra
 
 __all__ = ["reconstruction", "kl_divergence", "critic_wasserstein", "gradient_penalty",
            "generator_adversarial", "log_spectrum", "spectral_misfit", "criterion_score", "criterion_misfit",
-           "husid", "husid_misfit", "batch_envelope", "envelope_misfit", "waveform_correlation",
-           "decorrelation"]
+           "husid", "husid_misfit", "husid_times", "peak_time", "duration_stats", "duration_misfit",
+           "batch_envelope", "envelope_misfit", "waveform_correlation", "decorrelation"]
 
 
 def reconstruction(x, x_rec):
@@ -140,6 +140,75 @@ def husid_misfit(x, x_ref):
   pointwise MSE on random-phase waveforms constrains.
   """
   return jnp.mean((husid(x) - husid(x_ref)) ** 2)
+
+
+def husid_times(x, levels, dt: float, temperature: float = 0.0):
+  """Times ``[B, Q]`` (s, from the first sample) at which the Husid curves of ``x [B, T, 1]``
+  reach each of ``levels`` (Q levels in (0, 1)).
+
+  The time spent below a level, ``dt * sum_t [H_t < q]``: for the non-decreasing Husid curve
+  this is the first crossing, rounded down to a sample. With ``temperature > 0`` the
+  indicator becomes a ramp from 1 to 0 as ``H_t`` goes from ``q - temperature / 2`` to
+  ``q + temperature / 2``: continuous in ``x``, with a gradient on the samples near the
+  crossing, so that it can sit in a loss. Away from the crossing it is the count itself (a
+  sigmoid would count a quiet stretch before the onset short), and where ``H`` rises linearly
+  the ramp's two halves cancel: the time is the crossing's.
+  """
+  h = husid(x)[:, None, :]
+  q = jnp.asarray(levels, h.dtype)[None, :, None]
+  below = jnp.clip((q - h) / temperature + 0.5, 0.0, 1.0) if temperature else (h < q).astype(h.dtype)
+  return dt * jnp.sum(below, axis=-1)
+
+
+def peak_time(x, dt: float, sharpness: float = 0.0):
+  """Time ``[B]`` (s) of the largest ``|x|`` of ``x [B, T, 1]`` (the time of the PGA).
+
+  ``sharpness = 0``: the first sample of the peak, as ``ground_motion.pga_time``. With
+  ``sharpness > 0``, the mean time under ``softmax(sharpness * |x| / max|x|)``: samples within
+  ``1 / sharpness`` of the peak share its weight, so the time is smooth in ``x`` (a loss can
+  move it) and lies between the record's near-peak samples.
+  """
+  a = jnp.abs(x[..., 0])
+  t = dt * jnp.arange(a.shape[-1], dtype=a.dtype)
+  if not sharpness:
+    return t[jnp.argmax(a, axis=-1)]
+  peak = jax.lax.stop_gradient(jnp.max(a, axis=-1, keepdims=True))
+  w = jax.nn.softmax(sharpness * a / jnp.maximum(peak, 1e-12), axis=-1)
+  return jnp.sum(w * t, axis=-1)
+
+
+DURATION_STATS = ("t5", "t75", "t95", "d5_75", "d5_95", "t_peak")
+
+
+def duration_stats(x, dt: float, temperature: float = 0.0, sharpness: float = 0.0):
+  """The times that describe *when* a record shakes, ``[B, 6]`` in s, in the order of
+  ``DURATION_STATS``: Husid crossings t5, t75, t95 (:func:`husid_times`), the significant
+  durations D5-75 and D5-95, and the time of the peak (:func:`peak_time`). Zero
+  ``temperature``/``sharpness`` give the hard values (metrics), positive ones smooth values
+  (losses)."""
+  t5, t75, t95 = jnp.moveaxis(husid_times(x, (0.05, 0.75, 0.95), dt, temperature), -1, 0)
+  return jnp.stack([t5, t75, t95, t75 - t5, t95 - t5, peak_time(x, dt, sharpness)], axis=-1)
+
+
+def duration_misfit(x, x_ref, dt: float, temperature: float = 0.02, sharpness: float = 30.0):
+  """Distance between the batch's distributions of :func:`duration_stats` of generated ``x``
+  and real ``x_ref`` (both ``[B, T, 1]``): the squared 1-D Wasserstein-2 distance of each
+  statistic (sorted values against sorted values), in units of the window's length, averaged
+  over the six statistics. Scalar, dimensionless, >= 0; 0 when the two batches' statistics
+  are the same sets.
+
+  A moment of the population, not of each record: the generated record for a condition need
+  not shake when that condition's real record did (its latent is not that record's), but the
+  batch must hold as many short and late records, and as many peaks at each time, as the real
+  batch. The spectral losses alone favour long stationary shaking (its peak responses vary
+  least from sample to sample) and a peak at one fixed time; the batch's mean envelope
+  (:func:`envelope_misfit`) cannot tell that from bursts spread over the window, whose mean is
+  as flat.
+  """
+  length = x.shape[1] * dt
+  s = jnp.sort(duration_stats(x, dt, temperature, sharpness), axis=0) / length
+  s_ref = jnp.sort(duration_stats(x_ref, dt, temperature, sharpness), axis=0) / length
+  return jnp.mean((s - s_ref) ** 2)
 
 
 def batch_envelope(x, frame: int):

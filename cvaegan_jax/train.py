@@ -31,6 +31,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import optax
+import scipy.stats
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
@@ -269,6 +270,10 @@ def _generator_losses(static: Static, params, state: TrainState, batch, key):
     fakes = [x_rec] + ([x_prior] if x_prior is not None else [])
     terms["envelope"] = sum(losses.envelope_misfit(x, batch["x"]) for x in fakes) / len(fakes)
     total = total + cfg.envelope_weight * terms["envelope"]
+  if cfg.get("duration_weight", 0.0):
+    fakes = [x_rec] + ([x_prior] if x_prior is not None else [])
+    terms["duration"] = sum(losses.duration_misfit(x, batch["x"], static.dt) for x in fakes) / len(fakes)
+    total = total + cfg.duration_weight * terms["duration"]
   terms["generator_loss"] = total
   return total, (terms, new_stats)
 
@@ -338,7 +343,9 @@ def eval_step(state: TrainState, batch: dict, static: Static) -> dict:
   ``rmse_norm_prior [B]`` (the same RMSE over the target's peak, dimensionless),
   ``log_misfit_prior [B]`` (RMS of log10 PSA difference), ``sample_corr [B]`` (the
   correlation of two prior samples of the record's condition: near 0 for distinct records,
-  near 1 when the generator ignores its latent).
+  near 1 when the generator ignores its latent), and ``d5_95_prior``, ``d5_95_real``,
+  ``t_peak_prior``, ``t_peak_real`` ``[B]`` (s: significant duration and time of the peak
+  of the prior sample and of the real record, ``losses.duration_stats``).
   """
   cfg = static.config
   key = jax.random.fold_in(jax.random.wrap_key_data(state.key), 2**31 - 1)  # Not a training step.
@@ -360,6 +367,10 @@ def eval_step(state: TrainState, batch: dict, static: Static) -> dict:
       "rmse_norm_prior": ground_motion.peak_normalised_rmse(psa, psa_gen),
       "log_misfit_prior": jnp.sqrt(jnp.mean((log_gen - batch["log_psa"]) ** 2, axis=-1)),
       "sample_corr": losses.waveform_correlation(x_prior, x_prior2),
+      **{f"{name}_{who}": stats[:, losses.DURATION_STATS.index(name)]
+         for who, stats in (("prior", losses.duration_stats(x_prior, static.dt)),
+                            ("real", losses.duration_stats(batch["x"], static.dt)))
+         for name in ("d5_95", "t_peak")},
   }
 
 
@@ -444,7 +455,19 @@ def evaluate_split(p_eval, state, source, batch_size, max_examples, transform, s
   return {"rec_mse": cat["rec_mse"].mean(), "r2_prior_median": np.median(cat["r2_prior"]),
           "rmse_prior_median": np.median(cat["rmse_prior"]), "log_misfit_prior": cat["log_misfit_prior"].mean(),
           "paper_criterion_share": ok.mean(), "criterion_share_peak_norm": ok_norm.mean(),
-          "sample_corr": cat["sample_corr"].mean(), "num_examples": float(ok.size)}
+          "sample_corr": cat["sample_corr"].mean(), "num_examples": float(ok.size),
+          **_timing_metrics(cat)}
+
+
+def _timing_metrics(cat: dict) -> dict:
+  """Medians of D5-95 and of the peak time (s) of prior samples and real records, and the
+  two-sample KS statistic of each (0: the same distribution; 1: disjoint)."""
+  out = {}
+  for name in ("d5_95", "t_peak"):
+    gen, real = cat[f"{name}_prior"], cat[f"{name}_real"]
+    out.update({f"{name}_prior_median": np.median(gen), f"{name}_real_median": np.median(real),
+                f"{name}_ks": scipy.stats.ks_2samp(gen, real).statistic})
+  return out
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> TrainState:

@@ -324,3 +324,55 @@ def test_waveform_correlation_known_answers_and_decorrelation_gradient():
   m0, g = jax.value_and_grad(f)(a)
   assert float(m0) > 0.7 and np.all(np.isfinite(np.asarray(g)))
   assert float(f(a - 0.5 * m0 / jnp.sum(g * g) * g)) < 0.7 * float(m0)
+
+
+def _bursts(num, starts_s, length_s, dt=0.01, n=3000, seed=0):
+  """``num`` records of white noise that is nonzero only in ``[start, start + length)`` s."""
+  rng = np.random.default_rng(seed)
+  t = np.arange(n) * dt
+  x = rng.standard_normal((num, n))
+  x *= (t >= np.asarray(starts_s)[:, None]) & (t < np.asarray(starts_s)[:, None] + length_s)
+  return x
+
+
+def test_duration_stats_match_ground_motion_and_the_soft_values_approach_them():
+  from cvaegan_jax import ground_motion
+  x = _bursts(6, np.linspace(1.0, 20.0, 6), 6.0)
+  hard = np.asarray(losses.duration_stats(jnp.asarray(x[..., None], jnp.float32), 0.01))
+  assert hard.shape == (6, len(losses.DURATION_STATS))
+  # The reference implementation (trapezoid rule, interpolated crossings): within two samples.
+  h = ground_motion.husid(x, 0.01)
+  ref_t = {q: np.array([ground_motion._crossing_time(hi, q, 0.01) for hi in h]) for q in (0.05, 0.75, 0.95)}
+  want = np.stack([ref_t[0.05], ref_t[0.75], ref_t[0.95], ground_motion.d5_75(x, 0.01), ground_motion.d5_95(x, 0.01),
+                   ground_motion.pga_time(x, 0.01)], axis=-1)
+  np.testing.assert_allclose(hard, want, atol=0.02)
+  # Constant-power bursts of 6 s: D5-95 is 0.9 of it, starting 5% into the burst.
+  np.testing.assert_allclose(hard[:, 4], 5.4, atol=0.5)
+  np.testing.assert_allclose(hard[:, 0], np.linspace(1.0, 20.0, 6) + 0.3, atol=0.5)
+  # Smooth values (the loss's): close to the hard ones.
+  soft = np.asarray(losses.duration_stats(jnp.asarray(x[..., None], jnp.float32), 0.01, temperature=0.005, sharpness=200.0))
+  np.testing.assert_allclose(soft[:, :5], hard[:, :5], atol=0.1)
+  np.testing.assert_allclose(soft[:, 5], hard[:, 5], atol=0.2)
+
+
+def test_duration_misfit_is_a_distance_between_the_batches_and_its_gradient_shortens_records():
+  short = jnp.asarray(_bursts(8, np.linspace(2.0, 20.0, 8), 5.0, seed=1)[..., None], jnp.float32)
+  # The same records in another order: the same distribution, misfit 0.
+  assert float(losses.duration_misfit(short[::-1], short, 0.01)) == pytest.approx(0.0, abs=1e-9)
+  # Known answer: every record shifted by 3 s moves t5, t75, t95 and the peak time by 3 s
+  # (4 of 6 statistics) and leaves the durations alone: (3 / 30)^2 * 4 / 6.
+  shifted = jnp.roll(short, 300, axis=1)
+  assert float(losses.duration_misfit(shifted, short, 0.01)) == pytest.approx(0.01 * 4 / 6, rel=0.02)
+  # Stationary noise over the whole window (the generator's failure) is far from bursts; a
+  # gradient step on the records' log amplitude envelope lowers the misfit and their D5-95.
+  rng = np.random.default_rng(2)
+  noise = jnp.asarray(rng.standard_normal((8, 3000, 1)), jnp.float32)
+  frames = jnp.zeros((8, 30, 1))  # Log amplitude per 1 s frame.
+  records = lambda f: noise * jnp.exp(jnp.repeat(f, 100, axis=1))
+  f = lambda fr: losses.duration_misfit(records(fr), short, 0.01)
+  m0, g = jax.value_and_grad(f)(frames)
+  assert np.all(np.isfinite(np.asarray(g))) and float(m0) > 0.05
+  stepped = frames - 0.5 * m0 / jnp.sum(g * g) * g
+  assert float(f(stepped)) < 0.8 * float(m0)
+  d595 = lambda fr: np.median(np.asarray(losses.duration_stats(records(fr), 0.01))[:, 4])
+  assert d595(stepped) < d595(frames)

@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import scipy.stats
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
@@ -229,13 +230,15 @@ def test_husid_term_and_envelope_decoder_learn_when_the_energy_arrives(data_dir)
     assert history[-1][term] < 0.5 * history[0][term], (term, history[0][term], history[-1][term])
 
 
-def test_envelope_term_moves_the_batch_power_to_where_the_real_records_have_it(data_dir):
-  # Trained on the batch-envelope term alone (training.envelope_weight), the generated
-  # batch's power over time approaches the real batch's (quiet before the P onset).
+@pytest.mark.parametrize("term, steps", [("envelope", 20), ("duration", 25)])
+def test_batch_timing_terms_move_the_generated_batch_to_the_real_one(data_dir, term, steps):
+  # Trained on one population term alone, the generated batch approaches the real batch:
+  # training.envelope_weight its power over time (quiet before the P onset),
+  # training.duration_weight the distributions of its Husid times, durations and peak times.
   cfg = tiny_config(data_dir)
-  cfg.training.update(envelope_weight=1.0, rec_weight=0.0, kl_weight=0.0, adv_weight=0.0, spec_weight=0.0,
-                      criterion_weight=0.0, decorrelation_weight=0.0)
-  history = [float(m["envelope"]) for m in _train_on_one_batch(cfg, 20)]
+  cfg.training.update(rec_weight=0.0, kl_weight=0.0, adv_weight=0.0, spec_weight=0.0, criterion_weight=0.0,
+                      decorrelation_weight=0.0, **{f"{term}_weight": 1.0})
+  history = [float(m[term]) for m in _train_on_one_batch(cfg, steps)]
   assert history[-1] < 0.5 * history[0], history
 
 
@@ -330,6 +333,17 @@ def test_validation_on_four_devices_matches_one_device_and_the_criterion(data_di
   assert one["r2_prior_median"] == pytest.approx(np.median(r2), rel=1e-5)
   corr = np.concatenate([np.asarray(p["sample_corr"])[:n] for p, n in per])
   assert np.all(np.abs(corr) <= 1.0 + 1e-6) and one["sample_corr"] == pytest.approx(np.mean(corr), rel=1e-5)
+  # Timing: the real records' D5-95 and peak time as ground_motion measures them (within two
+  # samples), and the KS statistic of the prior samples' against them.
+  from cvaegan_jax import ground_motion
+  x_real = np.concatenate([np.asarray(b["x"])[:n, :, 0] for b, n in batches])
+  d595 = np.concatenate([np.asarray(p["d5_95_real"])[:n] for p, n in per])
+  np.testing.assert_allclose(d595, ground_motion.d5_95(x_real, static.dt), atol=0.02)
+  np.testing.assert_allclose(np.concatenate([np.asarray(p["t_peak_real"])[:n] for p, n in per]),
+                             ground_motion.pga_time(x_real, static.dt), atol=1e-5)
+  assert one["d5_95_real_median"] == pytest.approx(np.median(d595), rel=1e-5)
+  d595_prior = np.concatenate([np.asarray(p["d5_95_prior"])[:n] for p, n in per])
+  assert one["d5_95_ks"] == pytest.approx(scipy.stats.ks_2samp(d595_prior, d595).statistic)
 
 
 def test_nan_guard_names_step_and_term(data_dir):
