@@ -167,11 +167,15 @@ def test_only_a_critic_with_a_hidden_head_tells_one_burst_from_two_or_none():
     params = critic.init(jax.random.PRNGKey(1), set_a, c)["params"]
     gap = lambda p: jnp.mean(critic.apply({"params": p}, set_a, c)) - jnp.mean(critic.apply({"params": p}, set_b, c))
     tx = optax.adam(1e-2)
+
+    @jax.jit
+    def step(params, opt):
+      updates, opt = tx.update(jax.grad(lambda p: -gap(p))(params), opt, params)
+      return optax.apply_updates(params, updates), opt
+
     opt = tx.init(params)
     for _ in range(100):
-      g = jax.grad(lambda p: -gap(p))(params)
-      updates, opt = tx.update(g, opt, params)
-      params = optax.apply_updates(params, updates)
+      params, opt = step(params, opt)
     scale = float(jnp.max(jnp.abs(critic.apply({"params": params}, jnp.concatenate([set_a, set_b]), jnp.zeros((4, 5))))))
     return float(gap(params)), scale
 
