@@ -13,8 +13,8 @@ from cvaegan_jax import ground_motion, spectra
 
 __all__ = ["reconstruction", "kl_divergence", "critic_wasserstein", "gradient_penalty",
            "generator_adversarial", "log_spectrum", "spectral_misfit", "criterion_score", "criterion_misfit",
-           "husid", "husid_misfit", "husid_times", "peak_time", "duration_stats", "duration_misfit",
-           "batch_envelope", "envelope_misfit", "waveform_correlation", "decorrelation"]
+           "husid", "husid_misfit", "husid_times", "peak_time", "DURATION_STATS", "duration_stats",
+           "duration_misfit", "batch_envelope", "envelope_misfit", "waveform_correlation", "decorrelation"]
 
 
 def reconstruction(x, x_rec):

@@ -266,14 +266,13 @@ def _generator_losses(static: Static, params, state: TrainState, batch, key):
     if x_prior is not None and cfg.husid_on_prior:
       terms["husid_prior"] = losses.husid_misfit(x_prior, batch["x"])
       total = total + cfg.husid_weight * terms["husid_prior"]
-  if cfg.get("envelope_weight", 0.0):
-    fakes = [x_rec] + ([x_prior] if x_prior is not None else [])
-    terms["envelope"] = sum(losses.envelope_misfit(x, batch["x"]) for x in fakes) / len(fakes)
-    total = total + cfg.envelope_weight * terms["envelope"]
-  if cfg.get("duration_weight", 0.0):
-    fakes = [x_rec] + ([x_prior] if x_prior is not None else [])
-    terms["duration"] = sum(losses.duration_misfit(x, batch["x"], static.dt) for x in fakes) / len(fakes)
-    total = total + cfg.duration_weight * terms["duration"]
+  # Population terms: each generated batch (reconstructions, prior samples) against the real one.
+  fakes = [x_rec] + ([x_prior] if x_prior is not None else [])
+  for name, misfit in (("envelope", losses.envelope_misfit),
+                       ("duration", functools.partial(losses.duration_misfit, dt=static.dt))):
+    if cfg.get(f"{name}_weight", 0.0):
+      terms[name] = sum(misfit(x, batch["x"]) for x in fakes) / len(fakes)
+      total = total + cfg[f"{name}_weight"] * terms[name]
   terms["generator_loss"] = total
   return total, (terms, new_stats)
 
