@@ -31,8 +31,10 @@ $(VENV)/.stamp-bench: setup.cfg pyproject.toml | $(PY)
 quickstart: $(VENV)/.stamp-base
 	$(PY) -m cvaegan_jax.main --config=configs/quickstart.py --workdir=$(WORKDIR)
 
+# One worker per core (pytest-xdist), a test file's tests on one worker (their module fixtures
+# are built once); tests/conftest.py shares compiled programs between the workers on disk.
 test: $(VENV)/.stamp-test
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n auto --dist loadfile $(PYTEST_ARGS)
 
 bench: $(VENV)/.stamp-bench
 	$(PY) benchmarks/spectra.py
