@@ -148,6 +148,8 @@ def get_config():
   # Scale each training record by a factor log-uniform in [1 / F, F] (0: off; paper: none;
   # train.scale_amplitudes): exact, since PSA(k * accel) = k * PSA(accel), and it shows the
   # model spectral levels the data set lacks (the out-of-range magnitudes' weak records).
+  # Off: with 3 (quickstart model, 600-event set, 1000 steps) the validation share was 68% (70%
+  # without), D5-95 25 s, the peak time's KS 0.51 (0.28); ood_low / ood_high not yet evaluated.
   config.training.amplitude_augment = 0.0
   config.training.adv_on_prior = True  # The critic also sees prior samples.
   config.training.ema_decay = 0.999  # EMA of generator parameters used for sampling.
