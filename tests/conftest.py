@@ -1,23 +1,21 @@
 """Shared test setup: 4 forced CPU devices (set before JAX is imported) and data paths."""
 
 import os
+import pathlib
+
+DATA_DIR = pathlib.Path(__file__).parent / "data"
+REPO_DIR = pathlib.Path(__file__).parent.parent
 
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=4")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 # Compiled programs are kept on disk and shared by every process of the run (xdist workers,
 # the CLI test's subprocess, the notebooks' kernels): the tests compile the same tiny train
-# step many times, at 15-25 s a compile on a 2-core CPU. The cache key holds the program,
+# step many times, at 16-20 s a compile on a 2-core CPU. The cache key holds the program,
 # the compile options and the JAX version, so a stale entry is never used.
-os.environ.setdefault("JAX_COMPILATION_CACHE_DIR",
-                      os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".pytest_cache", "jax"))
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(REPO_DIR.resolve() / ".pytest_cache" / "jax"))
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.5")
 
-import pathlib  # noqa: E402
-
 import pytest  # noqa: E402
-
-DATA_DIR = pathlib.Path(__file__).parent / "data"
-REPO_DIR = pathlib.Path(__file__).parent.parent
 
 
 @pytest.fixture(scope="session")
