@@ -520,26 +520,30 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
   logging.info("training %s steps from step %d on %d device(s), global batch %d (%d steps per epoch)",
                tcfg.num_steps, step, ndev, tcfg.batch_size, loader.steps_per_epoch)
   t_compile = time.perf_counter()
-  while step < tcfg.num_steps:
-    batch = loader.batch(step)
-    state, metrics = p_train(state, batch)
-    if step == start:
-      jax.block_until_ready(state)
-      logging.info("first step (with compilation) took %.1f s", time.perf_counter() - t_compile)
-      logger.start(step + 1)
-    m = jax.device_get(metrics)
-    check_finite(m, step)
-    step += 1
-    if step % tcfg.log_every == 0 or step == tcfg.num_steps:
-      logger.write(step, m)
-    if eval_bs and (step % tcfg.eval_every == 0 or step == tcfg.num_steps):
-      logger.write(step, evaluate_split(p_eval, state, val, eval_bs, tcfg.eval_examples, eval_transform, sharded),
-                   prefix="validation")
-    if val is not None and jax.process_index() == 0 and (step % tcfg.figure_every == 0 or step == tcfg.num_steps):
-      evaluate.plot_training_samples(static, state, val, eval_transform,
-                                     os.path.join(workdir, "samples", f"step_{step:07d}.png"))
-    if step % tcfg.checkpoint_every == 0 or step == tcfg.num_steps:
-      checkpoints.save(manager, step, state)
-  manager.wait_until_finished()
-  logger.close()
+  try:
+    while step < tcfg.num_steps:
+      batch = loader.batch(step)
+      state, metrics = p_train(state, batch)
+      if step == start:
+        jax.block_until_ready(state)
+        logging.info("first step (with compilation) took %.1f s", time.perf_counter() - t_compile)
+        logger.start(step + 1)
+      m = jax.device_get(metrics)
+      check_finite(m, step)
+      step += 1
+      if step % tcfg.log_every == 0 or step == tcfg.num_steps:
+        logger.write(step, m)
+      if eval_bs and (step % tcfg.eval_every == 0 or step == tcfg.num_steps):
+        logger.write(step, evaluate_split(p_eval, state, val, eval_bs, tcfg.eval_examples, eval_transform, sharded),
+                     prefix="validation")
+      if val is not None and jax.process_index() == 0 and (step % tcfg.figure_every == 0 or step == tcfg.num_steps):
+        evaluate.plot_training_samples(static, state, val, eval_transform,
+                                       os.path.join(workdir, "samples", f"step_{step:07d}.png"))
+      if step % tcfg.checkpoint_every == 0 or step == tcfg.num_steps:
+        checkpoints.save(manager, step, state)
+  finally:
+    # An error (NaN, Ctrl-C) must not abandon an asynchronous save in flight: the last
+    # good checkpoint is what the user resumes from.
+    manager.wait_until_finished()
+    logger.close()
   return state
