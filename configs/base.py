@@ -193,6 +193,7 @@ def get_config():
   config.generate.formats = ("at2", "csv", "npz", "mseed")  # Exports.
   config.generate.out_dir = ""  # Default: WORKDIR/generated.
   config.generate.allow_extrapolation = False  # Extrapolate targets that do not cover the model's periods.
-  config.generate.check = "ec8"  # Suite compliance rule: ec8, asce7-16, asce7-22 or "" for none.
+  config.generate.check = "auto"  # Suite rule: auto (the target's code: ec8 / asce7-16 / asce7-22, none
+  # for gb50011, file and record targets), ec8, asce7-16, asce7-22 or "" for none.
   config.generate.t1_s = 1.0  # Fundamental period for the compliance check, s.
   return config

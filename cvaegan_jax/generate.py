@@ -43,7 +43,7 @@ import optax
 
 from cvaegan_jax import conditioning, ground_motion, losses, models, spectra
 
-__all__ = ["Generator", "Generation", "REFINE_MODES", "band_mask"]
+__all__ = ["Generator", "Generation", "REFINE_MODES", "band_mask", "generate_suite", "rule_for_target"]
 
 REFINE_MODES = ("none", "latent", "waveform", "both")
 
@@ -420,6 +420,33 @@ class Generator:
     return result
 
 
+def rule_for_target(target: str) -> str:
+  """The compliance rule of a target spec's own design code, for ``rule="auto"``.
+
+  Args:
+    target: a target spec (:func:`cvaegan_jax.targets.parse`).
+
+  Returns:
+    ``"ec8"`` for an ``ec8:`` target, ``"asce7-16"`` / ``"asce7-22"`` for an ``asce7:``
+    target (its ``edition``, 16 when not given, as :func:`cvaegan_jax.targets.asce7`), and
+    ``""`` (no check) for the others: GB 50011 has no suite rule here, and a file or a record
+    names no code.
+  """
+  from cvaegan_jax import targets
+  code, _, rest = str(target).partition(":")
+  code = code.strip().lower()
+  if code == "ec8":
+    return "ec8"
+  if code == "asce7":
+    edition = "16"
+    for item in rest.split(","):
+      key, _, value = item.partition("=")
+      if key.strip().lower() == "edition":
+        edition = targets._edition("edition", value.strip())  # pylint: disable=protected-access
+    return f"asce7-{edition}"
+  return ""
+
+
 def generate_suite(workdir: str, target: str, num: int = 11, seed: int = 0, refine: str = "waveform",
                    out_dir: str | None = None, formats=("at2", "csv", "npz"), extrapolate: bool = False,
                    rule: str = "", t1_s: float = 1.0, tol: float = 0.02, band_s=(0.05, 4.0)) -> dict:
@@ -434,7 +461,8 @@ def generate_suite(workdir: str, target: str, num: int = 11, seed: int = 0, refi
       ``workdir/generated``).
     formats: any of "at2", "csv", "npz", "mseed", "sac".
     rule: "" (no check), "ec8", "asce7-16" or "asce7-22": suite compliance of the
-      records' mean spectrum (:func:`cvaegan_jax.compliance.check_suite`) around ``t1_s``.
+      records' mean spectrum (:func:`cvaegan_jax.compliance.check_suite`) around ``t1_s``;
+      "auto": the rule of the target's own code (:func:`rule_for_target`), none for others.
 
   Returns:
     dict: ``generation`` (:class:`Generation`), ``files`` (written paths), ``summary``
@@ -455,6 +483,10 @@ def generate_suite(workdir: str, target: str, num: int = 11, seed: int = 0, refi
                  misfit=result.misfit) if fmt == "npz" else {}
     files += exports.export(out_dir, result.accel_ms2, result.dt, fmt, names=names, **extra)
   check = None
+  if rule == "auto":
+    rule = rule_for_target(target)
+    if not rule:
+      logging.info("no compliance check: target %r is not an ec8 or asce7 design spectrum", target)
   if rule:
     check = compliance.check_suite(result.accel_ms2, result.dt, tgt.at(gen.periods_s, extrapolate=extrapolate),
                                    rule, t1_s=t1_s, damping=gen.damping)
@@ -495,7 +527,8 @@ def _define_flags():
   flags.DEFINE_string("out", None, "Output folder (default WORKDIR/generated).")
   flags.DEFINE_list("format", ["at2", "csv", "npz"], "Export formats: at2, csv, npz, mseed, sac.")
   flags.DEFINE_bool("allow_extrapolation", False, "Extrapolate a target that does not cover the model's periods.")
-  flags.DEFINE_string("check", "", "Suite compliance rule: ec8, asce7-16, asce7-22 (empty: none).")
+  flags.DEFINE_string("check", "", "Suite compliance rule: ec8, asce7-16, asce7-22, auto (the target's own code; "
+                      "none for other targets) or empty: none.")
   flags.DEFINE_float("t1", 1.0, "Fundamental period T1 (s) for the compliance check.")
   flags.DEFINE_float("tol", 0.02, "Refinement tolerance on the largest |misfit| per record.")
 

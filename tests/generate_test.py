@@ -124,7 +124,7 @@ def test_bad_requests_are_clear_errors(gen, tmp_path, workdir):
 
 def test_generate_suite_exports_checks_and_plots(workdir, tmp_path):
   out = generate.generate_suite(str(workdir), EC8, num=11, seed=0, out_dir=str(tmp_path / "suite"),
-                                formats=("at2", "csv", "npz", "mseed"), rule="ec8", t1_s=1.0)
+                                formats=("at2", "csv", "npz", "mseed"), rule="auto", t1_s=1.0)
   g = out["generation"]
   at2 = sorted((tmp_path / "suite").glob("*.AT2"))
   assert len(at2) == 11
@@ -133,8 +133,8 @@ def test_generate_suite_exports_checks_and_plots(workdir, tmp_path):
   assert dt == pytest.approx(0.01)
   back, _, _ = exports.read_csv(next((tmp_path / "suite").glob("*.csv")))
   np.testing.assert_array_equal(back, g.accel_ms2)
-  # The refined suite satisfies EN 1998-1 3.2.3.1.2 for its own target.
-  assert out["check"].passed
+  # The refined suite satisfies EN 1998-1 3.2.3.1.2 for its own target ("auto": the EC8 rule).
+  assert out["check"].rule == "ec8" and out["check"].passed
   summary = json.loads((tmp_path / "suite/suite.json").read_text())
   assert summary["check"]["passed"] and summary["num"] == 11
   corr = np.corrcoef(g.accel_ms2.astype(np.float64))
@@ -208,3 +208,13 @@ def test_evaluate_model_writes_report_and_figures(workdir):
     assert -1.0 <= entry["sample_correlation"]["generated"] <= 1.0
     assert (out / f"examples_{split}.png").exists()
   assert (out / "r2_hist.png").exists() and (out / "husid.png").exists()
+
+
+def test_auto_rule_follows_the_target_code():
+  assert generate.rule_for_target(EC8) == "ec8"
+  assert generate.rule_for_target("asce7:sds=1.0,sd1=0.6,tl=8") == "asce7-16"
+  assert generate.rule_for_target("ASCE7: sds=1.0, sd1=0.6, tl=8, edition=7-22") == "asce7-22"
+  assert generate.rule_for_target("gb50011:amax=0.16,tg=0.45") == ""
+  assert generate.rule_for_target("file:uhs.csv,unit=g") == ""
+  with pytest.raises(ValueError, match="edition"):
+    generate.rule_for_target("asce7:sds=1.0,sd1=0.6,tl=8,edition=10")
