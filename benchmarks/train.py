@@ -1,7 +1,8 @@
-"""Training-step throughput of the paper and base configs, against the machine's matmul peak.
+"""Training-step throughput of the paper, base and quickstart configs, against the machine's matmul peak.
 
 Run:
   python benchmarks/train.py                       # paper and base, batch 128, 3 timed steps
+  python benchmarks/train.py --configs=quickstart  # the CPU config, at its own batch (32)
   python benchmarks/train.py --configs=base --batch_size=64 --steps=5
 
 For each config: compile time of the jitted train step, seconds per step, steps/s and
@@ -27,7 +28,7 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from configs import base, paper  # noqa: E402
+from configs import base, paper, quickstart  # noqa: E402
 from cvaegan_jax import train  # noqa: E402
 
 
@@ -80,7 +81,7 @@ def measure(name: str, cfg, batch_size: int, steps: int, peak: float) -> None:
   sec = float(np.median(times))
   gen_params = sum(x.size for x in jax.tree.leaves(state.gen_params))
   rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
-  print(f"{name:<6} batch {batch_size}: compile {compile_s:6.1f} s | {sec:7.3f} s/step  {1 / sec:6.3f} steps/s  "
+  print(f"{name:<10} batch {batch_size}: compile {compile_s:6.1f} s | {sec:7.3f} s/step  {1 / sec:6.3f} steps/s  "
         f"{batch_size / sec:7.1f} examples/s | {flops / batch_size / 1e9:6.2f} GFLOP/example  "
         f"{flops / sec / 1e9:7.1f} GFLOP/s = {flops / sec / peak:5.1%} of matmul peak | "
         f"temp {temp_gb:5.2f} GB, peak RSS {rss_gb:5.2f} GB | generator {gen_params / 1e6:.2f} M params")
@@ -89,15 +90,15 @@ def measure(name: str, cfg, batch_size: int, steps: int, peak: float) -> None:
 def main():
   ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
   ap.add_argument("--configs", default="paper,base")
-  ap.add_argument("--batch_size", type=int, default=128)
+  ap.add_argument("--batch_size", type=int, default=None, help="default: each config's own")
   ap.add_argument("--steps", type=int, default=3)
   args = ap.parse_args()
   peak = matmul_peak()
   print(f"jax {jax.__version__}, {jax.device_count()} x {jax.devices()[0].device_kind}; "
         f"float32 matmul peak {peak / 1e9:.1f} GFLOP/s (2048^2, same run)")
   for name in args.configs.split(","):
-    cfg = {"paper": paper, "base": base}[name].get_config()
-    measure(name, cfg, args.batch_size, args.steps, peak)
+    cfg = {"paper": paper, "base": base, "quickstart": quickstart}[name].get_config()
+    measure(name, cfg, args.batch_size or cfg.training.batch_size, args.steps, peak)
 
 
 if __name__ == "__main__":
