@@ -428,22 +428,20 @@ def rule_for_target(target: str) -> str:
 
   Returns:
     ``"ec8"`` for an ``ec8:`` target, ``"asce7-16"`` / ``"asce7-22"`` for an ``asce7:``
-    target (its ``edition``, 16 when not given, as :func:`cvaegan_jax.targets.asce7`), and
-    ``""`` (no check) for the others: GB 50011 has no suite rule here, and a file or a record
-    names no code.
+    target (its ``edition``; when not given, :func:`cvaegan_jax.targets.asce7`'s default),
+    and ``""`` (no check) for the others: GB 50011 has no suite rule here, and a file or a
+    record names no code.
+
+  Raises:
+    ValueError: a malformed spec (:func:`cvaegan_jax.targets.parse_spec`).
   """
+  import inspect
   from cvaegan_jax import targets
-  code, _, rest = str(target).partition(":")
-  code = code.strip().lower()
+  code, kwargs = targets.parse_spec(target)
   if code == "ec8":
     return "ec8"
   if code == "asce7":
-    edition = "16"
-    for item in rest.split(","):
-      key, _, value = item.partition("=")
-      if key.strip().lower() == "edition":
-        edition = targets._edition("edition", value.strip())  # pylint: disable=protected-access
-    return f"asce7-{edition}"
+    return "asce7-" + kwargs.get("edition", inspect.signature(targets.asce7).parameters["edition"].default)
   return ""
 
 

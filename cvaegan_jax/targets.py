@@ -61,7 +61,7 @@ import numpy as np
 from cvaegan_jax import spectra, validation
 
 __all__ = ["G", "UNITS", "CODES", "Target", "to_ms2", "from_file", "from_record", "asce7", "ec8", "gb50011",
-           "parse"]
+           "parse", "parse_spec"]
 
 # Standard gravity, m/s^2.
 G = 9.80665
@@ -657,29 +657,21 @@ _SPEC_KEYS = {
 }
 
 
-def parse(spec: str, periods_s=None) -> Target:
-  """A Target from a spec string (grammar in the module docstring).
-
-  Examples: ``"asce7:sds=1.0,sd1=0.6,tl=8"``, ``"ec8:type=1,ground=B,ag=0.3g"``,
-  ``"gb50011:amax=0.16,tg=0.45"``, ``"file:uhs.csv,unit=g"``,
-  ``"record:AOM0081801241951.NS"``.
+def parse_spec(spec: str) -> tuple[str, dict]:
+  """The code and the converted arguments of a spec string, without computing the spectrum
+  (no file is read): what :func:`parse` passes to the function of the code.
 
   Args:
-    spec: the spec string.
-    periods_s: ``[P]`` periods in s at which design codes and records are
-      computed; None: ``spectra.DEFAULT_PERIODS``. A file always keeps its own
-      periods (move it with :meth:`Target.at`, which decides about
-      extrapolation), so ``parse`` never fails for want of coverage.
+    spec: the spec string (grammar in the module docstring).
 
   Returns:
-    The Target the direct call (:func:`asce7`, :func:`ec8`, :func:`gb50011`,
-    :func:`from_file`, :func:`from_record`) gives for the same arguments.
+    ``(code, kwargs)``: ``code`` one of :data:`CODES` (lower case); ``kwargs`` the keyword
+    arguments of :func:`asce7`, :func:`ec8`, :func:`gb50011`, :func:`from_file` or
+    :func:`from_record` that the spec gives (``path`` for file and record; optional keys
+    only when given), e.g. ``("asce7", {"sds_g": 1.0, "sd1_g": 0.6, "tl_s": 8.0})``.
 
   Raises:
-    ValueError: quoting the spec: no ``:``, an unknown code (lists the valid
-      ones), an item without ``=``, an unknown key (lists the valid keys), a
-      repeated or missing required key, a value that is not a number or out of
-      range (names the key), a missing PATH; and the errors of the function called.
+    ValueError: the errors of the spec that :func:`parse` lists.
   """
   if not isinstance(spec, str) or ":" not in spec:
     raise ValueError(f"target spec {spec!r}: expected CODE:KEY=VALUE,... with CODE one of {', '.join(CODES)}")
@@ -687,7 +679,7 @@ def parse(spec: str, periods_s=None) -> Target:
   code = code.strip().lower()
   if code not in _SPEC_KEYS:
     raise ValueError(f"target spec {spec!r}: unknown target {code!r}; valid: {', '.join(CODES)}")
-  fn, takes_path, keys = _SPEC_KEYS[code]
+  _, takes_path, keys = _SPEC_KEYS[code]
   items = [s.strip() for s in rest.split(",")]
   kwargs = {}
   if takes_path:
@@ -721,6 +713,35 @@ def parse(spec: str, periods_s=None) -> Target:
     raise ValueError(f"target spec {spec!r}: missing required key(s) {', '.join(missing)} for {code} "
                      f"(required: {', '.join(required)}; optional: "
                      f"{', '.join(k for k in keys if k not in required) or 'none'})")
+  return code, kwargs
+
+
+def parse(spec: str, periods_s=None) -> Target:
+  """A Target from a spec string (grammar in the module docstring).
+
+  Examples: ``"asce7:sds=1.0,sd1=0.6,tl=8"``, ``"ec8:type=1,ground=B,ag=0.3g"``,
+  ``"gb50011:amax=0.16,tg=0.45"``, ``"file:uhs.csv,unit=g"``,
+  ``"record:AOM0081801241951.NS"``.
+
+  Args:
+    spec: the spec string.
+    periods_s: ``[P]`` periods in s at which design codes and records are
+      computed; None: ``spectra.DEFAULT_PERIODS``. A file always keeps its own
+      periods (move it with :meth:`Target.at`, which decides about
+      extrapolation), so ``parse`` never fails for want of coverage.
+
+  Returns:
+    The Target the direct call (:func:`asce7`, :func:`ec8`, :func:`gb50011`,
+    :func:`from_file`, :func:`from_record`) gives for the same arguments.
+
+  Raises:
+    ValueError: quoting the spec: no ``:``, an unknown code (lists the valid
+      ones), an item without ``=``, an unknown key (lists the valid keys), a
+      repeated or missing required key, a value that is not a number or out of
+      range (names the key), a missing PATH; and the errors of the function called.
+  """
+  code, kwargs = parse_spec(spec)
+  fn = _SPEC_KEYS[code][0]
   try:
     if code == "file":
       return fn(**kwargs)

@@ -374,8 +374,12 @@ def test_nan_in_the_loop_keeps_the_last_good_checkpoint(data_dir, tmp_path, monk
   # still be in flight; the error must not abandon it (a CI run lost step 8 this way).
   managers = []
   real_make_manager = checkpoints.make_manager
-  monkeypatch.setattr(checkpoints, "make_manager",
-                      lambda *a, **k: managers.append(real_make_manager(*a, **k)) or managers[-1])
+
+  def recording_manager(*args, **kwargs):
+    managers.append(real_make_manager(*args, **kwargs))
+    return managers[-1]
+
+  monkeypatch.setattr(checkpoints, "make_manager", recording_manager)
   with pytest.raises(train.NonFiniteError, match="step 8"):
     train.train_and_evaluate(cfg, str(tmp_path))
   assert not managers[0].is_saving_in_progress()
