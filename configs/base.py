@@ -180,7 +180,8 @@ def get_config():
   config.evaluate.splits = ("test", "ood_low", "ood_high")  # Paper's test set and out-of-range magnitudes.
   config.evaluate.max_examples = 256  # Records per split (evenly spaced through the split).
   config.evaluate.samples_per_target = 4  # Generated records per conditioning spectrum.
-  config.evaluate.refine = "waveform"  # Also report refined samples ("none" to skip).
+  config.evaluate.refine = "waveform"  # Also report refined samples: scale, latent, waveform, both ("none" to skip).
+  config.evaluate.temperature = 1.0  # Prior temperature of the evaluated samples (see generate.temperature).
   config.evaluate.band_min_s = 0.05  # Band of the misfit summaries, s.
   config.evaluate.band_max_s = 4.0
   config.evaluate.chunk = 128  # Records generated per call (memory: chunk x periods x samples floats).
@@ -191,7 +192,12 @@ def get_config():
   config.generate.target = "ec8:type=1,ground=B,ag=0.3g"  # Target spec (see cvaegan_jax/targets.py).
   config.generate.num = 11  # Records in the suite (ASCE 7 asks for 11).
   config.generate.seed = 0
-  config.generate.refine = "waveform"  # none, latent, waveform or both.
+  config.generate.refine = "waveform"  # none, scale (least-squares amplitude factor), latent, waveform or both.
+  # Prior temperature, z = temperature * N(0, I) (1: the model as trained). Quickstart model,
+  # 600-event set, 1000 steps, validation (345 targets x 2 raw samples): criterion share
+  # 72.0% / 77.4% / 79.7% / 82.6% at 1 / 0.8 / 0.6 / 0, correlation of two samples of one
+  # target 0.39 / 0.48 / 0.60 / 1. Below 1 trades the suite's variety for fit.
+  config.generate.temperature = 1.0
   config.generate.tol = 0.02  # Largest |misfit| per record the refinement aims for.
   config.generate.formats = ("at2", "csv", "npz", "mseed")  # Exports.
   config.generate.out_dir = ""  # Default: WORKDIR/generated.

@@ -241,12 +241,12 @@ def plot_suite(gen, path: str, title: str = "") -> None:
   plt.close(fig)
 
 
-def _sample_chunked(gen, psa: np.ndarray, seed: int, refine: str, chunk: int, desc: str):
+def _sample_chunked(gen, psa: np.ndarray, seed: int, refine: str, chunk: int, desc: str, temperature: float = 1.0):
   """:meth:`Generator.sample` over ``psa [N, P]`` in chunks; returns (accel [N, T], psa [N, P])."""
   from tqdm import tqdm
   accel, out = [], []
   for i, start in enumerate(tqdm(range(0, psa.shape[0], chunk), desc=desc, unit="chunk")):
-    g = gen.sample(psa[start:start + chunk], seed=seed + i, refine=refine)
+    g = gen.sample(psa[start:start + chunk], seed=seed + i, refine=refine, temperature=temperature)
     accel.append(g.accel_ms2)
     out.append(g.psa_ms2)
   return np.concatenate(accel), np.concatenate(out)
@@ -315,7 +315,8 @@ def evaluate_model(config, workdir: str) -> dict:
 
   For each split in ``config.evaluate.splits`` (default test, ood_low, ood_high): up to
   ``max_examples`` records, each record's spectrum as the condition,
-  ``samples_per_target`` generated records each, without and with refinement
+  ``samples_per_target`` generated records each (prior temperature
+  ``config.evaluate.temperature``), without and with refinement
   (``config.evaluate.refine``). Reports R^2 and RMSE (linear PSA, m/s^2) and the share
   with R^2 > 0.8 and RMSE < 0.1 m/s^2, log-spectral RMSE and band misfits, and
   time-frequency realism of the raw generated records against the split's real
@@ -344,6 +345,7 @@ def evaluate_model(config, workdir: str) -> dict:
   band = (ecfg.band_min_s, ecfg.band_max_s)
   modes = ["none"] + ([ecfg.refine] if ecfg.refine != "none" else [])
   report = {"workdir": workdir, "checkpoint_step": gen.step, "samples_per_target": ecfg.samples_per_target,
+            "temperature": ecfg.temperature,
             "band_s": list(band), "criterion": "R^2 > 0.8 and RMSE < 0.1 m/s^2 (Hu et al. 2026)", "splits": {}}
   hists, husids = {}, {}
   for split in ecfg.splits:
@@ -361,7 +363,8 @@ def evaluate_model(config, workdir: str) -> dict:
     entry = {"num_records": len(ex), "magnitude_range": [float(mags.min()), float(mags.max())]}
     gen_accel, gen_psa = {}, {}
     for mode in modes:
-      accel, out = _sample_chunked(gen, target, ecfg.seed, mode, ecfg.chunk, f"{split} ({mode})")
+      accel, out = _sample_chunked(gen, target, ecfg.seed, mode, ecfg.chunk, f"{split} ({mode})",
+                                   ecfg.temperature)
       m = _fit_metrics(target, out, gen.periods_s, band)
       hists[(split, mode)] = m.pop("_r2")
       entry["refine_" + mode] = m

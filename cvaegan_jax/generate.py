@@ -11,17 +11,22 @@ checkpoint; the EMA generator weights). :meth:`Generator.generate` turns a
 
 1. the target is interpolated (log-log) onto the model's periods and becomes the
    condition ``c``; prior samples ``z ~ N(0, I)`` are decoded and brought to m/s^2 with
-   the target's PSA at the shortest period (the model's waveform scale);
-2. ``refine="latent"`` (or ``"both"``): Adam steps on ``z`` through the exact,
+   the target's PSA at the shortest period (the model's waveform scale); ``temperature``
+   multiplies ``z`` (below 1: closer to the target, samples of one target more alike);
+2. ``refine="scale"``: each record multiplied by the one factor that fits its spectrum to
+   the target in least squares (weighted as the refinement's misfit, see ``band_s``):
+   linear amplitude scaling, the practice for recorded motions, exact because an
+   oscillator's response is linear in its input; nothing else of the record changes;
+3. ``refine="latent"`` (or ``"both"``): Adam steps on ``z`` through the exact,
    differentiable response spectrum, minimising the mean squared log10 misfit plus a
    small pull towards the prior (costly: every step runs the decoder backwards);
-3. ``refine="waveform"`` (the default; ``"both"`` runs it after the latent steps):
+4. ``refine="waveform"`` (the default; ``"both"`` runs it after the latent steps):
    Levenberg-Marquardt steps on an additive correction of each record, with the exact
    Jacobian of the spectrum (from its custom VJP): the correction is a sum of the
    oscillators' impulse responses ending at their peak times, the wavelets of
    time-domain spectral matching (Lilhanand & Tseng 1988), so it is local and smooth and
    keeps the record's phases, envelope and duration;
-4. baseline correction (final velocity and displacement zero; in refinement every
+5. baseline correction (final velocity and displacement zero; in refinement every
    iterate is kept corrected) and the final spectra and misfits
    (``generated / target - 1`` per period).
 
@@ -43,9 +48,10 @@ import optax
 
 from cvaegan_jax import conditioning, ground_motion, losses, models, spectra
 
-__all__ = ["Generator", "Generation", "REFINE_MODES", "band_mask", "generate_suite", "rule_for_target"]
+__all__ = ["Generator", "Generation", "REFINE_MODES", "band_mask", "generate_suite", "least_squares_scale",
+           "rule_for_target"]
 
-REFINE_MODES = ("none", "latent", "waveform", "both")
+REFINE_MODES = ("none", "scale", "latent", "waveform", "both")
 
 
 @dataclasses.dataclass
@@ -63,6 +69,8 @@ class Generation:
     refine: the refinement mode used; steps: Adam steps taken (latent, waveform).
     target_name: the target's name.
     seed: the random seed.
+    temperature: the prior's temperature (``z = temperature * N(0, I)``).
+    scale_factors: ``[N]`` the factors of ``refine="scale"`` (dimensionless), else None.
   """
   accel_ms2: np.ndarray
   dt: float
@@ -75,6 +83,8 @@ class Generation:
   steps: tuple
   target_name: str = ""
   seed: int = 0
+  temperature: float = 1.0
+  scale_factors: np.ndarray | None = None
 
   @property
   def band_misfit(self) -> np.ndarray:
@@ -89,8 +99,31 @@ class Generation:
     n = int(self.accel_ms2.shape[0])
     return {"num": n, "mean_abs_misfit": float(m.mean()),
             "max_abs_misfit": float(m.max()), "refine": self.refine, "steps": list(self.steps),
-            "band_s": list(self.band_s),
+            "band_s": list(self.band_s), "temperature": self.temperature,
+            "scale_factors": None if self.scale_factors is None else [float(v) for v in self.scale_factors],
             "max_pair_correlation": float(ground_motion.pair_correlations(self.accel_ms2).max()) if n > 1 else None}
+
+
+def least_squares_scale(psa_ms2: np.ndarray, target_ms2: np.ndarray, weights=None) -> np.ndarray:
+  """The factor ``k [N]`` that minimises ``sum_p w_p (k psa[n, p] - target[n, p])^2`` per record.
+
+  ``k = sum(w psa target) / sum(w psa^2)``. Scaling a record by ``k`` scales its spectrum by
+  ``k`` exactly (the oscillators are linear), so this is the best linear amplitude scaling
+  of the record to the target in (weighted) least squares on linear PSA, the measure of the
+  paper's RMSE.
+
+  Args:
+    psa_ms2: ``[N, P]`` spectra of the records, m/s^2 (> 0).
+    target_ms2: ``[N, P]`` (or ``[P]``) target spectra, m/s^2.
+    weights: ``[P]`` non-negative weights (default 1), not all 0.
+
+  Returns:
+    ``[N]`` float32 factors (dimensionless).
+  """
+  psa = np.asarray(psa_ms2, np.float64)
+  w = np.ones(psa.shape[-1]) if weights is None else np.asarray(weights, np.float64)
+  target = np.broadcast_to(np.asarray(target_ms2, np.float64), psa.shape)
+  return ((w * psa * target).sum(-1) / (w * psa * psa).sum(-1)).astype(np.float32)
 
 
 def band_mask(periods_s: np.ndarray, band_s) -> np.ndarray:
@@ -334,25 +367,37 @@ class Generator:
 
   def sample(self, psa_ms2: np.ndarray, seed: int = 0, refine: str = "none", tol: float = 0.02,
              band_s=(0.05, 4.0), max_latent_steps: int = 60, max_waveform_steps: int = 20,
-             baseline: bool = True, outside_weight: float = 0.25) -> Generation:
+             baseline: bool = True, outside_weight: float = 0.25, temperature: float = 1.0) -> Generation:
     """One record per row of ``psa_ms2 [N, P]`` (targets on the model's periods, m/s^2).
 
     Args:
       psa_ms2: target PSA on :attr:`periods_s`.
-      seed: latent samples are ``N(0, I)`` from ``PRNGKey(seed)``.
-      refine: "none", "latent" (Adam on z), "waveform" (Levenberg-Marquardt on an
-        additive correction of each record) or "both" (latent, then waveform).
+      seed: latent samples are ``temperature * N(0, I)`` from ``PRNGKey(seed)``.
+      refine: "none", "scale" (each record times its least-squares factor), "latent"
+        (Adam on z), "waveform" (Levenberg-Marquardt on an additive correction of each
+        record) or "both" (latent, then waveform).
       tol: target largest |misfit| inside ``band_s`` per record (refinement stops there).
       band_s: period band (s) where the misfit counts fully; outside it counts with
         ``outside_weight``.
       max_latent_steps, max_waveform_steps: Adam step limits.
       baseline: baseline-correct the output (final velocity and displacement zero).
+      outside_weight: weight of the misfit outside ``band_s`` (inside: 1).
+      temperature: >= 0, the prior's standard deviation. 1 samples the model as trained;
+        below 1 the records fit the target better and resemble each other more (0: every
+        record of one target is the same); above 1 the reverse.
 
     Returns:
       :class:`Generation`.
+
+    Raises:
+      ValueError: an unknown ``refine``, a negative or non-finite ``temperature``, or
+        ``psa_ms2`` of the wrong shape or not finite and positive.
     """
     if refine not in REFINE_MODES:
       raise ValueError(f"refine must be one of {REFINE_MODES}, got {refine!r}")
+    temperature = float(temperature)
+    if not (np.isfinite(temperature) and temperature >= 0):
+      raise ValueError(f"temperature must be a finite number >= 0, got {temperature}")
     psa = np.asarray(psa_ms2, np.float32)
     if psa.ndim != 2 or psa.shape[1] != self.periods_s.size:
       raise ValueError(f"psa_ms2 must be [N, {self.periods_s.size}] on the model's periods, got {psa.shape}")
@@ -361,7 +406,7 @@ class Generator:
     mask_np = band_mask(self.periods_s, band_s)
     c, scale = self.condition(psa)
     n = psa.shape[0]
-    z = jax.random.normal(jax.random.PRNGKey(seed), (n, self.config.model.latent_dim))
+    z = temperature * jax.random.normal(jax.random.PRNGKey(seed), (n, self.config.model.latent_dim))
     log_target = jnp.log10(psa)
     weights = jnp.asarray(np.where(mask_np, 1.0, outside_weight), jnp.float32)
     mask = jnp.asarray(mask_np)
@@ -385,8 +430,14 @@ class Generator:
       x = ground_motion.baseline_correct(x, self.dt)
     x = x.astype(np.float32)
     out = np.asarray(spectra.response_spectrum(x, self.dt, self.periods_s, self.damping))
+    factors = None
+    if refine == "scale":
+      factors = least_squares_scale(out, psa, np.where(mask_np, 1.0, outside_weight))
+      x = (x * factors[:, None]).astype(np.float32)
+      out = (out * factors[:, None]).astype(np.float32)  # Exact: PSA(k a) = k PSA(a).
     return Generation(accel_ms2=x, dt=self.dt, periods_s=self.periods_s, target_ms2=psa, psa_ms2=out,
-                      misfit=out / psa - 1.0, band_s=tuple(band_s), refine=refine, steps=steps, seed=seed)
+                      misfit=out / psa - 1.0, band_s=tuple(band_s), refine=refine, steps=steps, seed=seed,
+                      temperature=temperature, scale_factors=factors)
 
   def generate(self, target, num: int = 11, seed: int = 0, refine: str = "waveform",
                extrapolate: bool = False, **kwargs) -> Generation:
@@ -397,10 +448,10 @@ class Generator:
         ``"ec8:type=1,ground=B,ag=0.3g"``, see :func:`cvaegan_jax.targets.parse`).
       num: records to generate (>= 1).
       seed: random seed (same seed, same records).
-      refine: "none", "latent", "waveform" or "both" (see :meth:`sample`).
+      refine: "none", "scale", "latent", "waveform" or "both" (see :meth:`sample`).
       extrapolate: allow a target that does not cover the model's periods
         (log-log extrapolation of its end segments).
-      **kwargs: passed to :meth:`sample` (tol, band_s, step limits, baseline).
+      **kwargs: passed to :meth:`sample` (tol, band_s, step limits, baseline, temperature).
 
     Returns:
       :class:`Generation` with ``accel_ms2 [num, T]`` in m/s^2.
@@ -447,14 +498,16 @@ def rule_for_target(target: str) -> str:
 
 def generate_suite(workdir: str, target: str, num: int = 11, seed: int = 0, refine: str = "waveform",
                    out_dir: str | None = None, formats=("at2", "csv", "npz"), extrapolate: bool = False,
-                   rule: str = "", t1_s: float = 1.0, tol: float = 0.02, band_s=(0.05, 4.0)) -> dict:
+                   rule: str = "", t1_s: float = 1.0, tol: float = 0.02, band_s=(0.05, 4.0),
+                   temperature: float = 1.0) -> dict:
   """The generate job: load ``workdir``, generate a suite for ``target``, export, check, plot.
 
   Args:
     workdir: training workdir (config.json + checkpoints).
     target: a target spec (see :func:`cvaegan_jax.targets.parse`), e.g.
       ``"ec8:type=1,ground=B,ag=0.3g"`` or ``"file:my_spectrum.csv,unit=g"``.
-    num, seed, refine, extrapolate, tol, band_s: see :meth:`Generator.generate`.
+    num, seed, refine, extrapolate, tol, band_s, temperature: see :meth:`Generator.generate`
+      and :meth:`Generator.sample`.
     out_dir: where records, ``suite.json`` and ``suite.png`` go (default
       ``workdir/generated``).
     formats: any of "at2", "csv", "npz", "mseed", "sac".
@@ -471,7 +524,8 @@ def generate_suite(workdir: str, target: str, num: int = 11, seed: int = 0, refi
 
   gen = Generator.from_workdir(workdir)
   tgt = targets.parse(target, periods_s=gen.periods_s)
-  result = gen.generate(tgt, num=num, seed=seed, refine=refine, extrapolate=extrapolate, tol=tol, band_s=band_s)
+  result = gen.generate(tgt, num=num, seed=seed, refine=refine, extrapolate=extrapolate, tol=tol, band_s=band_s,
+                        temperature=temperature)
   out_dir = out_dir or os.path.join(workdir, "generated")
   os.makedirs(out_dir, exist_ok=True)
   names = [f"gen_{seed:04d}_{i:03d}" for i in range(num)]
@@ -510,7 +564,7 @@ def main(argv):
   f = flags.FLAGS
   generate_suite(f.workdir, f.target, num=f.num, seed=f.seed, refine=f.refine, out_dir=f.out,
                  formats=tuple(f.format), extrapolate=f.allow_extrapolation, rule=f.check, t1_s=f.t1,
-                 tol=f.tol)
+                 tol=f.tol, temperature=f.temperature)
 
 
 def _define_flags():
@@ -521,7 +575,10 @@ def _define_flags():
                       "'record:motion.AT2'.", required=True)
   flags.DEFINE_integer("num", 11, "Records to generate.")
   flags.DEFINE_integer("seed", 0, "Random seed.")
-  flags.DEFINE_enum("refine", "waveform", list(REFINE_MODES), "Refinement: none, latent, waveform (default), both.")
+  flags.DEFINE_enum("refine", "waveform", list(REFINE_MODES),
+                    "Refinement: none, scale (least-squares amplitude factor only), latent, waveform (default), both.")
+  flags.DEFINE_float("temperature", 1.0, "Prior temperature: z = temperature * N(0, I); below 1 the records fit "
+                     "the target better and are more alike.")
   flags.DEFINE_string("out", None, "Output folder (default WORKDIR/generated).")
   flags.DEFINE_list("format", ["at2", "csv", "npz"], "Export formats: at2, csv, npz, mseed, sac.")
   flags.DEFINE_bool("allow_extrapolation", False, "Extrapolate a target that does not cover the model's periods.")

@@ -37,7 +37,7 @@ def main(argv):
     g = config.generate
     generate.generate_suite(_WORKDIR.value, g.target, num=g.num, seed=g.seed, refine=g.refine,
                             out_dir=g.out_dir or None, formats=tuple(g.formats), extrapolate=g.allow_extrapolation,
-                            rule=g.check, t1_s=g.t1_s, tol=g.tol)
+                            rule=g.check, t1_s=g.t1_s, tol=g.tol, temperature=g.temperature)
 
 
 if __name__ == "__main__":

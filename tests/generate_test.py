@@ -79,6 +79,50 @@ def test_latent_refinement_lowers_the_misfit(gen):
   assert log_err(lat) < log_err(raw)
 
 
+def test_scale_refinement_is_the_least_squares_amplitude_factor(gen):
+  raw = gen.generate(EC8, num=4, seed=2, refine="none")
+  sc = gen.generate(EC8, num=4, seed=2, refine="scale")
+  k = sc.scale_factors
+  assert k.shape == (4,) and raw.scale_factors is None
+  # Only the amplitude changes, and the spectra stay exact (the oscillators are linear).
+  np.testing.assert_allclose(sc.accel_ms2, raw.accel_ms2 * k[:, None], rtol=1e-6)
+  np.testing.assert_allclose(sc.psa_ms2, spectra.response_spectrum(sc.accel_ms2, 0.01, gen.periods_s), rtol=1e-5)
+  # k solves the weighted least-squares problem (reference: numpy's lstsq on sqrt(w) rows).
+  w = np.where(generate.band_mask(gen.periods_s, sc.band_s), 1.0, 0.25)
+  for i in range(4):
+    a = (np.sqrt(w) * raw.psa_ms2[i])[:, None].astype(np.float64)
+    ref = np.linalg.lstsq(a, np.sqrt(w) * raw.target_ms2[i], rcond=None)[0][0]
+    np.testing.assert_allclose(k[i], ref, rtol=1e-5)
+  # A known answer: spectra twice the target come back halved; one row target broadcasts.
+  t = np.geomspace(1.0, 3.0, 5)
+  np.testing.assert_allclose(generate.least_squares_scale(np.stack([2 * t, 0.25 * t]), t), [0.5, 4.0], rtol=1e-6)
+  # The fit is better than the raw records' in the weighted sense it minimises.
+  sse = lambda g: np.sum(w * (g.psa_ms2 - g.target_ms2) ** 2, axis=1)
+  assert np.all(sse(sc) <= sse(raw) * (1 + 1e-5))
+
+
+def test_temperature_scales_the_latent(gen):
+  import jax
+  default = gen.generate(EC8, num=3, seed=5, refine="none")
+  one = gen.generate(EC8, num=3, seed=5, refine="none", temperature=1.0)
+  np.testing.assert_array_equal(default.accel_ms2, one.accel_ms2)
+  # By hand: decode 0.5 z with the same z, bring to m/s^2, baseline-correct.
+  half = gen.generate(EC8, num=3, seed=5, refine="none", temperature=0.5)
+  c, scale = gen.condition(half.target_ms2)
+  z = 0.5 * jax.random.normal(jax.random.PRNGKey(5), (3, gen.config.model.latent_dim))
+  x = np.asarray(generate._decode(gen.model, gen.variables, z, c), np.float64) * scale[:, None]
+  np.testing.assert_allclose(half.accel_ms2, ground_motion.baseline_correct(x, gen.dt), rtol=1e-4,
+                             atol=1e-5 * np.abs(x).max())
+  assert half.temperature == 0.5 and half.summary()["temperature"] == 0.5
+  # Temperature 0: the prior's mean, the same record for every seed and row.
+  zero = [gen.generate(EC8, num=2, seed=s, refine="none", temperature=0.0).accel_ms2 for s in (0, 1)]
+  np.testing.assert_array_equal(zero[0][0], zero[0][1])
+  np.testing.assert_array_equal(zero[0], zero[1])
+  for bad in (-0.1, float("nan")):
+    with pytest.raises(ValueError, match="temperature"):
+      gen.generate(EC8, num=2, refine="none", temperature=bad)
+
+
 def test_target_must_cover_the_model_periods(gen, tmp_path):
   path = tmp_path / "sa.csv"
   p = np.geomspace(0.1, 2.0, 12)
