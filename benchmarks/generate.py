@@ -1,12 +1,14 @@
-"""Generation speed, spectral match and realism: raw CVAE-GAN, refined, and SIMQKE, same run.
+"""Generation speed, spectral match and realism: raw, scaled and refined CVAE-GAN, and SIMQKE, same run.
 
 Run (from the repo root, after `make quickstart` has trained workdirs/quickstart):
   python benchmarks/generate.py
   python benchmarks/generate.py --workdir=workdirs/other --num=50 --target='ec8:type=1,ground=C,ag=0.25g'
 
-For one target spectrum (default EC8 type 1, ground B, a_g 0.3 g) and --num records, three
+For one target spectrum (default EC8 type 1, ground B, a_g 0.3 g) and --num records, four
 methods on the same machine in the same run:
   raw      Generator.generate(refine="none"): prior samples decoded, baseline-corrected,
+  scaled   Generator.generate(refine="scale"): the raw records, each times its least-squares
+           amplitude factor to the target,
   refined  Generator.generate(refine="waveform"), the default: Levenberg-Marquardt wavelet
            corrections of the raw records,
   simqke   cvaegan_jax.simqke.simqke with its defaults (random phases, trapezoidal
@@ -96,6 +98,7 @@ def main():
 
   methods = {
       "raw": lambda seed: gen.generate(target, num=num, seed=seed, refine="none"),
+      "scaled": lambda seed: gen.generate(target, num=num, seed=seed, refine="scale"),
       "refined": lambda seed: gen.generate(target, num=num, seed=seed, refine="waveform"),
       "simqke": lambda seed: simqke.simqke(sq_periods, sq_sa, num, dt, n, seed=seed),
   }
@@ -116,6 +119,8 @@ def main():
     fit[name] = (float(m.mean()), float(m.max()))
     if name == "simqke":
       note = f"{r.iterations} iterations, converged={r.converged}"
+    elif name == "scaled":
+      note = f"factors {r.scale_factors.min():.3g}-{r.scale_factors.max():.3g}"
     else:
       note = f"steps (latent, waveform) {tuple(r.steps)}"
     note += f"; records with max <= 10%: {int(np.sum(m.max(axis=1) <= 0.10))}/{num}"
