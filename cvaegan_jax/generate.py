@@ -119,10 +119,23 @@ def least_squares_scale(psa_ms2: np.ndarray, target_ms2: np.ndarray, weights=Non
 
   Returns:
     ``[N]`` float32 factors (dimensionless).
+
+  Raises:
+    ValueError: ``psa_ms2`` not ``[N, P]``, finite and > 0; a target that does not broadcast
+      to it or is not finite; weights not ``[P]``, finite and >= 0 with a positive sum.
   """
   psa = np.asarray(psa_ms2, np.float64)
+  if psa.ndim != 2 or not np.all(np.isfinite(psa)) or np.any(psa <= 0):
+    raise ValueError(f"psa_ms2 must be [N, P], finite and > 0 (got shape {psa.shape})")
   w = np.ones(psa.shape[-1]) if weights is None else np.asarray(weights, np.float64)
-  target = np.broadcast_to(np.asarray(target_ms2, np.float64), psa.shape)
+  if w.shape != psa.shape[-1:] or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+    raise ValueError(f"weights must be [{psa.shape[-1]}], finite, >= 0 and not all 0 (got shape {w.shape})")
+  try:
+    target = np.broadcast_to(np.asarray(target_ms2, np.float64), psa.shape)
+  except ValueError as e:
+    raise ValueError(f"target_ms2 of shape {np.shape(target_ms2)} does not fit psa_ms2 {psa.shape}") from e
+  if not np.all(np.isfinite(target)):
+    raise ValueError("target_ms2 must be finite")
   return ((w * psa * target).sum(-1) / (w * psa * psa).sum(-1)).astype(np.float32)
 
 
@@ -548,7 +561,8 @@ def generate_suite(workdir: str, target: str, num: int = 11, seed: int = 0, refi
   with open(os.path.join(out_dir, "suite.json"), "w") as f:
     json.dump(summary, f, indent=1, default=float)
   fig = os.path.join(out_dir, "suite.png")
-  evaluate.plot_suite(result, fig, title=f"{tgt.name}: {num} records, refine={refine}")
+  evaluate.plot_suite(result, fig, title=f"{tgt.name}: {num} records, refine={refine}"
+                      + (f", temperature {temperature:g}" if temperature != 1 else ""))
   files += [os.path.join(out_dir, "suite.json"), fig]
   print(f"{num} records for {tgt.name}: mean |misfit| {summary['mean_abs_misfit']:.2%}, "
         f"max {summary['max_abs_misfit']:.2%} over {band_s[0]}-{band_s[1]} s"

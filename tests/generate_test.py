@@ -96,6 +96,10 @@ def test_scale_refinement_is_the_least_squares_amplitude_factor(gen):
   # A known answer: spectra twice the target come back halved; one row target broadcasts.
   t = np.geomspace(1.0, 3.0, 5)
   np.testing.assert_allclose(generate.least_squares_scale(np.stack([2 * t, 0.25 * t]), t), [0.5, 4.0], rtol=1e-6)
+  for bad_psa, bad_t, bad_w, name in ((np.zeros((1, 5)), t, None, "psa_ms2"), (t[None], t[:3], None, "target_ms2"),
+                                      (t[None], t, np.zeros(5), "weights"), (t[None], t, -np.ones(5), "weights")):
+    with pytest.raises(ValueError, match=name):
+      generate.least_squares_scale(bad_psa, bad_t, bad_w)
   # The fit is better than the raw records' in the weighted sense it minimises.
   sse = lambda g: np.sum(w * (g.psa_ms2 - g.target_ms2) ** 2, axis=1)
   assert np.all(sse(sc) <= sse(raw) * (1 + 1e-5))
