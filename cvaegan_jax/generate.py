@@ -46,7 +46,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from cvaegan_jax import conditioning, ground_motion, losses, models, spectra
+from cvaegan_jax import conditioning, ground_motion, losses, models, spectra, validation
 
 __all__ = ["Generator", "Generation", "REFINE_MODES", "band_mask", "generate_suite", "least_squares_scale",
            "rule_for_target"]
@@ -408,9 +408,7 @@ class Generator:
     """
     if refine not in REFINE_MODES:
       raise ValueError(f"refine must be one of {REFINE_MODES}, got {refine!r}")
-    temperature = float(temperature)
-    if not (np.isfinite(temperature) and temperature >= 0):
-      raise ValueError(f"temperature must be a finite number >= 0, got {temperature}")
+    temperature = validation.non_negative_float(temperature, "temperature")
     psa = np.asarray(psa_ms2, np.float32)
     if psa.ndim != 2 or psa.shape[1] != self.periods_s.size:
       raise ValueError(f"psa_ms2 must be [N, {self.periods_s.size}] on the model's periods, got {psa.shape}")
@@ -421,7 +419,8 @@ class Generator:
     n = psa.shape[0]
     z = temperature * jax.random.normal(jax.random.PRNGKey(seed), (n, self.config.model.latent_dim))
     log_target = jnp.log10(psa)
-    weights = jnp.asarray(np.where(mask_np, 1.0, outside_weight), jnp.float32)
+    weights_np = np.where(mask_np, 1.0, outside_weight)
+    weights = jnp.asarray(weights_np, jnp.float32)
     mask = jnp.asarray(mask_np)
     # Periods below 2 dt hold no energy of their own (they follow the PGA): not matched.
     match_weights = jnp.where(jnp.asarray(self.periods_s) >= 2 * self.dt, weights, 0.0)
@@ -445,7 +444,7 @@ class Generator:
     out = np.asarray(spectra.response_spectrum(x, self.dt, self.periods_s, self.damping))
     factors = None
     if refine == "scale":
-      factors = least_squares_scale(out, psa, np.where(mask_np, 1.0, outside_weight))
+      factors = least_squares_scale(out, psa, weights_np)
       x = (x * factors[:, None]).astype(np.float32)
       out = (out * factors[:, None]).astype(np.float32)  # Exact: PSA(k a) = k PSA(a).
     return Generation(accel_ms2=x, dt=self.dt, periods_s=self.periods_s, target_ms2=psa, psa_ms2=out,

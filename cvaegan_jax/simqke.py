@@ -412,12 +412,7 @@ def simqke(periods_s, sa_ms2, num: int, dt: float, num_samples: int, seed: int =
     raise ValueError(f"damping must be a number in (0, 1), got {damping!r}") from None
   if not 0 < damping < 1:
     raise ValueError(f"damping must lie in (0, 1), got {damping!r}")
-  try:
-    tol = float(tol)
-  except (TypeError, ValueError):
-    raise ValueError(f"tol must be a finite number >= 0, got {tol!r}") from None
-  if not (np.isfinite(tol) and tol >= 0):
-    raise ValueError(f"tol must be a finite number >= 0, got {tol!r}")
+  tol = validation.non_negative_float(tol, "tol")
   dtype = _check_dtype(dtype)
   periods, sa = _check_target(periods_s, sa_ms2, dt, num_samples)
   in_band = _check_band(band, periods)
