@@ -105,6 +105,9 @@ def get_config():
   # and, through an absolute RMSE, strong records. Measured on the quickstart model, 600-event
   # set, 1000 steps, validation criterion share: 0 -> 39%, 1 -> 56%, 3 -> 66%, 10 -> 72%.
   config.training.criterion_weight = 10.0
+  # How a record's criterion score enters that loss (losses.criterion_misfit): log1p, sqrt or
+  # linear; the later ones weigh records far from passing - strong ones - more.
+  config.training.criterion_transform = "log1p"
   # Husid-curve misfit weight (paper: none): when the energy arrives, on reconstructions and
   # prior samples, against the batch's real record. Off: on the quickstart model (600 steps)
   # 10 halved the Husid misfit but left D5-95 at 25 s (real 6.7 s) and the test criterion

@@ -108,19 +108,37 @@ def criterion_score(psa, psa_target, r2_min: float = ground_motion.PAPER_R2_MIN,
   return ss_res / ((1.0 - r2_min) * ss_tot) + ss_res / (psa.shape[-1] * rmse_max**2)
 
 
+CRITERION_TRANSFORMS = ("log1p", "sqrt", "linear")
+
+
 def criterion_misfit(psa, psa_target, r2_min: float = ground_motion.PAPER_R2_MIN,
-                     rmse_max: float = ground_motion.PAPER_RMSE_MAX_MS2):
-  """Batch mean of ``log1p(criterion_score)``: the spectrum-matching loss aligned with the
-  paper's test (scalar).
+                     rmse_max: float = ground_motion.PAPER_RMSE_MAX_MS2, transform: str = "log1p"):
+  """Batch mean of ``transform(criterion_score)``: the spectrum-matching loss aligned with
+  the paper's test (scalar).
 
   The log-spectral misfit weighs every record and period alike in relative terms, while
   the test asks strong records for an absolute RMSE (0.1 m/s^2 is 3% of a 3 m/s^2
-  spectrum) and weak ones for an R^2 set by the spectral peak. ``log1p`` keeps the
-  gradient of a record far from passing at the size of a relative misfit (``d score /
-  score``) and lets records near the boundary (``score ~ 1``) pull hardest in absolute
-  terms. Arguments as :func:`criterion_score`.
+  spectrum) and weak ones for an R^2 set by the spectral peak. The transform sets how
+  hard a record far from passing (``score >> 1``, in practice a strong record) pulls
+  against one near the boundary, through the gradient ``d transform(score)``:
+
+  - ``"log1p"``: ``d score / (1 + score)``, a relative misfit's size for records far off;
+    records near the boundary (``score ~ 1``) pull hardest in absolute terms.
+  - ``"sqrt"``: ``sqrt(1 + score) - 1``, whose gradient grows as ``sqrt(score)`` of a
+    relative misfit: strong records weigh more, without the squared RMSE's dominance.
+  - ``"linear"``: ``score`` itself, the squared absolute RMSE; the strongest records
+    dominate.
+
+  Arguments as :func:`criterion_score`; ``transform`` one of :data:`CRITERION_TRANSFORMS`.
   """
-  return jnp.mean(jnp.log1p(criterion_score(psa, psa_target, r2_min, rmse_max)))
+  score = criterion_score(psa, psa_target, r2_min, rmse_max)
+  if transform == "log1p":
+    return jnp.mean(jnp.log1p(score))
+  if transform == "sqrt":
+    return jnp.mean(jnp.sqrt(1.0 + score) - 1.0)  # sqrt(score) has no gradient at 0.
+  if transform == "linear":
+    return jnp.mean(score)
+  raise ValueError(f"criterion transform must be one of {CRITERION_TRANSFORMS}, got {transform!r}")
 
 
 def husid(x):

@@ -141,6 +141,9 @@ def make_static(config) -> Static:
   augment = t.get("amplitude_augment", 0.0)
   if augment and augment < 1.0:
     raise ValueError(f"training.amplitude_augment={augment}: expected 0 (off) or the largest factor, >= 1")
+  transform = t.get("criterion_transform", "log1p")
+  if transform not in losses.CRITERION_TRANSFORMS:
+    raise ValueError(f"training.criterion_transform={transform!r}: expected one of {losses.CRITERION_TRANSFORMS}")
   model, critic = build_models(config.model, config.data.num_samples)
   gen_tx, critic_tx = make_optimizers(config.optimizer)
   periods = tuple(float(t) for t in spectra.log_periods(config.data.t_min_s, config.data.t_max_s,
@@ -251,7 +254,8 @@ def _generator_losses(static: Static, params, state: TrainState, batch, key):
         terms[f"spectral_{name}"] = losses.spectral_misfit(log_gen, batch["log_psa"])
         total = total + cfg.spec_weight * terms[f"spectral_{name}"]
       if cfg.criterion_weight:
-        terms[f"criterion_{name}"] = losses.criterion_misfit(10.0**log_gen * scale, psa_target)
+        terms[f"criterion_{name}"] = losses.criterion_misfit(10.0**log_gen * scale, psa_target,
+                                                             transform=cfg.get("criterion_transform", "log1p"))
         total = total + cfg.criterion_weight * terms[f"criterion_{name}"]
   if cfg.decorrelation_weight:
     # A second prior sample of each condition (its batch statistics are not kept). Not the

@@ -287,6 +287,31 @@ def test_criterion_misfit_gradient_lowers_it_for_strong_and_weak_records():
   assert np.all(np.asarray(per_record(x - step)) < np.asarray(per_record(x)))
 
 
+def test_criterion_transforms_known_answers_and_weighting_of_strong_records():
+  periods = np.geomspace(0.01, 10.0, 50)
+  shape = jnp.asarray(0.2 + np.exp(-np.log(periods / 0.2) ** 2), jnp.float32)
+  # The same 5% relative error on a strong (peak 6 m/s^2) and a weak (0.06 m/s^2) record.
+  target = jnp.stack([5.0 * shape, 0.05 * shape])
+  generated = target * jnp.asarray(1.0 + 0.05 * np.sin(np.arange(50)), jnp.float32)
+  score = np.asarray(losses.criterion_score(generated, target), np.float64)
+  want = {"log1p": np.log1p(score), "sqrt": np.sqrt(1.0 + score) - 1.0, "linear": score}
+  for name in losses.CRITERION_TRANSFORMS:
+    got = float(losses.criterion_misfit(generated, target, transform=name))
+    assert got == pytest.approx(want[name].mean(), rel=1e-5), name
+    assert float(losses.criterion_misfit(target, target, transform=name)) == 0.0, name
+  # How hard the strong record pulls against the weak one, in relative terms (the gradient
+  # with respect to a common relative change of each record's spectrum): more from log1p to
+  # sqrt to linear, the last by the ratio of the scores' derivatives, 1 : 1.
+  def pull(name):
+    f = lambda u: losses.criterion_misfit(generated * (1.0 + u[:, None]), target, transform=name)
+    g = np.asarray(jax.grad(f)(jnp.zeros(2)))
+    return g[0] / g[1]
+  ratios = [pull(name) for name in losses.CRITERION_TRANSFORMS]
+  assert 1.0 < ratios[0] < ratios[1] < ratios[2]
+  with pytest.raises(ValueError, match="criterion transform"):
+    losses.criterion_misfit(generated, target, transform="square")
+
+
 def test_envelope_misfit_known_answers():
   rng = np.random.default_rng(0)
   x = jnp.asarray(rng.standard_normal((8, 1000, 1)), jnp.float32)

@@ -286,6 +286,30 @@ def test_amplitude_augmentation_is_the_batch_of_the_scaled_records(data_dir):
     np.testing.assert_allclose(np.asarray(got[name]), want[name], rtol=2e-4, atol=2e-4, err_msg=name)
 
 
+def test_criterion_transform_in_the_train_step(data_dir):
+  # The default is log1p, which a saved config without the field also gets; "linear" gives
+  # the batch mean of the scores themselves, and exp of log1p's per-record terms bounds it:
+  # mean(log1p(s)) <= log1p(mean(s)) (Jensen). An unknown name is refused before compiling.
+  cfg = tiny_config(data_dir)
+  cfg.training.n_critic = 1
+  metrics = {}
+  for transform in ("log1p", "linear", None):
+    if transform is None:
+      del cfg.training["criterion_transform"]
+    else:
+      cfg.training.criterion_transform = transform
+    static, mesh, loader, state = _setup(cfg, 1)
+    metrics[transform] = jax.device_get(train.compile_steps(static, mesh)[0](state, loader.batch(0))[1])
+  for name in metrics["log1p"]:
+    np.testing.assert_array_equal(metrics[None][name], metrics["log1p"][name], err_msg=name)
+  for name in ("criterion_rec", "criterion_prior"):
+    assert metrics["log1p"][name] <= np.log1p(metrics["linear"][name]) + 1e-6
+    assert metrics["linear"][name] > metrics["log1p"][name]
+  cfg.training.criterion_transform = "square"
+  with pytest.raises(ValueError, match="criterion_transform"):
+    train.make_static(cfg)
+
+
 def test_amplitude_augmentation_in_the_train_step(data_dir):
   # Factor range 1 is no augmentation (bit for bit); a wider one changes the absolute-level
   # terms (criterion) of the same batch; a range below 1 is refused.
