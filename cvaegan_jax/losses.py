@@ -108,7 +108,12 @@ def criterion_score(psa, psa_target, r2_min: float = ground_motion.PAPER_R2_MIN,
   return ss_res / ((1.0 - r2_min) * ss_tot) + ss_res / (psa.shape[-1] * rmse_max**2)
 
 
-CRITERION_TRANSFORMS = ("log1p", "sqrt", "linear")
+_CRITERION_TRANSFORMS = {
+    "log1p": jnp.log1p,
+    "sqrt": lambda score: jnp.sqrt(1.0 + score) - 1.0,  # sqrt(score) has no gradient at 0.
+    "linear": lambda score: score,
+}
+CRITERION_TRANSFORMS = tuple(_CRITERION_TRANSFORMS)  # The names training.criterion_transform takes.
 
 
 def criterion_misfit(psa, psa_target, r2_min: float = ground_motion.PAPER_R2_MIN,
@@ -131,14 +136,9 @@ def criterion_misfit(psa, psa_target, r2_min: float = ground_motion.PAPER_R2_MIN
 
   Arguments as :func:`criterion_score`; ``transform`` one of :data:`CRITERION_TRANSFORMS`.
   """
-  score = criterion_score(psa, psa_target, r2_min, rmse_max)
-  if transform == "log1p":
-    return jnp.mean(jnp.log1p(score))
-  if transform == "sqrt":
-    return jnp.mean(jnp.sqrt(1.0 + score) - 1.0)  # sqrt(score) has no gradient at 0.
-  if transform == "linear":
-    return jnp.mean(score)
-  raise ValueError(f"criterion transform must be one of {CRITERION_TRANSFORMS}, got {transform!r}")
+  if transform not in _CRITERION_TRANSFORMS:
+    raise ValueError(f"criterion transform must be one of {CRITERION_TRANSFORMS}, got {transform!r}")
+  return jnp.mean(_CRITERION_TRANSFORMS[transform](criterion_score(psa, psa_target, r2_min, rmse_max)))
 
 
 def husid(x):

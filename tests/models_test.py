@@ -301,7 +301,7 @@ def test_criterion_transforms_known_answers_and_weighting_of_strong_records():
     assert float(losses.criterion_misfit(target, target, transform=name)) == 0.0, name
   # How hard the strong record pulls against the weak one, in relative terms (the gradient
   # with respect to a common relative change of each record's spectrum): more from log1p to
-  # sqrt to linear, the last by the ratio of the scores' derivatives, 1 : 1.
+  # sqrt to linear, where it is the ratio of the scores' own derivatives.
   def pull(name):
     f = lambda u: losses.criterion_misfit(generated * (1.0 + u[:, None]), target, transform=name)
     g = np.asarray(jax.grad(f)(jnp.zeros(2)))

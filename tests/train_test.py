@@ -288,7 +288,7 @@ def test_amplitude_augmentation_is_the_batch_of_the_scaled_records(data_dir):
 
 def test_criterion_transform_in_the_train_step(data_dir):
   # The default is log1p, which a saved config without the field also gets; "linear" gives
-  # the batch mean of the scores themselves, and exp of log1p's per-record terms bounds it:
+  # the batch mean of the scores themselves, whose log1p bounds log1p's batch mean:
   # mean(log1p(s)) <= log1p(mean(s)) (Jensen). An unknown name is refused before compiling.
   cfg = tiny_config(data_dir)
   cfg.training.n_critic = 1
