@@ -81,6 +81,9 @@ def get_config():
   # misfit 0.116 against 0.135, reconstruction MSE 0.052 against 0.063, sample correlation 0.35
   # against 0.38.
   config.model.decoder_peak_normalize = True
+  # Conditional normalisation in the decoder (paper: no; models.Decoder): the condition sets a
+  # scale and shift of every upsampling block's channels, not only the first Dense's input.
+  config.model.decoder_film = False
   # Encoder pooling: 0 = global average over time (paper), which leaves the latent blind to when
   # the energy arrives; K = means of K consecutive segments. Off: with 15 bins and husid_weight 10
   # (quickstart model, 600-event set, 1000 steps) the criterion share was 64% (68% without),

@@ -26,7 +26,8 @@ _BINDING = ("model", "data.num_periods", "data.t_min_s", "data.t_max_s", "data.n
 # that lacks them was trained with (the models' own defaults): such a workdir still resumes
 # and generates, and is refused only by a config that turns the option on.
 ADDED_MODEL_FIELDS = {"decoder_envelope": False, "decoder_zero_mean": False, "encoder_time_bins": 0,
-                      "decoder_peak_normalize": False, "critic_hidden": 0}
+                      "decoder_peak_normalize": False, "critic_hidden": 0,
+                      "decoder_film": False}
 
 
 class ConfigMismatchError(ValueError):

@@ -17,6 +17,8 @@ difference is a config field of ``config.model``. ``Decoder(envelope=True)``
 (``model.decoder_envelope``, off by default) multiplies the output by a smooth positive
 envelope computed at the coarse base resolution, a modulated-noise structure;
 ``Decoder(zero_mean=True)`` (``model.decoder_zero_mean``) removes the output's time average;
+``Decoder(film=True)`` (``model.decoder_film``) lets the condition scale and shift the
+channels of every upsampling block (conditional normalisation);
 ``Encoder(time_bins=K)`` (``model.encoder_time_bins``, 0 by default: the paper's global pool)
 keeps the means of K time segments of its last feature map.
 """
@@ -105,6 +107,7 @@ class Decoder(nn.Module):
   envelope: bool = False  # Multiply the output by a smooth positive envelope (see below).
   zero_mean: bool = False  # Subtract the output's time average (band-passed records have none).
   peak_normalize: bool = False  # Divide the output by its largest |sample| (see below).
+  film: bool = False  # The condition sets a scale and shift of every block's channels (see below).
 
   @nn.compact
   def __call__(self, z, c, train: bool):
@@ -120,6 +123,13 @@ class Decoder(nn.Module):
       x = jnp.repeat(x, 2, axis=1)  # Keras UpSampling1D(2).
       x = nn.Conv(f, (self.kernel,), padding="SAME")(x)
       x = Norm(self.norm)(x, train)
+      if self.film:
+        # Conditional normalisation (FiLM; de Vries et al. 2017, Perez et al. 2018): each
+        # block's channels get a scale 1 + gamma(c) and a shift beta(c). Otherwise the condition
+        # enters only the first Dense, and the last blocks, which make the short periods, see
+        # it through three convolutions. Zero-initialised: training starts from the plain decoder.
+        gb = nn.Dense(2 * f, kernel_init=nn.initializers.zeros)(c)[:, None, :]
+        x = x * (1.0 + gb[..., :f]) + gb[..., f:]
       x = nn.relu(x)
     x = nn.Conv(1, (self.kernel,), padding="SAME")(x)
     if self.output == "tanh":

@@ -106,6 +106,42 @@ def test_decoder_peak_normalize_sets_each_peak_to_one():
   np.testing.assert_allclose(unit * np.abs(plain).max(axis=1, keepdims=True), plain, rtol=1e-5, atol=1e-7)
 
 
+def test_decoder_film_starts_as_the_plain_decoder_and_scales_blocks_by_the_condition():
+  """FiLM (``model.decoder_film``): zero-initialised, then each block's channels times 1 + gamma(c).
+
+  With no normalisation and the convolutions' zero initial biases, ReLU blocks are positively
+  homogeneous, so a condition-made scale a_k in block k scales the output by prod a_k.
+  """
+  from cvaegan_jax import models
+  kw = dict(base_length=10, base_features=8, features=(8, 4), norm="none", output="linear")
+  rng = np.random.default_rng(0)
+  z, c = jnp.asarray(rng.standard_normal((3, 5)), jnp.float32), jnp.asarray(rng.standard_normal((3, 4)), jnp.float32)
+  film = models.Decoder(**kw, film=True)
+  params = film.init(jax.random.PRNGKey(0), z, c, train=False)["params"]
+  film_layers = {"Dense_1": 8, "Dense_2": 4}  # One per block: 2 x channels outputs (gamma, beta).
+  assert {k: params[k]["kernel"].shape for k in film_layers} == {k: (4, 2 * f) for k, f in film_layers.items()}
+  plain_params = {k: v for k, v in params.items() if k not in film_layers}
+  plain = np.asarray(models.Decoder(**kw).apply({"params": plain_params}, z, c, train=False))
+  np.testing.assert_array_equal(np.asarray(film.apply({"params": params}, z, c, train=False)), plain)
+  assert not any(np.any(np.asarray(params["Conv_%d" % i]["bias"])) for i in range(3))  # Bias-free at init.
+  # gamma_k = (a_k - 1) * c[:, 0], beta = 0: record i's output is plain * prod_k (1 + (a_k - 1) c_i0).
+  scales = {"Dense_1": 1.5, "Dense_2": 0.4}
+  scaled = dict(params)
+  for k, a in scales.items():
+    f = film_layers[k]
+    kernel = np.zeros((4, 2 * f), np.float32)
+    kernel[0, :f] = a - 1.0
+    scaled[k] = {"kernel": jnp.asarray(kernel), "bias": jnp.zeros(2 * f)}
+  c_pos = c.at[:, 0].set(jnp.asarray([1.0, 0.5, 0.0]))  # 1 + (a - 1) c > 0 for these.
+  plain_pos = np.asarray(models.Decoder(**kw).apply({"params": plain_params}, z, c_pos, train=False))
+  factor = np.prod([1.0 + (a - 1.0) * np.asarray(c_pos[:, 0]) for a in scales.values()], axis=0)
+  np.testing.assert_allclose(np.asarray(film.apply({"params": scaled}, z, c_pos, train=False)),
+                             plain_pos * factor[:, None, None], rtol=1e-5, atol=1e-7)
+  # A shift beta moves the block's channels: the output changes with the condition.
+  shifted = dict(params, Dense_2={"kernel": params["Dense_2"]["kernel"], "bias": jnp.full((8,), 0.3)})
+  assert np.max(np.abs(np.asarray(film.apply({"params": shifted}, z, c, train=False)) - plain)) > 1e-3
+
+
 def test_segment_means_known_answer():
   from cvaegan_jax import models
   x = jnp.arange(2 * 10 * 3, dtype=jnp.float32).reshape(2, 10, 3)

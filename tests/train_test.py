@@ -107,7 +107,7 @@ def test_workdir_without_later_model_fields_resumes_with_them_off(tmp_path):
   for k in checkpoints.ADDED_MODEL_FIELDS:
     del old.model[k]
   checkpoints.check_config(str(tmp_path / "run"), old)
-  cfg.model.update(decoder_envelope=False, decoder_zero_mean=False, encoder_time_bins=0, decoder_peak_normalize=False)
+  cfg.model.update(checkpoints.ADDED_MODEL_FIELDS)
   checkpoints.check_config(str(tmp_path / "run"), cfg)  # Accepted: the options were off.
   cfg.model.decoder_zero_mean = True
   with pytest.raises(checkpoints.ConfigMismatchError, match="model"):
@@ -115,7 +115,7 @@ def test_workdir_without_later_model_fields_resumes_with_them_off(tmp_path):
   # And such a workdir's config builds the same decoder as the options off.
   generator = train.build_models(checkpoints.load_config(str(tmp_path / "run")).model, 3000)[0]
   assert generator.decoder.envelope is False and generator.decoder.zero_mean is False
-  assert generator.decoder.peak_normalize is False
+  assert generator.decoder.peak_normalize is False and generator.decoder.film is False
   assert generator.encoder.time_bins == 0
   # Generation builds its steps from the saved config, which may lack later training and
   # optimizer fields too.
