@@ -23,6 +23,7 @@ def get_config():
   config.model.decoder_zero_mean = False
   config.model.encoder_time_bins = 0  # Global average pool.
   config.model.decoder_peak_normalize = False  # tanh output, not divided by its peak.
+  config.model.decoder_film = False  # The condition enters only the decoder's first Dense.
   config.model.critic_hidden = 0  # Flatten -> Dense(1).
   config.training.amplitude_augment = 0.0  # No augmentation.
   config.model.waveform_scale = "peak"
