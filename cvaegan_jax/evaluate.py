@@ -17,7 +17,7 @@ import numpy as np
 from cvaegan_jax import ground_motion, spectra
 
 __all__ = ["find_record_files", "record_spectra_report", "plot_record_spectra", "plot_training_samples",
-           "plot_suite", "sample_correlation", "evaluate_model"]
+           "plot_suite", "sample_correlation", "component_pairs", "component_pair_reference", "evaluate_model"]
 
 _KNET_SUFFIXES = (".EW", ".NS", ".UD", ".EW1", ".NS1", ".UD1", ".EW2", ".NS2", ".UD2")
 
@@ -56,7 +56,9 @@ def record_spectra_report(config, workdir: str) -> dict:
 
   Returns:
     dict with ``periods_s [P]``, ``psa_ms2 [N, P]``, ``records`` (list of Record),
-    ``skipped`` (list of (path, reason)), and the written paths.
+    ``skipped`` (list of (path, reason)), the written paths, and ``component_pairs``: the
+    paper's criterion on each record's other horizontal component of the same station
+    (:func:`component_pair_reference`; None when no station has two).
   """
   from tqdm import tqdm
   from data_prep import knet
@@ -99,8 +101,12 @@ def record_spectra_report(config, workdir: str) -> dict:
   plot_record_spectra(records, periods, psa, fig_path, config.data.damping)
   logging.info("wrote %s and %s (%d records, %d skipped)", csv_path, fig_path, len(records), len(skipped))
   print(f"{len(records)} records, {len(skipped)} skipped; wrote {csv_path} and {fig_path}")
+  pairs = component_pair_reference(psa, [r.event_id for r in records], [_sensor_key(r.station, r.borehole) for r in records],
+                                   [r.component for r in records], periods,
+                                   (config.evaluate.band_min_s, config.evaluate.band_max_s))
+  _print_pair_reference(pairs, "these records")
   return dict(periods_s=periods, psa_ms2=psa, records=records, skipped=skipped,
-              csv_path=csv_path, figure_path=fig_path)
+              csv_path=csv_path, figure_path=fig_path, component_pairs=pairs)
 
 
 def plot_record_spectra(records: Sequence, periods: np.ndarray, psa_ms2: np.ndarray, path: str,
@@ -310,6 +316,88 @@ def sample_correlation(generated: np.ndarray, per_target: int, real: np.ndarray)
           "real": mean_pair(real) if len(real) > 1 else None}
 
 
+def component_pairs(event_ids: Sequence[str], stations: Sequence[str], components: Sequence[str]) -> np.ndarray:
+  """Pairs of records of one event at one station with different components.
+
+  Args:
+    event_ids, stations, components: ``[N]`` each record's event id, station (one sensor:
+      callers pass ``"station/surface"`` or ``"station/borehole"`` for KiK-net) and
+      component name (``"EW"``, ``"NS"``, ...).
+
+  Returns:
+    ``[K, 2]`` int indices ``(i, j)``, every ordered pair with ``i != j`` of one event and
+    station and different components (both ``(i, j)`` and ``(j, i)``: R^2 is not symmetric),
+    sorted; ``[0, 2]`` when no station has two components.
+  """
+  groups: dict = {}
+  for i, key in enumerate(zip(event_ids, stations)):
+    groups.setdefault(key, []).append(i)
+  pairs = [(i, j) for idx in groups.values() for i in idx for j in idx
+           if i != j and components[i] != components[j]]
+  return np.array(sorted(pairs), dtype=int).reshape(-1, 2)
+
+
+def component_pair_reference(psa: np.ndarray, event_ids: Sequence[str], stations: Sequence[str],
+                             components: Sequence[str], periods: np.ndarray, band_s) -> dict | None:
+  """The paper's metrics of each real record's other horizontal component, as if generated.
+
+  Two horizontal components of one record share the earthquake, the path and the site and
+  differ by their phases (and the radiation pattern): the spread of nature itself. Scoring
+  one component's spectrum against the other's in the paper's terms gives the criterion
+  share of a "generator" as varied as real records of one recording, the yardstick for
+  the generated share.
+
+  Args:
+    psa: ``[N, P]`` real records' PSA in m/s^2.
+    event_ids, stations, components: ``[N]`` metadata (:func:`component_pairs`).
+    periods: ``[P]`` periods in s.
+    band_s: ``(min, max)`` period band of the misfit summaries, s.
+
+  Returns:
+    The metrics of :func:`_fit_metrics` (target = each record, "generated" = its other
+    component, every ordered pair once), with ``num_pairs`` (ordered pairs) and
+    ``num_stations``; None when no station has two components.
+  """
+  pairs = component_pairs(event_ids, stations, components)
+  if not len(pairs):
+    return None
+  psa = np.asarray(psa, np.float64)
+  m = _fit_metrics(psa[pairs[:, 0]], psa[pairs[:, 1]], periods, band_s)
+  m.pop("_r2")
+  m["num_pairs"] = m.pop("num")
+  m["num_stations"] = len({(event_ids[i], stations[i]) for i in pairs[:, 0]})
+  return m
+
+
+def _split_pair_reference(src, periods: np.ndarray, band_s) -> dict | None:
+  """:func:`component_pair_reference` over every example of a data source split."""
+  from tqdm import tqdm
+  psa, meta = [], []
+  for i in tqdm(range(len(src)), desc="component pairs", unit="record", leave=False):
+    e = src[i]
+    psa.append(np.asarray(e["spectrum"], np.float64))
+    meta.append((_text(e["event_id"]), _sensor_key(_text(e["station"]), bool(e["borehole"])), _text(e["component"])))
+  event_ids, stations, components = zip(*meta)
+  return component_pair_reference(np.stack(psa), event_ids, stations, components, periods, band_s)
+
+
+def _sensor_key(station: str, borehole: bool) -> str:
+  """A KiK-net station's surface and borehole sensors record different motions: pair within one."""
+  return f"{station}/{'borehole' if borehole else 'surface'}"
+
+
+def _text(value) -> str:
+  return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _print_pair_reference(ref: dict | None, where: str) -> None:
+  if ref is not None:
+    print(f"  {where}: one horizontal component against the other of the same record (the spread of "
+          f"real records): criterion share {ref['paper_criterion_share']:.1%} "
+          f"({ref['criterion_share_peak_norm']:.1%} peak-normalised), R2 median {ref['r2_median']:.2f}, "
+          f"{ref['num_pairs']} ordered pairs of {ref['num_stations']} stations")
+
+
 def evaluate_model(config, workdir: str) -> dict:
   """Evaluate a trained workdir in the paper's terms; writes ``WORKDIR/evaluation/``.
 
@@ -322,7 +410,9 @@ def evaluate_model(config, workdir: str) -> dict:
   time-frequency realism of the raw generated records against the split's real
   records: Arias intensity, D5-75, D5-95, PGA/PGV/PGD, mean period (medians and
   two-sample KS statistics); and how alike the samples of one target are
-  (:func:`sample_correlation`).
+  (:func:`sample_correlation`); and, as the yardstick, the same spectral metrics of every real
+  record of the whole split scored against its other horizontal component
+  (``real_component_pairs``, :func:`component_pair_reference`).
 
   Writes ``report.json``, ``r2_hist.png``, ``husid.png`` and ``examples_<split>.png``
   (waveform, spectrum vs target, spectrogram).
@@ -373,6 +463,7 @@ def evaluate_model(config, workdir: str) -> dict:
     real_tf, gen_tf = ground_motion.summary(real, gen.dt), ground_motion.summary(raw, gen.dt)
     entry["time_frequency"] = ground_motion.compare(real_tf, gen_tf)
     entry["sample_correlation"] = sample_correlation(raw, ecfg.samples_per_target, real)
+    entry["real_component_pairs"] = _split_pair_reference(src, gen.periods_s, band)
     husids[split] = (np.median(ground_motion.husid(real, gen.dt), axis=0), np.median(ground_motion.husid(raw, gen.dt), axis=0))
     report["splits"][split] = entry
     _plot_examples(real, raw, gen_psa["none"], gen_psa[modes[-1]], psa, gen, ex, ecfg.samples_per_target,
@@ -387,6 +478,7 @@ def evaluate_model(config, workdir: str) -> dict:
     print("  raw criterion share by PSA(0.01 s): " + ", ".join(
         f"{r['psa0_ms2'][0]:g}-{r['psa0_ms2'][1]:g} m/s2 {r['paper_criterion_share']:.0%} of {r['num']}"
         for r in entry["refine_none"]["by_level"]))
+    _print_pair_reference(entry["real_component_pairs"], f"real {split} records (whole split)")
   _plot_r2_hist(hists, os.path.join(out_dir, "r2_hist.png"))
   _plot_husid(husids, gen.dt, os.path.join(out_dir, "husid.png"))
   path = os.path.join(out_dir, "report.json")

@@ -238,12 +238,50 @@ def test_sample_correlation_pairs_samples_of_one_target():
   assert evaluate.sample_correlation(gen, 1, gen)["generated"] is None
 
 
+def test_component_pairs_pair_components_of_one_station_and_event():
+  ev = ["A", "A", "A", "B", "B", "B", "A"]
+  st = ["S1", "S1", "S2", "S1", "S1", "S1", "S1"]
+  comp = ["EW", "NS", "EW", "EW", "NS", "UD", "EW"]
+  # A/S1 has EW twice (records 0 and 6: same component, not a pair), A/S2 one record,
+  # B/S1 three components (6 ordered pairs).
+  expected = {(0, 1), (1, 0), (1, 6), (6, 1), (3, 4), (4, 3), (3, 5), (5, 3), (4, 5), (5, 4)}
+  pairs = evaluate.component_pairs(ev, st, comp)
+  assert pairs.shape == (10, 2) and set(map(tuple, pairs.tolist())) == expected
+  assert evaluate.component_pairs(["A", "B"], ["S", "S"], ["EW", "NS"]).shape == (0, 2)
+
+
+def test_component_pair_reference_scores_each_component_against_the_other():
+  p = spectra.DEFAULT_PERIODS
+  shape = np.where(p < 0.5, 2.5, 1.25 / p)
+  # Station 1 (peak 0.425 m/s^2): NS = EW + 0.05 m/s^2 everywhere; RMSE 0.05 both ways and
+  # R^2 = 1 - P 0.05^2 / SS_tot(target) (the offset leaves SS_tot alone). Station 2 (strong):
+  # NS = 1.5 EW, which fails both ways. A lone record (station 3) is in no pair.
+  ew1 = 0.17 * shape
+  ew2 = 2.0 * shape
+  psa = np.stack([ew1, ew1 + 0.05, ew2, 1.5 * ew2, shape])
+  ref = evaluate.component_pair_reference(psa, ["E"] * 5, ["S1", "S1", "S2", "S2", "S3"],
+                                          ["EW", "NS", "EW", "NS", "EW"], p, (0.05, 4.0))
+  assert ref["num_pairs"] == 4 and ref["num_stations"] == 2
+  ss = lambda t: np.sum((t - t.mean()) ** 2)
+  r2_1 = 1 - p.size * 0.05**2 / ss(ew1)
+  r2_2 = [1 - np.sum((0.5 * ew2) ** 2) / ss(ew2), 1 - np.sum((0.5 * ew2) ** 2) / ss(1.5 * ew2)]
+  assert r2_1 > 0.8 and max(r2_2) < 0.8  # Both directions of station 1 pass; station 2 fails both.
+  assert ref["paper_criterion_share"] == pytest.approx(0.5)
+  assert ref["r2_median"] == pytest.approx(np.median([r2_1, r2_1] + r2_2), rel=1e-5)
+  assert ref["rmse_median_ms2"] == pytest.approx(np.median([0.05, 0.05, 0.5 * np.sqrt(np.mean(ew2**2)),
+                                                            np.sqrt(np.mean((0.5 * ew2) ** 2))]), rel=1e-5)
+  assert [r["num"] for r in ref["by_level"]] == [2, 2]
+  assert evaluate.component_pair_reference(psa[:1], ["E"], ["S1"], ["EW"], p, (0.05, 4.0)) is None
+
+
 def test_evaluate_model_writes_report_and_figures(workdir):
   from configs import base
   cfg = base.get_config()
   cfg.evaluate.max_examples = 4
   cfg.evaluate.samples_per_target = 2
   report = evaluate.evaluate_model(cfg, str(workdir))
+  from data_prep import build
+  sources = build.build_from_config(checkpoints.load_config(str(workdir)).data).as_data_source()
   out = workdir / "evaluation"
   assert json.loads((out / "report.json").read_text())["checkpoint_step"] == 10
   done = {k: v for k, v in report["splits"].items() if "skipped" not in v}
@@ -254,6 +292,25 @@ def test_evaluate_model_writes_report_and_figures(workdir):
     assert ref["band_mean_abs_misfit"] < raw["band_mean_abs_misfit"]
     assert set(entry["time_frequency"]) >= {"arias_ms", "d5_95_s", "pga_ms2"}
     assert -1.0 <= entry["sample_correlation"]["generated"] <= 1.0
+    # The yardstick: every real record of the whole split against its other component,
+    # recomputed here from the shards.
+    src = sources[split]
+    recs = [src[i] for i in range(len(src))]
+    txt = lambda v: v.decode() if isinstance(v, bytes) else str(v)
+    by_station = {}
+    for e in recs:
+      key = (txt(e["event_id"]), txt(e["station"]), bool(e["borehole"]))
+      by_station.setdefault(key, {})[txt(e["component"])] = np.asarray(e["spectrum"], np.float64)
+    both = [d for d in by_station.values() if len(d) == 2]
+    pair = entry["real_component_pairs"]
+    if not both:
+      assert pair is None
+      continue
+    t = np.stack([d[c] for d in both for c in ("EW", "NS")])
+    o = np.stack([d[c] for d in both for c in ("NS", "EW")])
+    ok = ground_motion.paper_criterion(ground_motion.spectral_r2(t, o), ground_motion.spectral_rmse(t, o))
+    assert pair["num_pairs"] == 2 * len(both) and pair["num_stations"] == len(both)
+    assert pair["paper_criterion_share"] == pytest.approx(float(np.mean(ok)))
     assert (out / f"examples_{split}.png").exists()
   assert (out / "r2_hist.png").exists() and (out / "husid.png").exists()
 

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from cvaegan_jax import evaluate, exports, spectra
+from cvaegan_jax import evaluate, exports, ground_motion, spectra
 from tests.conftest import DATA_DIR, REPO_DIR
 
 
@@ -31,6 +31,17 @@ def test_record_spectra_report(tmp_path):
     rows = list(csv.reader(f))
   assert len(rows) == 27 and len(rows[0]) == 8 + 100
   psa = out["psa_ms2"]
+  # Each station's EW against its NS and back: 13 stations, 26 ordered pairs, scored as
+  # generated records are.
+  by_station = {}
+  for rec, row in zip(recs, psa):
+    by_station.setdefault((rec.event_id, rec.station), {})[rec.component] = row
+  t = np.stack([d[c] for d in by_station.values() for c in ("EW", "NS")])
+  o = np.stack([d[c] for d in by_station.values() for c in ("NS", "EW")])
+  ok = ground_motion.paper_criterion(ground_motion.spectral_r2(t, o), ground_motion.spectral_rmse(t, o))
+  pairs = out["component_pairs"]
+  assert pairs["num_pairs"] == 26 and pairs["num_stations"] == 13
+  assert pairs["paper_criterion_share"] == pytest.approx(float(np.mean(ok)))
   # Row values equal a direct computation for one record.
   r = recs[5]
   direct = np.asarray(spectra.response_spectrum((r.accel_ms2 - r.accel_ms2.mean()).astype(np.float32), r.dt,
