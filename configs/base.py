@@ -84,8 +84,9 @@ def get_config():
   # Conditional normalisation in the decoder (paper: no; models.Decoder): the condition sets a
   # scale and shift of every upsampling block's channels, not only the first Dense's input.
   # Quickstart model, 600-event set: validation criterion share 58 / 74 / 81 / 84% at 500 / 1000 /
-  # 1500 / 2000 steps against 52.5 / 70 / 77 / 83% without, sample correlation 0.35 either way at
-  # 1000 steps, for 8% more time a step (0.46 against 0.43 s at batch 32 on a 2-core CPU).
+  # 1500 / 2000 steps against 52.5 / 70 / 77 / 83% without (4000: 89.6% against 89%: faster, not
+  # higher), sample correlation 0.35 either way at 1000 steps, for 8% more time a step (0.46
+  # against 0.43 s at batch 32 on a 2-core CPU).
   config.model.decoder_film = True
   # Encoder pooling: 0 = global average over time (paper), which leaves the latent blind to when
   # the energy arrives; K = means of K consecutive segments. Off: with 15 bins and husid_weight 10
