@@ -187,7 +187,7 @@ def plot_training_samples(static, state, source, transform, path: str, num: int 
     axes[i, 1].loglog(periods, b["psa"][i], "k--", lw=0.8, label="target")
     m = raw[i]
     axes[i, 0].set(ylabel="m/s$^2$", title=f"M{float(m['magnitude']):.1f}, {float(m['dist_km']):.0f} km, "
-                   f"{m['station'].decode() if isinstance(m['station'], bytes) else m['station']}")
+                   f"{_text(m['station'])}")
     axes[i, 1].set(ylabel="PSA (m/s$^2$)")
     axes[i, 1].grid(True, which="both", alpha=0.3)
   axes[-1, 0].set_xlabel("time (s)")
