@@ -101,7 +101,8 @@ def record_spectra_report(config, workdir: str) -> dict:
   plot_record_spectra(records, periods, psa, fig_path, config.data.damping)
   logging.info("wrote %s and %s (%d records, %d skipped)", csv_path, fig_path, len(records), len(skipped))
   print(f"{len(records)} records, {len(skipped)} skipped; wrote {csv_path} and {fig_path}")
-  pairs = component_pair_reference(psa, [r.event_id for r in records], [_sensor_key(r.station, r.borehole) for r in records],
+  pairs = component_pair_reference(psa, [r.event_id for r in records],
+                                   [_sensor_key(r.station, r.borehole) for r in records],
                                    [r.component for r in records], periods,
                                    (config.evaluate.band_min_s, config.evaluate.band_max_s))
   _print_pair_reference(pairs, "these records")
