@@ -29,7 +29,7 @@ $(VENV)/.stamp-bench: setup.cfg pyproject.toml | $(PY)
 	touch $@ $(VENV)/.stamp-base
 
 quickstart: $(VENV)/.stamp-base
-	$(PY) -m cvaegan_jax.main --config=configs/quickstart.py --workdir=$(WORKDIR)
+	$(PY) -m cvaegan_jax.main --config=configs/quickstart.py --workdir=$(WORKDIR) --mode=quickstart
 
 # One worker per core (pytest-xdist), a test file's tests on one worker (their module fixtures
 # are built once); tests/conftest.py shares compiled programs between the workers on disk.

@@ -35,7 +35,7 @@ def main():
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
 
   from cvaegan_jax import spectra
-  from data_prep import pipeline, picking, processing, simulate
+  from data_prep import aic_picker, picking, pipeline, processing, simulate
 
   with tempfile.TemporaryDirectory() as tmp:
     t0 = time.perf_counter()
@@ -44,7 +44,7 @@ def main():
     groups, _ = pipeline.discover(tmp)
     cfg = processing.ProcessingConfig()
     periods = spectra.DEFAULT_PERIODS
-    picker = picking.AicPicker()
+    picker = aic_picker.AicPicker()
     horizontal = lambda r: r.component in ("EW", "NS")
     # Warm-up: compile the spectrum for batches of 1 and 2 windows.
     for b in (1, 2):

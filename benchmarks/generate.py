@@ -37,7 +37,7 @@ import scipy.stats
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, ROOT)
-from cvaegan_jax import generate, ground_motion, simqke, targets  # noqa: E402
+from cvaegan_jax import intensity, sampling, simqke, specs, spectra, validation  # noqa: E402
 
 BAND_S = (0.05, 4.0)
 # The issue's targets.
@@ -56,13 +56,13 @@ def timed(fn):
 
 def band_abs_misfit(periods_s: np.ndarray, misfit: np.ndarray) -> np.ndarray:
   """|misfit| ``[N, P_band]`` at the periods inside BAND_S."""
-  return np.abs(np.asarray(misfit, np.float64)[:, generate.band_mask(periods_s, BAND_S)])
+  return np.abs(np.asarray(misfit, np.float64)[:, spectra.band_mask(periods_s, BAND_S)])
 
 
 def realism(accel: np.ndarray, dt: float) -> dict:
   """D5-95 (s) and Arias intensity (m/s) of each record."""
   a = np.asarray(accel, np.float64)
-  return {"d5_95": ground_motion.d5_95(a, dt), "arias": ground_motion.arias_intensity(a, dt)}
+  return {"d5_95": intensity.d5_95(a, dt), "arias": intensity.arias_intensity(a, dt)}
 
 
 def main():
@@ -70,30 +70,30 @@ def main():
   ap.add_argument("--workdir", default="workdirs/quickstart",
                   help="Training workdir (config.json + checkpoints); relative paths from the repo root.")
   ap.add_argument("--num", type=int, default=100, help="Records per method.")
-  ap.add_argument("--target", default="ec8:type=1,ground=B,ag=0.3g", help="Target spec (cvaegan_jax.targets.parse).")
+  ap.add_argument("--target", default="ec8:type=1,ground=B,ag=0.3g", help="Target spec (cvaegan_jax.specs.parse).")
   ap.add_argument("--seed", type=int, default=0, help="First (compiling) call's seed; the timed call uses seed + 1.")
   args = ap.parse_args()
 
   # Configs name their data_dir relative to the repo root (where `make quickstart` runs).
   os.chdir(ROOT)
   try:
-    gen = generate.Generator.from_workdir(args.workdir)
+    gen = sampling.Generator.from_workdir(args.workdir)
   except FileNotFoundError as e:
     sys.exit(f"error: {e}\nNo trained model in {args.workdir}: run `make quickstart` first"
              + ("" if os.path.normpath(args.workdir) == os.path.normpath("workdirs/quickstart")
                 else f" (`make quickstart WORKDIR={args.workdir}`)") + ", then rerun this benchmark.")
-  target = targets.parse(args.target, periods_s=gen.periods_s).at(gen.periods_s)
+  target = specs.parse(args.target, periods_s=gen.periods_s).at(gen.periods_s)
   dt, num, n = gen.dt, args.num, gen.num_samples
   long_enough = target.periods_s >= 2 * dt * (1 - 1e-9)  # SIMQKE rejects periods below 2 dt.
   sq_periods, sq_sa = target.periods_s[long_enough], target.sa_ms2[long_enough]
 
   print(f"jax {jax.__version__} on {jax.devices()[0].device_kind} x{jax.device_count()}; "
         f"workdir {args.workdir} (step {gen.step}); {num} records of {n} samples at dt={dt} s")
-  print(f"target: {target.name} (PGA {target.pga_ms2 / ground_motion.G_MS2:.3g} g, plateau "
-        f"{target.sa_ms2.max() / ground_motion.G_MS2:.3g} g); misfit over {BAND_S[0]}-{BAND_S[1]} s: "
-        f"{int(generate.band_mask(gen.periods_s, BAND_S).sum())} of the model's {gen.periods_s.size} periods "
+  print(f"target: {target.name} (PGA {target.pga_ms2 / validation.G_MS2:.3g} g, plateau "
+        f"{target.sa_ms2.max() / validation.G_MS2:.3g} g); misfit over {BAND_S[0]}-{BAND_S[1]} s: "
+        f"{int(spectra.band_mask(gen.periods_s, BAND_S).sum())} of the model's {gen.periods_s.size} periods "
         f"({gen.periods_s[0]:.3g}-{gen.periods_s[-1]:.3g} s), SIMQKE "
-        f"{int(generate.band_mask(sq_periods, BAND_S).sum())} of its {sq_periods.size} ({sq_periods[0]:.3g}-"
+        f"{int(spectra.band_mask(sq_periods, BAND_S).sum())} of its {sq_periods.size} ({sq_periods[0]:.3g}-"
         f"{sq_periods[-1]:.3g} s)")
 
   methods = {
@@ -138,7 +138,7 @@ def main():
   print(f"\nRealism against the {real.shape[0]} test records of the training data set "
         f"(builder '{builder}'" + ("; simulated: these 'real' records are the simulator's" if builder == "simulated"
                                    else "") + "):")
-  print(f"# The target ({target.pga_ms2 / ground_motion.G_MS2:.2g} g PGA) is far stronger than most real records, "
+  print(f"# The target ({target.pga_ms2 / validation.G_MS2:.2g} g PGA) is far stronger than most real records, "
         "so Arias levels differ by design: compare the Arias spread (std log10) and the durations.")
   header = (f"{'records':<8} {'num':>5} {'D5-95 med s':>11} {'IQR s':>13} {'KS D5-95':>9} {'p':>9} "
             f"{'Arias med m/s':>13} {'std log10 IA':>12}")

@@ -29,7 +29,7 @@ from jax.sharding import PartitionSpec as P
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from configs import base, paper, quickstart  # noqa: E402
-from cvaegan_jax import train  # noqa: E402
+from cvaegan_jax import train, train_state  # noqa: E402
 
 
 def matmul_peak(n: int = 2048, repeats: int = 5) -> float:
@@ -49,11 +49,11 @@ def _timed(fn) -> float:
 
 def measure(name: str, cfg, batch_size: int, steps: int, peak: float) -> None:
   cfg.training.batch_size = batch_size
-  static = train.make_static(cfg)
+  static = train_state.make_static(cfg)
   p = cfg.data.num_periods
   stats = {"mean": np.zeros(p, np.float32), "std": np.ones(p, np.float32)}
   mesh = train.make_mesh()
-  state = jax.device_put(train.init_state(static, stats, 0), NamedSharding(mesh, P()))
+  state = jax.device_put(train_state.create(static, stats, 0), NamedSharding(mesh, P()))
   rng = np.random.default_rng(0)
   t = cfg.data.num_samples
   batch = {"x": rng.standard_normal((batch_size, t, 1)).astype(np.float32) * 0.3,

@@ -1,7 +1,7 @@
 """Quickstart: the job `make quickstart` runs on this CPU in a few minutes.
 
-Run:
-  python -m cvaegan_jax.main --config=configs/quickstart.py --workdir=workdirs/quickstart
+Run (what `make quickstart` does):
+  python -m cvaegan_jax.main --config=configs/quickstart.py --workdir=workdirs/quickstart --mode=quickstart
 
 Mode "quickstart" runs, in order:
 1. spectra: the real K-NET/KiK-net records shipped in `tests/data` -> `spectra.csv`,
@@ -24,25 +24,24 @@ from configs import base
 
 def get_config():
   config = base.get_config()
-  config.mode = "quickstart"  # spectra + prepare + train + evaluate + generate.
   config.data.num_events = 60  # Simulated events: a few hundred windows.
   config.data.data_dir = "workdirs/quickstart/data"  # Where the TFDS shards go.
   config.model.latent_dim = 32  # Narrow model so a CPU trains it in minutes.
-  config.model.encoder_features = (16, 32, 64)
-  config.model.decoder_base_features = 64
-  config.model.decoder_features = (64, 32, 16)
-  config.model.critic_features = (8, 16, 32, 64)
+  config.model.encoder_features = (16, 32, 64)  # A quarter of base's channels.
+  config.model.decoder_base_features = 64  # Dense(375 * 64).
+  config.model.decoder_features = (64, 32, 16)  # Upsampling blocks' channels.
+  config.model.critic_features = (8, 16, 32, 64)  # A quarter of base's channels.
   config.training.batch_size = 32  # Small batches: more updates per minute on a CPU.
-  config.training.num_steps = 600
-  config.training.log_every = 25
-  config.training.eval_every = 200
-  config.training.eval_examples = 256
-  config.training.figure_every = 200
-  config.training.checkpoint_every = 200
+  config.training.num_steps = 600  # A few minutes on 2 cores.
+  config.training.log_every = 25  # Console and metrics every 25 steps.
+  config.training.eval_every = 200  # Validation every 200 steps.
+  config.training.eval_examples = 256  # Validation examples per evaluation.
+  config.training.figure_every = 200  # Sample figure every 200 steps.
+  config.training.checkpoint_every = 200  # Checkpoint every 200 steps.
   config.training.ema_decay = 0.99  # Short run: a shorter EMA horizon.
   config.evaluate.max_examples = 64  # Per split: keeps the evaluation under a minute.
-  config.evaluate.samples_per_target = 2
-  config.optimizer.gen_lr = 3e-4
-  config.optimizer.critic_lr = 3e-4
-  config.optimizer.b1 = 0.5
+  config.evaluate.samples_per_target = 2  # Two samples per target (their correlation is reported).
+  config.optimizer.gen_lr = 3e-4  # Faster Adam for a short run.
+  config.optimizer.critic_lr = 3e-4  # Same for the critic.
+  config.optimizer.b1 = 0.5  # Adam beta1.
   return config

@@ -15,20 +15,13 @@ import ml_collections
 import orbax.checkpoint as ocp
 
 __all__ = ["make_manager", "save", "restore_latest", "check_config", "load_config", "CONFIG_FILE",
-           "CHECKPOINT_DIR", "ADDED_MODEL_FIELDS", "ConfigMismatchError"]
+           "CHECKPOINT_DIR", "ConfigMismatchError"]
 
 CONFIG_FILE = "config.json"
 CHECKPOINT_DIR = "checkpoints"
 # Fields whose change makes old parameters meaningless (shapes or input units).
 _BINDING = ("model", "data.num_periods", "data.t_min_s", "data.t_max_s", "data.num_samples",
             "data.sampling_rate_hz", "data.damping")
-# ``config.model`` fields added after workdirs were first written, with the value a workdir
-# that lacks them was trained with (the models' own defaults): such a workdir still resumes
-# and generates, and is refused only by a config that turns the option on.
-ADDED_MODEL_FIELDS = {"decoder_envelope": False, "decoder_zero_mean": False, "encoder_time_bins": 0,
-                      "decoder_peak_normalize": False, "critic_hidden": 0,
-                      "decoder_film": False}
-
 
 class ConfigMismatchError(ValueError):
   """A workdir's checkpoints were written by a different config."""
@@ -46,11 +39,15 @@ def save(manager: ocp.CheckpointManager, step: int, state) -> None:
 
 
 def restore_latest(manager: ocp.CheckpointManager, like):
-  """The latest checkpoint restored with the structure, dtypes and shardings of ``like``; None if none."""
+  """The latest checkpoint restored with the structure, dtypes and shardings of ``like`` (arrays
+  or ``jax.ShapeDtypeStruct`` leaves, e.g. ``train_state.abstract``; leaves without a sharding
+  go to the first device); None if there is none."""
   step = manager.latest_step()
   if step is None:
     return None
-  abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding), like)
+  default = jax.sharding.SingleDeviceSharding(jax.devices()[0])
+  abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype,
+                                                         sharding=getattr(x, "sharding", None) or default), like)
   return manager.restore(step, args=ocp.args.StandardRestore(abstract))
 
 
@@ -78,8 +75,6 @@ def check_config(workdir: str, config) -> None:
     with open(path) as f:
       saved = json.load(f)
     theirs = saved.get("binding", {})
-    if isinstance(theirs.get("model"), dict):
-      theirs["model"] = {**ADDED_MODEL_FIELDS, **theirs["model"]}
     same = lambda k: json.dumps(mine.get(k), sort_keys=True) == json.dumps(theirs.get(k), sort_keys=True)
     diff = sorted(k for k in set(mine) | set(theirs) if not same(k))
     if diff:

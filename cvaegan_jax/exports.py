@@ -38,7 +38,7 @@ __all__ = ["G", "FORMATS", "write_at2", "read_at2", "write_csv", "read_csv", "wr
            "write_obspy", "export"]
 
 # Standard gravity in m/s^2 (the factor between g and m/s^2 everywhere in the project).
-G = 9.80665
+G = validation.G_MS2
 
 # Formats accepted by :func:`export`.
 FORMATS = ("at2", "csv", "npz", "mseed", "sac")
@@ -52,31 +52,6 @@ _FLOAT_ONE = re.compile(_FLOAT)
 # Factor to m/s^2 for the units an AT2-like header may state.
 _AT2_UNITS = {"G": G, "CM/S/S": 0.01, "CM/SEC/SEC": 0.01, "CM/S^2": 0.01, "CM/S2": 0.01, "CM/SEC2": 0.01,
               "GAL": 0.01, "M/S/S": 1.0, "M/SEC/SEC": 1.0, "M/S^2": 1.0, "M/S2": 1.0}
-
-
-# ---------------------------------------------------------------------------
-# Argument checks.
-
-
-def _check_dt(dt) -> float:
-  return validation.positive_float(dt, "dt", "seconds")
-
-
-def _check_records(accel_ms2, what: str = "accel_ms2") -> np.ndarray:
-  """``[T]`` or ``[N, T]`` real finite array -> ``[N, T]`` float32 or float64."""
-  arr = np.asarray(accel_ms2)
-  if arr.dtype.kind not in "biuf":
-    raise TypeError(f"{what} must be a real numeric array, got dtype {arr.dtype}")
-  if arr.dtype != np.float32:
-    arr = arr.astype(np.float64)
-  if arr.ndim == 1:
-    arr = arr[None]
-  if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] < 1:
-    raise ValueError(f"{what} must be [T] or [N, T] with N, T >= 1, got shape {np.shape(accel_ms2)}")
-  if not np.all(np.isfinite(arr)):
-    bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
-    raise ValueError(f"{what} contains NaN or inf (first at index {bad})")
-  return arr
 
 
 def _check_names(names, n: int) -> list[str]:
@@ -135,10 +110,10 @@ def write_at2(path: str | os.PathLike, accel_ms2, dt: float,
     ValueError: more than one record, NaN/inf values, or a non-positive dt.
     TypeError: a non-numeric array or dt.
   """
-  arr = _check_records(accel_ms2)
+  arr = validation.check_records(accel_ms2)
   if arr.shape[0] != 1:
     raise ValueError(f"write_at2 writes one record per file; got accel_ms2 of shape {np.shape(accel_ms2)}")
-  dt = _check_dt(dt)
+  dt = validation.check_dt(dt)
   x = arr[0]
   g_values = x.astype(np.float64) / G
   fmt = _fmt_for(x.dtype)
@@ -262,8 +237,8 @@ def write_csv(path: str | os.PathLike, accel_ms2, dt: float, names=None) -> str:
     ValueError / TypeError: bad shape, NaN/inf, dt <= 0, names of the wrong
     count, repeated or with unsafe characters.
   """
-  arr = _check_records(accel_ms2)
-  dt = _check_dt(dt)
+  arr = validation.check_records(accel_ms2)
+  dt = validation.check_dt(dt)
   names = _check_names(names, arr.shape[0])
   fmt = _fmt_for(arr.dtype)
   path = os.fspath(path)
@@ -305,7 +280,7 @@ def read_csv(path: str | os.PathLike) -> tuple[np.ndarray, float, list[str]]:
       if row[0].lstrip().startswith("#"):
         meta = dict(m.groups() for m in re.finditer(r"(\w+)=(\S+)", ",".join(row)))
         if "dt" in meta:
-          dt = _check_dt(meta["dt"])
+          dt = validation.check_dt(meta["dt"])
         if "unit" in meta and meta["unit"] not in ("m/s^2", "m/s2"):
           raise ValueError(f"{path}, line {lineno}: unit {meta['unit']!r}; read_csv reads m/s^2 files")
         if "dtype" in meta:
@@ -332,7 +307,7 @@ def read_csv(path: str | os.PathLike) -> tuple[np.ndarray, float, list[str]]:
   if dt is None:
     if data.shape[0] < 2:
       raise ValueError(f"{path}: no '# dt=' line and fewer than 2 rows to take dt from")
-    dt = _check_dt(data[1, 0] - data[0, 0])
+    dt = validation.check_dt(data[1, 0] - data[0, 0])
   accel = data[:, 1:].T.astype(dtype)
   if not np.all(np.isfinite(accel)):
     raise ValueError(f"{path}: NaN or inf values")
@@ -361,8 +336,8 @@ def write_npz(path: str | os.PathLike, accel_ms2, dt: float, **extra) -> str:
       or dt as in :func:`write_csv`.
   """
   arr = np.asarray(accel_ms2)
-  _check_records(arr)
-  dt = _check_dt(dt)
+  validation.check_records(arr)
+  dt = validation.check_dt(dt)
   arrays = {"accel_ms2": arr, "dt": np.float64(dt)}
   for key, value in extra.items():
     value = np.asarray(value)
@@ -440,8 +415,8 @@ def write_obspy(path: str | os.PathLike, accel_ms2, dt: float, format: str = "MS
   """
   import obspy  # Slow to import; only these writers need it.
 
-  arr = _check_records(accel_ms2)
-  dt = _check_dt(dt)
+  arr = validation.check_records(accel_ms2)
+  dt = validation.check_dt(dt)
   names = _check_names(names, arr.shape[0])
   fmt = str(format).upper()
   if fmt not in ("MSEED", "SAC"):
@@ -503,7 +478,7 @@ def export(out_dir: str | os.PathLike, accel_ms2, dt: float, fmt: str, names=Non
   key = str(fmt).lower()
   if key not in FORMATS:
     raise ValueError(f"unknown export format {fmt!r}; valid: {', '.join(FORMATS)}")
-  arr = _check_records(accel_ms2)
+  arr = validation.check_records(accel_ms2)
   names = _check_names(names, arr.shape[0])
   out_dir = os.fspath(out_dir)
   os.makedirs(out_dir, exist_ok=True)

@@ -47,9 +47,14 @@ from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 import grain
 import jax
 import numpy as np
+import tensorflow_datasets as tfds
+
+from data_prep import build  # Also registers the knet_spectra builder with TFDS.
 
 __all__ = [
+    "open_dataset",
     "open_split",
+    "text",
     "numeric_only",
     "BatchLoader",
     "eval_batches",
@@ -93,10 +98,6 @@ def open_split(data_dir: str, builder_config_name: str, split: str) -> Sequence[
     ValueError: the split does not exist, or the shards are tfrecord (random
       access needs array_record).
   """
-  import tensorflow_datasets as tfds
-
-  import data_prep.knet_spectra  # noqa: F401  (registers the builder with TFDS)
-
   name = f"knet_spectra/{builder_config_name}"
   hint = _prepare_hint(data_dir, builder_config_name)
   try:
@@ -115,6 +116,38 @@ def open_split(data_dir: str, builder_config_name: str, split: str) -> Sequence[
                      f"needs array_record: rebuild it in another data_dir with --file_format=array_record")
   # download=False: otherwise TFDS would quietly start a build here.
   return tfds.data_source(name, data_dir=data_dir, split=split, download=False)
+
+
+def open_dataset(data_config) -> dict[str, Sequence[Mapping[str, Any]]]:
+  """Every split of the prepared data set a project config's ``data`` section names.
+
+  Nothing is built here: ``python -m cvaegan_jax.main --mode=prepare`` (or ``train``, which
+  prepares first) does that.
+
+  Args:
+    data_config: ``config.data`` (see ``configs/base.py``).
+
+  Returns:
+    split name -> random-access source (as :func:`open_split`).
+
+  Raises:
+    FileNotFoundError: the data set is not prepared in ``data_config.data_dir``.
+    ValueError: the shards are not array_record.
+  """
+  builder = build.builder_from_config(data_config)
+  if not builder.is_prepared():
+    raise FileNotFoundError(f"data set {builder.info.full_name} is not prepared in {data_config.data_dir!r}: run "
+                            "`python -m cvaegan_jax.main --config=CONFIG --workdir=WORKDIR --mode=prepare` first")
+  file_format = builder.info.file_format
+  if file_format is not None and file_format.value != "array_record":
+    raise ValueError(f"data set {builder.info.full_name} in {data_config.data_dir!r} is stored as "
+                     f"{file_format.value}; random access needs array_record")
+  return builder.as_data_source()
+
+
+def text(value) -> str:
+  """A string field of an example (``event_id``, ``station``, ...; bytes in the shards) as ``str``."""
+  return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _is_numeric(x: Any) -> bool:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from cvaegan_jax import ground_motion, spectra
+from cvaegan_jax import fit, spectra
 
 __all__ = ["reconstruction", "kl_divergence", "critic_wasserstein", "gradient_penalty",
            "generator_adversarial", "log_spectrum", "spectral_misfit", "criterion_score", "criterion_misfit",
-           "husid", "husid_misfit", "husid_times", "peak_time", "DURATION_STATS", "duration_stats",
-           "duration_misfit", "batch_envelope", "envelope_misfit", "waveform_correlation", "decorrelation"]
+           "husid", "husid_times", "peak_time", "DURATION_STATS", "duration_stats", "duration_misfit",
+           "waveform_correlation", "decorrelation"]
 
 
 def reconstruction(x, x_rec):
@@ -85,8 +85,8 @@ def spectral_misfit(log_psa, log_psa_target):
   return jnp.mean((log_psa - log_psa_target) ** 2)
 
 
-def criterion_score(psa, psa_target, r2_min: float = ground_motion.PAPER_R2_MIN,
-                    rmse_max: float = ground_motion.PAPER_RMSE_MAX_MS2):
+def criterion_score(psa, psa_target, r2_min: float = fit.PAPER_R2_MIN,
+                    rmse_max: float = fit.PAPER_RMSE_MAX_MS2):
   """Per-record distance to the paper's acceptance test, ``[B]`` (dimensionless).
 
   ``score = (1 - R^2) / (1 - r2_min) + (RMSE / rmse_max)^2``, on linear spectra: both
@@ -104,41 +104,24 @@ def criterion_score(psa, psa_target, r2_min: float = ground_motion.PAPER_R2_MIN,
   """
   # From the sums, not from spectral_r2 / spectral_rmse: the RMSE's square root has no
   # gradient at a perfect match.
-  ss_res, ss_tot = ground_motion.spectral_sums(psa_target, psa)
+  ss_res, ss_tot = fit.spectral_sums(psa_target, psa)
   return ss_res / ((1.0 - r2_min) * ss_tot) + ss_res / (psa.shape[-1] * rmse_max**2)
 
 
-_CRITERION_TRANSFORMS = {
-    "log1p": jnp.log1p,
-    "sqrt": lambda score: jnp.sqrt(1.0 + score) - 1.0,  # sqrt(score) has no gradient at 0.
-    "linear": lambda score: score,
-}
-CRITERION_TRANSFORMS = tuple(_CRITERION_TRANSFORMS)  # The names training.criterion_transform takes.
-
-
-def criterion_misfit(psa, psa_target, r2_min: float = ground_motion.PAPER_R2_MIN,
-                     rmse_max: float = ground_motion.PAPER_RMSE_MAX_MS2, transform: str = "log1p"):
-  """Batch mean of ``transform(criterion_score)``: the spectrum-matching loss aligned with
-  the paper's test (scalar).
+def criterion_misfit(psa, psa_target, r2_min: float = fit.PAPER_R2_MIN,
+                     rmse_max: float = fit.PAPER_RMSE_MAX_MS2):
+  """Batch mean of ``log1p(criterion_score)``: the spectrum-matching loss aligned with the
+  paper's test (scalar, dimensionless).
 
   The log-spectral misfit weighs every record and period alike in relative terms, while
   the test asks strong records for an absolute RMSE (0.1 m/s^2 is 3% of a 3 m/s^2
-  spectrum) and weak ones for an R^2 set by the spectral peak. The transform sets how
-  hard a record far from passing (``score >> 1``, in practice a strong record) pulls
-  against one near the boundary, through the gradient ``d transform(score)``:
+  spectrum) and weak ones for an R^2 set by the spectral peak. ``log1p`` gives each record
+  the gradient ``d score / (1 + score)``: a relative misfit's size for records far off, and
+  records near the boundary (``score ~ 1``) pull hardest in absolute terms.
 
-  - ``"log1p"``: ``d score / (1 + score)``, a relative misfit's size for records far off;
-    records near the boundary (``score ~ 1``) pull hardest in absolute terms.
-  - ``"sqrt"``: ``sqrt(1 + score) - 1``, whose gradient grows as ``sqrt(score)`` of a
-    relative misfit: strong records weigh more, without the squared RMSE's dominance.
-  - ``"linear"``: ``score`` itself, the squared absolute RMSE; the strongest records
-    dominate.
-
-  Arguments as :func:`criterion_score`; ``transform`` one of :data:`CRITERION_TRANSFORMS`.
+  Arguments as :func:`criterion_score`.
   """
-  if transform not in _CRITERION_TRANSFORMS:
-    raise ValueError(f"criterion transform must be one of {CRITERION_TRANSFORMS}, got {transform!r}")
-  return jnp.mean(_CRITERION_TRANSFORMS[transform](criterion_score(psa, psa_target, r2_min, rmse_max)))
+  return jnp.mean(jnp.log1p(criterion_score(psa, psa_target, r2_min, rmse_max)))
 
 
 def husid(x):
@@ -147,17 +130,6 @@ def husid(x):
   that is zero everywhere gives 0 (not NaN)."""
   cum = jnp.cumsum(x[..., 0] ** 2, axis=-1)
   return cum / (cum[:, -1:] + 1e-6)  # Model units are O(1): E >> 1e-6 for any real record.
-
-
-def husid_misfit(x, x_ref):
-  """Mean squared difference of the Husid curves of ``x`` and ``x_ref`` (both ``[B, T, 1]``).
-
-  Dimensionless, in [0, 1]: the (squared) Cramér distance between the two records' energy
-  distributions over time. It teaches the generator the build-up and decay of shaking
-  (significant durations D5-75, D5-95), which neither the response spectrum nor a
-  pointwise MSE on random-phase waveforms constrains.
-  """
-  return jnp.mean((husid(x) - husid(x_ref)) ** 2)
 
 
 def husid_times(x, levels, dt: float, temperature: float = 0.0):
@@ -181,7 +153,7 @@ def husid_times(x, levels, dt: float, temperature: float = 0.0):
 def peak_time(x, dt: float, sharpness: float = 0.0):
   """Time ``[B]`` (s) of the largest ``|x|`` of ``x [B, T, 1]`` (the time of the PGA).
 
-  ``sharpness = 0``: the first sample of the peak, as ``ground_motion.pga_time``. With
+  ``sharpness = 0``: the first sample of the peak, as ``intensity.pga_time``. With
   ``sharpness > 0``, the mean time under ``softmax(sharpness * |x| / max|x|)``: samples within
   ``1 / sharpness`` of the peak share its weight, so the time is smooth in ``x`` (a loss can
   move it) and lies between the record's near-peak samples.
@@ -220,35 +192,12 @@ def duration_misfit(x, x_ref, dt: float, temperature: float = 0.02, sharpness: f
   batch must hold as many short and late records, and as many peaks at each time, as the real
   batch. The spectral losses alone favour long stationary shaking (its peak responses vary
   least from sample to sample) and a peak at one fixed time; the batch's mean envelope
-  (:func:`envelope_misfit`) cannot tell that from bursts spread over the window, whose mean is
-  as flat.
+  cannot tell that from bursts spread over the window, whose mean is as flat.
   """
   length = x.shape[1] * dt
   s = jnp.sort(duration_stats(x, dt, temperature, sharpness), axis=0) / length
   s_ref = jnp.sort(duration_stats(x_ref, dt, temperature, sharpness), axis=0) / length
   return jnp.mean((s - s_ref) ** 2)
-
-
-def batch_envelope(x, frame: int):
-  """Mean power of the batch in consecutive frames of ``frame`` samples: ``x [B, T, 1]`` ->
-  ``[T // frame]`` (the square of x's unit; a last partial frame is dropped)."""
-  n = x.shape[1] // frame
-  return jnp.mean(x[:, : n * frame, 0].reshape(x.shape[0], n, frame) ** 2, axis=(0, 2))
-
-
-def envelope_misfit(x, x_ref, frame: int = 10, floor: float = 1e-4):
-  """Mean squared log-ratio of the batch envelopes (:func:`batch_envelope`) of generated ``x``
-  and real ``x_ref`` (both ``[B, T, 1]``, model units), scalar, >= 0.
-
-  A moment of the population, not of each record: real windows start 1 s before the P
-  onset (quiet) and their S arrivals are spread over the window, so their batch-mean power
-  is smooth in time. A generator that puts its largest sample at the same instant in every
-  record (which pins the PGA, and so the short-period spectrum, for the spectral losses)
-  raises one frame far above it; one that is loud before the P onset raises the first
-  second. ``floor`` (model units squared) keeps quiet frames from dominating.
-  """
-  e, e_ref = batch_envelope(x, frame), batch_envelope(x_ref, frame)
-  return jnp.mean((jnp.log(e + floor) - jnp.log(e_ref + floor)) ** 2)
 
 
 def waveform_correlation(x, y):

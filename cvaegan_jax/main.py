@@ -1,43 +1,50 @@
-"""Command-line entry point: ``python -m cvaegan_jax.main --config=... --workdir=...``.
+"""Command line: ``python -m cvaegan_jax.main --config=configs/base.py --workdir=W [--mode=...]``.
 
 Flags pick a config file (fields overridable as ``--config.training.num_steps=100``; a
-misspelt field is an error) and a working directory; one call does the job.
+misspelt field is an error), a working directory and a job; each job is one call:
+
+  spectra   response spectra of real K-NET/KiK-net records (``--records_dir``)
+  prepare   build the data set ``config.data`` names (skipped when already there)
+  train     prepare, then train (resuming from the workdir's last checkpoint)
+  evaluate  the paper's metrics and realism per split -> WORKDIR/evaluation/
+  generate  a suite for ``config.generate.target`` -> WORKDIR/generated/
+  quickstart  spectra, prepare, train, evaluate and generate, in that order
 """
 
 from absl import app
 from absl import flags
 from ml_collections import config_flags
 
+from cvaegan_jax import evaluate, suites, train
+from data_prep import build
+
+_MODES = ("spectra", "prepare", "train", "evaluate", "generate", "quickstart")
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Config file (configs/*.py).", lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for outputs (created if missing).")
-_MODE = flags.DEFINE_enum("mode", None, ["spectra", "prepare", "train", "evaluate", "generate", "quickstart"],
-                          "Job to run; defaults to the config's `mode`.")
+_MODE = flags.DEFINE_enum("mode", "train", _MODES, "Job to run (see the module docstring).")
+_RECORDS_DIR = flags.DEFINE_string("records_dir", "tests/data", "Real K-NET/KiK-net records for mode spectra.")
+_COMPONENTS = flags.DEFINE_list("components", ["EW", "NS"], "Components whose spectra mode spectra computes.")
+_KEEP_BOREHOLE = flags.DEFINE_bool("keep_borehole", False, "Mode spectra: keep KiK-net borehole sensors.")
 flags.mark_flags_as_required(["config", "workdir"])
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  config = _CONFIG.value
-  mode = _MODE.value or config.mode
+  config, workdir, mode = _CONFIG.value, _WORKDIR.value, _MODE.value
   if mode in ("spectra", "quickstart"):
-    from cvaegan_jax import evaluate
-    evaluate.record_spectra_report(config, _WORKDIR.value)
-  if mode == "prepare":
-    from data_prep import build
+    evaluate.record_spectra_report(config, workdir, _RECORDS_DIR.value, _COMPONENTS.value, _KEEP_BOREHOLE.value)
+  if mode in ("prepare", "train", "quickstart"):
     build.build_from_config(config.data)
   if mode in ("train", "quickstart"):
-    from cvaegan_jax import train
-    train.train_and_evaluate(config, _WORKDIR.value)
+    train.train_and_evaluate(config, workdir)
   if mode in ("evaluate", "quickstart"):
-    from cvaegan_jax import evaluate
-    evaluate.evaluate_model(config, _WORKDIR.value)
+    evaluate.evaluate_model(config, workdir)
   if mode in ("generate", "quickstart"):
-    from cvaegan_jax import generate
     g = config.generate
-    generate.generate_suite(_WORKDIR.value, g.target, num=g.num, seed=g.seed, refine=g.refine,
-                            out_dir=g.out_dir or None, formats=tuple(g.formats), extrapolate=g.allow_extrapolation,
-                            rule=g.check, t1_s=g.t1_s, tol=g.tol, temperature=g.temperature)
+    suites.generate_suite(workdir, g.target, num=g.num, seed=g.seed, refine=g.refine, out_dir=g.out_dir or None,
+                          formats=tuple(g.formats), extrapolate=g.allow_extrapolation, rule=g.check, t1_s=g.t1_s,
+                          tol=g.tol, temperature=g.temperature)
 
 
 if __name__ == "__main__":

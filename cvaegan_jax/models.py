@@ -12,15 +12,11 @@ layer list of the authors' public script (``../shared/DESIGN.md``):
 * Critic: c -> Dense(time) as a second channel beside x, Conv1D 32/64/128/256 (kernel 5,
   stride 2, LeakyReLU 0.2), flatten, Dense(1). No normalisation (WGAN-GP).
 
-``configs/base.py`` changes a few fields (normalisation, output activation); every
-difference is a config field of ``config.model``. ``Decoder(envelope=True)``
-(``model.decoder_envelope``, off by default) multiplies the output by a smooth positive
-envelope computed at the coarse base resolution, a modulated-noise structure;
-``Decoder(zero_mean=True)`` (``model.decoder_zero_mean``) removes the output's time average;
-``Decoder(film=True)`` (``model.decoder_film``) lets the condition scale and shift the
-channels of every upsampling block (conditional normalisation);
-``Encoder(time_bins=K)`` (``model.encoder_time_bins``, 0 by default: the paper's global pool)
-keeps the means of K time segments of its last feature map.
+``configs/base.py`` changes a few fields of ``config.model``: a linear output,
+``Decoder(zero_mean=True)`` (removes the output's time average),
+``Decoder(peak_normalize=True)`` (divides the output by its own peak) and
+``Decoder(film=True)`` (the condition scales and shifts the channels of every upsampling
+block). :func:`build` makes the generator and critic of a ``config.model``.
 """
 
 from __future__ import annotations
@@ -28,70 +24,32 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import flax.linen as nn
-import jax
 import jax.numpy as jnp
-import numpy as np
 
-__all__ = ["Encoder", "Decoder", "Critic", "CVAEGAN", "Norm", "segment_means"]
-
-
-class Norm(nn.Module):
-  """BatchNorm (the paper), GroupNorm, LayerNorm or nothing, chosen by ``kind``."""
-  kind: str = "batch"
-  momentum: float = 0.99  # Keras' BatchNormalization default.
-  epsilon: float = 1e-3  # Keras' default.
-
-  @nn.compact
-  def __call__(self, x, train: bool):
-    if self.kind == "batch":
-      return nn.BatchNorm(use_running_average=not train, momentum=self.momentum, epsilon=self.epsilon)(x)
-    if self.kind == "group":
-      return nn.GroupNorm(num_groups=min(8, x.shape[-1]), epsilon=self.epsilon)(x)
-    if self.kind == "layer":
-      return nn.LayerNorm(epsilon=self.epsilon)(x)
-    if self.kind == "none":
-      return x
-    raise ValueError(f"model norm must be 'batch', 'group', 'layer' or 'none', got {self.kind!r}")
+__all__ = ["Encoder", "Decoder", "Critic", "CVAEGAN", "build"]
 
 
-def segment_means(x, bins: int):
-  """Means of ``x [B, L, F]`` over ``bins`` consecutive, near-equal segments of its time
-  axis -> ``[B, bins, F]`` (segment lengths differ by at most one sample)."""
-  length = x.shape[1]
-  if not 1 <= bins <= length:
-    raise ValueError(f"encoder time_bins must be in [1, {length}] (the encoder's output length), got {bins}")
-  edges = np.linspace(0, length, bins + 1).round().astype(int)
-  w = np.zeros((length, bins), np.float32)
-  for k in range(bins):
-    w[edges[k]:edges[k + 1], k] = 1.0 / (edges[k + 1] - edges[k])
-  return jnp.einsum("blf,lk->bkf", x, jnp.asarray(w, x.dtype))
+def _batch_norm(x, train: bool):
+  """BatchNorm with Keras' defaults (momentum 0.99, epsilon 1e-3), as the authors' script."""
+  return nn.BatchNorm(use_running_average=not train, momentum=0.99, epsilon=1e-3)(x)
 
 
 class Encoder(nn.Module):
   """q(z | x, c): ``x [B, T, 1]``, ``c [B, C]`` -> (mean, log-variance), each ``[B, latent]``.
 
-  ``time_bins = 0`` pools the last feature map over all of time (the paper's global average
-  pool), which leaves the latent blind to *when* the energy arrives; ``time_bins = K`` keeps
-  the means of K consecutive segments (flattened), so the latent can carry the envelope.
+  The last feature map is averaged over all of time (the paper's global pool).
   """
   features: Sequence[int] = (64, 128, 256)
   kernel: int = 10
   stride: int = 2
   latent_dim: int = 100
-  norm: str = "batch"
-  time_bins: int = 0
 
   @nn.compact
   def __call__(self, x, c, train: bool):
     for f in self.features:
       x = nn.Conv(f, (self.kernel,), strides=(self.stride,), padding="SAME")(x)
-      x = Norm(self.norm)(x, train)
-      x = nn.relu(x)
-    if self.time_bins:
-      pooled = segment_means(x, self.time_bins).reshape((x.shape[0], -1))
-    else:
-      pooled = jnp.mean(x, axis=1)
-    h = jnp.concatenate([pooled, c], axis=-1)
+      x = nn.relu(_batch_norm(x, train))
+    h = jnp.concatenate([jnp.mean(x, axis=1), c], axis=-1)
     return nn.Dense(self.latent_dim, name="mean")(h), nn.Dense(self.latent_dim, name="logvar")(h)
 
 
@@ -102,9 +60,7 @@ class Decoder(nn.Module):
   base_features: int = 256
   features: Sequence[int] = (128, 64, 32)
   kernel: int = 3
-  norm: str = "batch"
   output: str = "tanh"  # "tanh" (paper, peak-normalised data) or "linear".
-  envelope: bool = False  # Multiply the output by a smooth positive envelope (see below).
   zero_mean: bool = False  # Subtract the output's time average (band-passed records have none).
   peak_normalize: bool = False  # Divide the output by its largest |sample| (see below).
   film: bool = False  # The condition sets a scale and shift of every block's channels (see below).
@@ -113,16 +69,10 @@ class Decoder(nn.Module):
   def __call__(self, z, c, train: bool):
     h = nn.Dense(self.base_length * self.base_features)(jnp.concatenate([z, c], axis=-1))
     x = h.reshape((h.shape[0], self.base_length, self.base_features))
-    env = None
-    if self.envelope:
-      # A modulated-noise structure (as stochastic ground-motion models): a positive
-      # envelope at the coarse base resolution, linearly interpolated to the output length,
-      # gates the carrier the convolutions produce, so quiet parts can be quiet.
-      env = nn.softplus(nn.Conv(1, (5,), padding="SAME", name="envelope")(x))
     for f in self.features:
       x = jnp.repeat(x, 2, axis=1)  # Keras UpSampling1D(2).
       x = nn.Conv(f, (self.kernel,), padding="SAME")(x)
-      x = Norm(self.norm)(x, train)
+      x = _batch_norm(x, train)
       if self.film:
         # Conditional normalisation (FiLM; de Vries et al. 2017, Perez et al. 2018): each
         # block's channels get a scale 1 + gamma(c) and a shift beta(c). Otherwise the condition
@@ -136,8 +86,6 @@ class Decoder(nn.Module):
       x = jnp.tanh(x)
     elif self.output != "linear":
       raise ValueError(f"model decoder_output must be 'tanh' or 'linear', got {self.output!r}")
-    if env is not None:
-      x = x * jax.image.resize(env, x.shape, "linear")
     if self.zero_mean:
       # Records band-passed above 0.1 Hz have no mean; an offset would add a constant to
       # every long-period oscillator's input and a drift to velocity and displacement.
@@ -146,7 +94,7 @@ class Decoder(nn.Module):
       # Records in "psa0" units have a peak of ~1 (PGA ~ PSA(0.01 s)); the paper divides every
       # waveform by its own peak. Dividing the output by its own makes the generated PGA the
       # target's exactly. (It does not remove the fixed-time spike the spectral losses favour:
-      # the spike then sets the level of the rest of the record; see the README.)
+      # the spike then sets the level of the rest of the record; see docs/experiments.md.)
       x = x / (jnp.max(jnp.abs(x), axis=1, keepdims=True) + 1e-6)
     return x
 
@@ -154,18 +102,13 @@ class Decoder(nn.Module):
 class Critic(nn.Module):
   """D(x, c): ``x [B, T, 1]``, ``c [B, C]`` -> score ``[B]`` (unbounded, WGAN).
 
-  ``hidden = 0`` is the paper's readout: flatten, Dense(1). That score is a sum over time
-  positions of features of short windows (the convolutions' receptive field, 0.6 s with the
-  paper's layers), so two sets of records whose windows have the same distribution at every
-  position get the same mean score: one burst at a random time and independent bursts
-  everywhere look alike to it. ``hidden > 0`` puts a Dense(hidden) + LeakyReLU between the
-  flatten and the score, which can combine what happens at different times.
+  The paper's readout: flatten, Dense(1), a sum over time positions of features of short
+  windows (the convolutions' receptive field, 0.6 s with the paper's layers).
   """
   features: Sequence[int] = (32, 64, 128, 256)
   kernel: int = 5
   stride: int = 2
   negative_slope: float = 0.2
-  hidden: int = 0
 
   @nn.compact
   def __call__(self, x, c):
@@ -175,8 +118,6 @@ class Critic(nn.Module):
       h = nn.Conv(f, (self.kernel,), strides=(self.stride,), padding="SAME")(h)
       h = nn.leaky_relu(h, self.negative_slope)
     h = h.reshape((h.shape[0], -1))
-    if self.hidden:
-      h = nn.leaky_relu(nn.Dense(self.hidden)(h), self.negative_slope)
     return nn.Dense(1)(h)[:, 0]
 
 
@@ -198,3 +139,25 @@ class CVAEGAN(nn.Module):
   def encode(self, x, c, train: bool = False):
     """(mean, logvar) of q(z | x, c)."""
     return self.encoder(x, c, train)
+
+
+def build(model_config, num_samples: int) -> tuple[CVAEGAN, Critic]:
+  """The generator (encoder + decoder) and critic of a ``config.model``.
+
+  Args:
+    model_config: ``config.model`` (see ``configs/base.py``).
+    num_samples: samples per record ``T``; divisible by ``2**len(decoder_features)``.
+
+  Raises:
+    ValueError: ``num_samples`` not divisible by the decoder's total upsampling.
+  """
+  m = model_config
+  n_up = len(m.decoder_features)
+  if num_samples % (2**n_up):
+    raise ValueError(f"data.num_samples={num_samples} must be divisible by 2**{n_up} (decoder upsamplings)")
+  enc = Encoder(tuple(m.encoder_features), m.encoder_kernel, m.encoder_stride, m.latent_dim)
+  dec = Decoder(num_samples // 2**n_up, m.decoder_base_features, tuple(m.decoder_features), m.decoder_kernel,
+                m.decoder_output, zero_mean=m.decoder_zero_mean, peak_normalize=m.decoder_peak_normalize,
+                film=m.decoder_film)
+  critic = Critic(tuple(m.critic_features), m.critic_kernel, m.critic_stride)
+  return CVAEGAN(enc, dec), critic

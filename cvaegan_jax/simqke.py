@@ -39,7 +39,7 @@ Algorithm:
    returned misfit the best one seen. The loop stops after ``iterations``
    corrections or when ``max |PSA / target - 1|`` over the periods inside ``band``
    and over all records is at most ``tol``.
-4. Baseline correction with :func:`cvaegan_jax.ground_motion.baseline_correct`
+4. Baseline correction with :func:`cvaegan_jax.intensity.baseline_correct`
    (final velocity and displacement ~0; a linear acceleration correction, so it
    does not fight the iteration). It is applied to every iterate, before its
    spectrum is computed, so the spectra the iteration corrects, the stopping test
@@ -80,7 +80,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from cvaegan_jax import ground_motion, spectra, validation
+from cvaegan_jax import intensity, spectra, validation
 
 __all__ = ["ENVELOPES", "SimqkeResult", "envelope_function", "initial_psd", "simqke"]
 
@@ -385,7 +385,7 @@ def simqke(periods_s, sa_ms2, num: int, dt: float, num_samples: int, seed: int =
     tol: stop when max |PSA / target - 1| inside ``band`` is at most this, >= 0.
     band: ``(t_lo_s, t_hi_s)`` periods where ``tol`` is checked (``None``: all).
       The correction itself acts at all target periods.
-    baseline: apply :func:`cvaegan_jax.ground_motion.baseline_correct` to every
+    baseline: apply :func:`cvaegan_jax.intensity.baseline_correct` to every
       iterate (final velocity and displacement ~0).
     return_history: also return the per-iteration max |misfit| in ``band``.
     dtype: float32 (default) or float64 (needs ``jax_enable_x64``): dtype of the
@@ -432,7 +432,7 @@ def simqke(periods_s, sa_ms2, num: int, dt: float, num_samples: int, seed: int =
     # irfft of (n/2) A e^{i phi} is sum_k A_k cos(w_k t + phi_k).
     stationary = np.fft.irfft(amp * phasor * (n_fft / 2), n_fft, axis=-1)[:, :num_samples]
     accel = stationary * env
-    return ground_motion.baseline_correct(accel, dt) if baseline else accel
+    return intensity.baseline_correct(accel, dt) if baseline else accel
 
   def spectrum(accel):
     return np.asarray(spectra.response_spectrum(jnp.asarray(accel), dt, periods, damping))

@@ -48,6 +48,7 @@ import scipy.linalg
 from cvaegan_jax import validation
 
 __all__ = [
+    "band_mask",
     "DEFAULT_PERIODS",
     "DEFAULT_DAMPING",
     "log_periods",
@@ -88,6 +89,18 @@ def log_periods(t_min: float, t_max: float, n: int) -> np.ndarray:
 
 # The project-wide period grid: 100 log-spaced periods from 0.01 s to 10 s.
 DEFAULT_PERIODS = log_periods(0.01, 10.0, 100)
+
+
+def band_mask(periods_s: np.ndarray, band_s) -> np.ndarray:
+  """Boolean ``[P]``: periods inside ``band_s = (t_min, t_max)`` (inclusive, 1e-9 slack)."""
+  lo, hi = band_s
+  if not 0 < lo < hi:
+    raise ValueError(f"band_s must be (t_min, t_max) with 0 < t_min < t_max, got {band_s}")
+  periods_s = np.asarray(periods_s)
+  mask = (periods_s >= lo * (1 - 1e-9)) & (periods_s <= hi * (1 + 1e-9))
+  if not mask.any():
+    raise ValueError(f"band_s {band_s} holds none of the periods {periods_s.min():.3g}-{periods_s.max():.3g} s")
+  return mask
 
 
 # ---------------------------------------------------------------------------

@@ -1,8 +1,7 @@
-"""Training: the state pytree, pure jitted steps, the loop, checkpoints and logs.
+"""Training: pure jitted steps and the loop (checkpoints, logs, validation, figures).
 
-* :class:`TrainState` holds everything a run needs to continue: generator and critic
-  parameters, batch statistics, both optimizer states, the EMA of the generator, the
-  step, the root key and the condition statistics.
+* The state is :class:`cvaegan_jax.train_state.TrainState`; the data come only through
+  :mod:`cvaegan_jax.input_pipeline` from a prepared data set.
 * :func:`train_step` (``n_critic`` critic updates, then one generator update) and
   :func:`eval_step` are module-level pure functions; :func:`compile_steps` jits them once
   over a 1-D ``('data',)`` mesh with the batch sharded and the state replicated and
@@ -16,165 +15,30 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
-import json
 import logging
 import os
 import time
-from typing import Any
 
-import flax
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import optax
 import scipy.stats
+from jax.experimental import multihost_utils
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from cvaegan_jax import checkpoints, conditioning, ground_motion, losses, models, spectra
+from cvaegan_jax import checkpoints, conditioning, figures, fit, input_pipeline, logs, losses, models, spectra
+from cvaegan_jax import train_state
+from cvaegan_jax.train_state import Static, TrainState
 
-__all__ = ["TrainState", "build_models", "make_optimizers", "init_state", "scale_amplitudes", "train_step", "eval_step",
-           "compile_steps", "train_and_evaluate", "NonFiniteError"]
+__all__ = ["scale_amplitudes", "train_step", "eval_step", "compile_steps", "train_and_evaluate", "NonFiniteError"]
 
 
 class NonFiniteError(FloatingPointError):
   """A loss or gradient became NaN or infinite; the message names the step and term."""
-
-
-@flax.struct.dataclass
-class TrainState:
-  """Everything that changes during training (one pytree; checkpointed whole)."""
-  step: jax.Array  # int32 scalar: generator updates done.
-  gen_params: Any
-  gen_batch_stats: Any
-  critic_params: Any
-  gen_opt_state: Any
-  critic_opt_state: Any
-  ema_params: Any
-  key: jax.Array  # uint32[2] raw root key.
-  cond_mean: jax.Array  # [P] log10 PSA mean of the training set.
-  cond_std: jax.Array  # [P] log10 PSA std.
-
-
-@dataclasses.dataclass(frozen=True)
-class Static:
-  """What the steps need besides the state and batch (hashable, closed over at jit time)."""
-  model: models.CVAEGAN
-  critic: models.Critic
-  gen_tx: Any
-  critic_tx: Any
-  config: Any  # FrozenConfigDict
-  periods: tuple
-  dt: float
-  lr_scale: Any = None  # step -> learning-rate multiplier (optimizer.schedule); None: constant.
-
-
-def build_models(model_config, num_samples: int) -> tuple[models.CVAEGAN, models.Critic]:
-  """The generator (encoder + decoder) and critic of a ``config.model``."""
-  m = model_config
-  n_up = len(m.decoder_features)
-  if num_samples % (2**n_up):
-    raise ValueError(f"data.num_samples={num_samples} must be divisible by 2**{n_up} (decoder upsamplings)")
-  added = {k: m.get(k, v) for k, v in checkpoints.ADDED_MODEL_FIELDS.items()}  # Old workdirs lack them.
-  enc = models.Encoder(tuple(m.encoder_features), m.encoder_kernel, m.encoder_stride, m.latent_dim, m.norm,
-                       **{k.removeprefix("encoder_"): v for k, v in added.items() if k.startswith("encoder_")})
-  dec = models.Decoder(num_samples // 2**n_up, m.decoder_base_features, tuple(m.decoder_features),
-                       m.decoder_kernel, m.norm, m.decoder_output,
-                       **{k.removeprefix("decoder_"): v for k, v in added.items() if k.startswith("decoder_")})
-  critic = models.Critic(tuple(m.critic_features), m.critic_kernel, m.critic_stride,
-                         **{k.removeprefix("critic_"): v for k, v in added.items() if k.startswith("critic_")})
-  return models.CVAEGAN(enc, dec), critic
-
-
-def make_optimizers(opt_config):
-  """Adam for the generator and critic, with optional global-norm clipping."""
-  def adam(lr):
-    tx = optax.adam(lr, b1=opt_config.b1, b2=opt_config.b2)
-    return optax.chain(optax.clip_by_global_norm(opt_config.grad_clip), tx) if opt_config.grad_clip else tx
-  return adam(opt_config.gen_lr), adam(opt_config.critic_lr)
-
-
-def learning_rate_scale(opt_config, num_steps: int):
-  """The multiplier of the Adam learning rates at generator step ``step`` (a function of an
-  int32 scalar, returning a float32 scalar), or None for ``optimizer.schedule = "constant"``.
-
-  ``"cosine"``: a linear warm-up from 0 over ``optimizer.warmup_steps`` steps, then a cosine
-  decay from 1 to ``optimizer.final_lr_fraction`` at ``num_steps`` (held there after it).
-  The critic's updates within a generator step use the same multiplier. It multiplies the
-  Adam updates, which is the same as scheduling the learning rate (Adam's moments do not
-  depend on it) and leaves the optimizer state as it is: a run resumes with any schedule.
-
-  Raises:
-    ValueError: an unknown schedule, a fraction outside [0, 1], or warm-up steps outside
-      [0, num_steps).
-  """
-  kind = opt_config.get("schedule", "constant")
-  if kind == "constant":
-    return None
-  if kind != "cosine":
-    raise ValueError(f"optimizer.schedule={kind!r}: expected 'constant' or 'cosine'")
-  final, warmup = float(opt_config.final_lr_fraction), int(opt_config.warmup_steps)
-  if not 0.0 <= final <= 1.0:
-    raise ValueError(f"optimizer.final_lr_fraction={final}: expected a fraction in [0, 1]")
-  if not 0 <= warmup < num_steps:
-    raise ValueError(f"optimizer.warmup_steps={warmup}: expected 0 <= warmup_steps < training.num_steps={num_steps}")
-  return optax.warmup_cosine_decay_schedule(0.0 if warmup else 1.0, 1.0, warmup, num_steps, end_value=final)
-
-
-def _scaled(static: Static, updates, step):
-  if static.lr_scale is None:
-    return updates
-  f = static.lr_scale(step)
-  return jax.tree.map(lambda u: u * f.astype(u.dtype), updates)
-
-
-def make_static(config) -> Static:
-  config = ml_collections.FrozenConfigDict(config)
-  t = config.training  # .get: a workdir's saved config may predate the field (generation reads it).
-  if t.get("decorrelation_weight", 0.0) and not (t.adv_on_prior or t.spec_on_prior):
-    raise ValueError("training.decorrelation_weight compares prior samples: it needs training.adv_on_prior "
-                     "or training.spec_on_prior")
-  augment = t.get("amplitude_augment", 0.0)
-  if augment and augment < 1.0:
-    raise ValueError(f"training.amplitude_augment={augment}: expected 0 (off) or the largest factor, >= 1")
-  transform = t.get("criterion_transform", "log1p")
-  if transform not in losses.CRITERION_TRANSFORMS:
-    raise ValueError(f"training.criterion_transform={transform!r}: expected one of {losses.CRITERION_TRANSFORMS}")
-  model, critic = build_models(config.model, config.data.num_samples)
-  gen_tx, critic_tx = make_optimizers(config.optimizer)
-  periods = tuple(float(t) for t in spectra.log_periods(config.data.t_min_s, config.data.t_max_s,
-                                                        config.data.num_periods))
-  return Static(model, critic, gen_tx, critic_tx, config, periods, 1.0 / config.data.sampling_rate_hz,
-                learning_rate_scale(config.optimizer, config.training.num_steps))
-
-
-def init_state(static: Static, cond_stats: dict, seed: int) -> TrainState:
-  """Fresh parameters and optimizer states; ``cond_stats`` from the training set."""
-  cfg = static.config
-  key = jax.random.PRNGKey(seed)
-  k_gen, k_critic, k_eps = jax.random.split(key, 3)
-  x = jnp.zeros((2, cfg.data.num_samples, 1))
-  c = jnp.zeros((2, cfg.data.num_periods))
-  eps = jnp.zeros((2, cfg.model.latent_dim))
-  variables = static.model.init(k_gen, x, c, eps, train=False)
-  gen_params = variables["params"]
-  critic_params = static.critic.init(k_critic, x, c)["params"]
-  return TrainState(
-      step=jnp.zeros((), jnp.int32),
-      gen_params=gen_params,
-      gen_batch_stats=variables.get("batch_stats", {}),
-      critic_params=critic_params,
-      gen_opt_state=static.gen_tx.init(gen_params),
-      critic_opt_state=static.critic_tx.init(critic_params),
-      ema_params=jax.tree.map(jnp.copy, gen_params),  # Its own buffers: the state is donated.
-      key=jax.random.PRNGKey(seed + 1),
-      cond_mean=jnp.asarray(cond_stats["mean"], jnp.float32),
-      cond_std=jnp.asarray(cond_stats["std"], jnp.float32),
-  )
 
 
 def _norm(tree) -> jax.Array:
@@ -225,7 +89,6 @@ def _critic_update(static: Static, state: TrainState, batch, key):
 
   (loss, (w, gp)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.critic_params)
   updates, opt_state = static.critic_tx.update(grads, state.critic_opt_state, state.critic_params)
-  updates = _scaled(static, updates, state.step)
   params = optax.apply_updates(state.critic_params, updates)
   metrics = {"critic_loss": loss, "wasserstein": -w, "gradient_penalty": gp, "critic_grad_norm": _norm(grads)}
   return state.replace(critic_params=params, critic_opt_state=opt_state), metrics
@@ -254,8 +117,7 @@ def _generator_losses(static: Static, params, state: TrainState, batch, key):
         terms[f"spectral_{name}"] = losses.spectral_misfit(log_gen, batch["log_psa"])
         total = total + cfg.spec_weight * terms[f"spectral_{name}"]
       if cfg.criterion_weight:
-        terms[f"criterion_{name}"] = losses.criterion_misfit(10.0**log_gen * scale, psa_target,
-                                                             transform=cfg.get("criterion_transform", "log1p"))
+        terms[f"criterion_{name}"] = losses.criterion_misfit(10.0**log_gen * scale, psa_target)
         total = total + cfg.criterion_weight * terms[f"criterion_{name}"]
   if cfg.decorrelation_weight:
     # A second prior sample of each condition (its batch statistics are not kept). Not the
@@ -264,19 +126,11 @@ def _generator_losses(static: Static, params, state: TrainState, batch, key):
     x_prior2, _ = _prior_sample(static, params, state.gen_batch_stats, batch["c"], jax.random.fold_in(key, 2))
     terms["decorrelation"] = losses.decorrelation(x_prior, x_prior2)
     total = total + cfg.decorrelation_weight * terms["decorrelation"]
-  if cfg.husid_weight:
-    terms["husid_rec"] = losses.husid_misfit(x_rec, batch["x"])
-    total = total + cfg.husid_weight * terms["husid_rec"]
-    if x_prior is not None and cfg.husid_on_prior:
-      terms["husid_prior"] = losses.husid_misfit(x_prior, batch["x"])
-      total = total + cfg.husid_weight * terms["husid_prior"]
-  # Population terms: each generated batch (reconstructions, prior samples) against the real one.
-  fakes = [x_rec] + ([x_prior] if x_prior is not None else [])
-  for name, misfit in (("envelope", losses.envelope_misfit),
-                       ("duration", functools.partial(losses.duration_misfit, dt=static.dt))):
-    if cfg.get(f"{name}_weight", 0.0):
-      terms[name] = sum(misfit(x, batch["x"]) for x in fakes) / len(fakes)
-      total = total + cfg[f"{name}_weight"] * terms[name]
+  if cfg.duration_weight:
+    # Population term: each generated batch (reconstructions, prior samples) against the real one.
+    fakes = [x_rec] + ([x_prior] if x_prior is not None else [])
+    terms["duration"] = sum(losses.duration_misfit(x, batch["x"], dt=static.dt) for x in fakes) / len(fakes)
+    total = total + cfg.duration_weight * terms["duration"]
   terms["generator_loss"] = total
   return total, (terms, new_stats)
 
@@ -314,7 +168,7 @@ def train_step(state: TrainState, batch: dict, static: Static) -> tuple[TrainSta
     norms, and ``finite`` (1.0 when every loss and gradient norm is finite).
   """
   key = jax.random.fold_in(jax.random.wrap_key_data(state.key), state.step)
-  augment = static.config.training.get("amplitude_augment", 0.0)
+  augment = static.config.training.amplitude_augment
   if augment:  # Factors log-uniform in [1 / augment, augment].
     u = jax.random.uniform(jax.random.fold_in(key, 2000), (batch["x"].shape[0],), minval=-1.0, maxval=1.0)
     batch = scale_amplitudes(batch, jnp.asarray(augment, jnp.float32) ** u, static, state)
@@ -325,7 +179,6 @@ def train_step(state: TrainState, batch: dict, static: Static) -> tuple[TrainSta
   (_, (terms, new_stats)), grads = jax.value_and_grad(
       lambda p: _generator_losses(static, p, state, batch, k_gen), has_aux=True)(state.gen_params)
   updates, opt_state = static.gen_tx.update(grads, state.gen_opt_state, state.gen_params)
-  updates = _scaled(static, updates, state.step)
   params = optax.apply_updates(state.gen_params, updates)
   decay = static.config.training.ema_decay
   ema = jax.tree.map(lambda e, p: decay * e + (1 - decay) * p, state.ema_params, params) if decay else params
@@ -365,9 +218,9 @@ def eval_step(state: TrainState, batch: dict, static: Static) -> dict:
   psa = batch["psa"]
   return {
       "rec_mse": jnp.mean((x_rec - batch["x"]) ** 2, axis=(1, 2)),
-      "r2_prior": ground_motion.spectral_r2(psa, psa_gen),
-      "rmse_prior": ground_motion.spectral_rmse(psa, psa_gen),
-      "rmse_norm_prior": ground_motion.peak_normalised_rmse(psa, psa_gen),
+      "r2_prior": fit.spectral_r2(psa, psa_gen),
+      "rmse_prior": fit.spectral_rmse(psa, psa_gen),
+      "rmse_norm_prior": fit.peak_normalised_rmse(psa, psa_gen),
       "log_misfit_prior": jnp.sqrt(jnp.mean((log_gen - batch["log_psa"]) ** 2, axis=-1)),
       "sample_corr": losses.waveform_correlation(x_prior, x_prior2),
       **{f"{name}_{who}": stats[:, losses.DURATION_STATS.index(name)]
@@ -424,7 +277,6 @@ def _eval_batches(source, batch_size: int, max_examples: int, transform):
   Yields ``(batch, n)``: the last batch is padded to the full size by repeating its last
   example (the jitted step keeps one shape) and ``n`` says how many rows are real.
   """
-  from cvaegan_jax import input_pipeline
   seen = 0
   for b in input_pipeline.eval_batches(source, batch_size, transform):
     n = min(b["x"].shape[0], max_examples - seen)
@@ -442,7 +294,6 @@ def evaluate_split(p_eval, state, source, batch_size, max_examples, transform, s
   (``make_array_from_callback``) and the per-example results are gathered from all processes,
   so this also runs on several hosts.
   """
-  from jax.experimental import multihost_utils
   keep = ("x", "c", "log_psa", "scale", "psa")
   outs = []
   for b, n in _eval_batches(source, batch_size, max_examples, transform):
@@ -453,8 +304,8 @@ def evaluate_split(p_eval, state, source, batch_size, max_examples, transform, s
   if not outs:
     return {}
   cat = {k: np.concatenate([o[k] for o in outs]) for k in outs[0]}
-  ok = np.asarray(ground_motion.paper_criterion(cat["r2_prior"], cat["rmse_prior"]))
-  ok_norm = np.asarray(ground_motion.paper_criterion(cat["r2_prior"], cat["rmse_norm_prior"]))
+  ok = np.asarray(fit.paper_criterion(cat["r2_prior"], cat["rmse_prior"]))
+  ok_norm = np.asarray(fit.paper_criterion(cat["r2_prior"], cat["rmse_norm_prior"]))
   return {"rec_mse": cat["rec_mse"].mean(), "r2_prior_median": np.median(cat["r2_prior"]),
           "rmse_prior_median": np.median(cat["rmse_prior"]), "log_misfit_prior": cat["log_misfit_prior"].mean(),
           "paper_criterion_share": ok.mean(), "criterion_share_peak_norm": ok_norm.mean(),
@@ -473,8 +324,39 @@ def _timing_metrics(cat: dict) -> dict:
   return out
 
 
+def plot_samples(static: Static, state: TrainState, source, transform, path: str, num: int = 4,
+                 seed: int = 0) -> None:
+  """Draw ``num`` validation records with their reconstruction and a prior sample
+  (:func:`cvaegan_jax.figures.training_samples`), with the state's EMA generator.
+
+  Args:
+    static, state: the model and its state.
+    source: random-access validation split.
+    transform: numpy batch -> model features (``conditioning.features``).
+    path: PNG path (folders created).
+  """
+  num = min(num, len(source))
+  idx = np.linspace(0, len(source) - 1, num).astype(int)
+  raw = [source[int(i)] for i in idx]
+  b = transform({k: np.stack([r[k] for r in raw]) for k in ("waveform", "spectrum")})
+  variables = {"params": jax.device_get(state.ema_params), "batch_stats": jax.device_get(state.gen_batch_stats)}
+  mean, _ = static.model.apply(variables, b["x"], b["c"], method=models.CVAEGAN.encode)
+  x_rec = static.model.apply(variables, mean, b["c"], method=models.CVAEGAN.generate)
+  z = jax.random.normal(jax.random.PRNGKey(seed), mean.shape)
+  x_gen = static.model.apply(variables, z, b["c"], method=models.CVAEGAN.generate)
+  scale = b["scale"][:, None]
+  waves = {"real": b["x"][..., 0] * scale, "reconstructed": np.asarray(x_rec[..., 0]) * scale,
+           "generated (prior)": np.asarray(x_gen[..., 0]) * scale}
+  psa = {k: np.asarray(spectra.response_spectrum(jnp.asarray(v, jnp.float32), static.dt, static.periods,
+                                                 static.config.data.damping)) for k, v in waves.items()}
+  titles = [f"M{float(m['magnitude']):.1f}, {float(m['dist_km']):.0f} km, {input_pipeline.text(m['station'])}"
+            for m in raw]
+  figures.training_samples(waves, psa, b["psa"], np.asarray(static.periods), static.dt, titles,
+                           f"step {int(state.step)}", path)
+
+
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> TrainState:
-  """Prepare data if needed, then train (resuming from ``workdir``) and evaluate.
+  """Train (resuming from ``workdir``) on the prepared data set, with validation as it goes.
 
   Args:
     config: a project config (``configs/*.py``).
@@ -489,13 +371,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
       finite state).
     checkpoints.ConfigMismatchError: ``workdir`` holds checkpoints of another model.
   """
-  from cvaegan_jax import evaluate, input_pipeline, logs
-  from data_prep import build
-
   checkpoints.check_config(workdir, config)
   tcfg = config.training
-  static = make_static(config)
-  sources = build.build_from_config(config.data).as_data_source()
+  static = train_state.make_static(config)
+  sources = input_pipeline.open_dataset(config.data)
   if "train" not in sources:
     raise ValueError(f"the data set has no train split (splits: {sorted(sources)}); use more events")
   ndev = jax.device_count()
@@ -505,7 +384,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
   replicated, sharded = NamedSharding(mesh, P()), NamedSharding(mesh, P("data"))
 
   manager = checkpoints.make_manager(workdir, tcfg.keep_checkpoints)
-  state = jax.device_put(init_state(static, read_condition_stats(sources["train"]), tcfg.seed), replicated)
+  state = jax.device_put(train_state.create(static, read_condition_stats(sources["train"]), tcfg.seed), replicated)
   restored = checkpoints.restore_latest(manager, state)
   if restored is not None:
     state = restored
@@ -541,8 +420,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
         logger.write(step, evaluate_split(p_eval, state, val, eval_bs, tcfg.eval_examples, eval_transform, sharded),
                      prefix="validation")
       if val is not None and jax.process_index() == 0 and (step % tcfg.figure_every == 0 or step == tcfg.num_steps):
-        evaluate.plot_training_samples(static, state, val, eval_transform,
-                                       os.path.join(workdir, "samples", f"step_{step:07d}.png"))
+        plot_samples(static, state, val, eval_transform, os.path.join(workdir, "samples", f"step_{step:07d}.png"))
       if step % tcfg.checkpoint_every == 0 or step == tcfg.num_steps:
         checkpoints.save(manager, step, state)
   finally:

@@ -1,10 +1,14 @@
-"""Argument checks shared by the modules that take numbers from users (clear, named errors)."""
+"""Argument checks shared by the modules that take numbers from users (clear, named errors), and g."""
 
 from __future__ import annotations
 
 import math
 
-__all__ = ["positive_float", "non_negative_float"]
+import numpy as np
+
+__all__ = ["G_MS2", "positive_float", "non_negative_float", "check_dt", "check_records"]
+
+G_MS2 = 9.80665  # Standard gravity, m/s^2.
 
 
 def _finite_float(value, name: str, what: str, accept) -> float:
@@ -44,3 +48,30 @@ def non_negative_float(value, name: str) -> float:
     ValueError: not a number, NaN/inf, or < 0.
   """
   return _finite_float(value, name, "a finite number >= 0", lambda v: v >= 0)
+
+
+def check_dt(dt) -> float:
+  """A sampling interval ``dt`` in seconds as a float, or a ValueError naming ``dt``."""
+  return positive_float(dt, "dt", "seconds")
+
+
+def check_records(accel_ms2, what: str = "accel_ms2") -> np.ndarray:
+  """``[T]`` or ``[N, T]`` real finite records -> ``[N, T]`` float32 (kept) or float64.
+
+  Raises:
+    TypeError: not a real numeric array.
+    ValueError: another shape, an empty axis, or NaN/inf (naming ``what`` and the index).
+  """
+  arr = np.asarray(accel_ms2)
+  if arr.dtype.kind not in "biuf":
+    raise TypeError(f"{what} must be a real numeric array, got dtype {arr.dtype}")
+  if arr.dtype != np.float32:
+    arr = arr.astype(np.float64)
+  if arr.ndim == 1:
+    arr = arr[None]
+  if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] < 1:
+    raise ValueError(f"{what} must be [T] or [N, T] with N, T >= 1, got shape {np.shape(accel_ms2)}")
+  if not np.all(np.isfinite(arr)):
+    bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+    raise ValueError(f"{what} contains NaN or inf (first at index {bad})")
+  return arr

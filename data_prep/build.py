@@ -10,10 +10,13 @@ Prints the split sizes and where the QC summary (`qc_summary.json`, `qc_figures.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 
 from absl import app
 from absl import flags
+
+from data_prep.knet_spectra import Builder
 
 
 
@@ -44,8 +47,6 @@ def make_builder(config: str = "simulated", data_dir: str = "data", file_format:
     **overrides: fields of :class:`KnetSpectraConfig`, and ``num_samples`` /
       ``sampling_rate_hz`` of its processing (None values are ignored).
   """
-  from data_prep.knet_spectra import Builder
-
   base = {c.name: c for c in Builder.BUILDER_CONFIGS}[config]
   proc = {k: overrides.pop(k) for k in ("num_samples", "sampling_rate_hz") if overrides.get(k) is not None}
   overrides = {k: v for k, v in overrides.items() if v is not None and getattr(base, k) != v}
@@ -72,30 +73,41 @@ def build(config="simulated", data_dir="data", manual_dir=None, file_format="arr
   return builder
 
 
-def build_from_config(data_config):
-  """Prepare the data set a project config's ``data`` section names; log where it is.
+def builder_from_config(data_config):
+  """The `knet_spectra` builder a project config's ``data`` section names (nothing is built).
 
   Fields used: builder_config, data_dir, manual_dir, num_events, seed and, when present,
   num_periods, t_min_s, t_max_s, damping, num_samples, sampling_rate_hz (see ``configs/``).
-  """
-  import logging
 
-  kind = data_config.builder_config
+  Raises:
+    ValueError: builder_config "knet" without ``manual_dir``.
+  """
+  if data_config.builder_config != "simulated" and not data_config.manual_dir:
+    raise ValueError("config.data.manual_dir must name the K-NET/KiK-net archive folder for builder_config 'knet'")
+  return make_builder(data_config.builder_config, data_config.data_dir, **_build_overrides(data_config))
+
+
+def _build_overrides(data_config) -> dict:
+  """The builder-config overrides of a ``config.data`` (see :func:`make_builder`)."""
   overrides = {"seed": data_config.seed}
   for field in ("num_periods", "t_min_s", "t_max_s", "damping", "num_samples", "sampling_rate_hz"):
     if field in data_config:
       overrides[field] = data_config[field]
-  if kind == "simulated":
+  if data_config.builder_config == "simulated":
     overrides["num_events"] = data_config.num_events
-  elif not data_config.manual_dir:
-    raise ValueError("config.data.manual_dir must name the K-NET/KiK-net archive folder for builder_config 'knet'")
-  b = make_builder(kind, data_config.data_dir, **overrides)
+  return overrides
+
+
+def build_from_config(data_config):
+  """Prepare the data set a project config's ``data`` section names (if not yet); log where it is."""
+  kind = data_config.builder_config
+  b = builder_from_config(data_config)
   if b.is_prepared():
     logging.info("data set %s already prepared in %s", b.info.full_name, b.data_dir)
   else:
     logging.info("preparing data set %s in %s (%s)", b.info.full_name, b.data_dir,
                  "simulating raw K-NET files first" if kind == "simulated" else f"from {data_config.manual_dir}")
-    b = build(kind, data_config.data_dir, data_config.manual_dir or None, **overrides)
+    b = build(kind, data_config.data_dir, data_config.manual_dir or None, **_build_overrides(data_config))
   sizes = {name: s.num_examples for name, s in b.info.splits.items()}
   print(f"data set {b.info.full_name} in {b.data_dir}: {sizes}")
   return b

@@ -18,10 +18,17 @@ import warnings
 
 import numpy as np
 
-__all__ = ["Record", "read_knet_file", "read_knet_bytes", "read_event_header", "hypocentral_distance_km", "KnetFormatError"]
+__all__ = ["FILE_NAME", "is_record_file", "Record", "read_knet_file", "read_knet_bytes", "read_event_header",
+           "hypocentral_distance_km", "KnetFormatError"]
 
 _EARTH_RADIUS_KM = 6371.0
-_EXT = re.compile(r"\.(EW|NS|UD)([12]?)$", re.IGNORECASE)
+# A component file's name: STEM.EW/.NS/.UD (K-NET), .EW1/.NS1/.UD1 or .EW2/.NS2/.UD2 (KiK-net).
+FILE_NAME = re.compile(r"^(?P<stem>.+)\.(?P<comp>EW|NS|UD)(?P<sensor>[12]?)$", re.IGNORECASE)
+
+
+def is_record_file(path: str | os.PathLike) -> bool:
+  """Whether ``path``'s name is a K-NET/KiK-net component file's (by its suffix only)."""
+  return FILE_NAME.match(os.path.basename(os.fspath(path))) is not None
 
 
 class KnetFormatError(ValueError):
@@ -164,12 +171,12 @@ def _parse(source, path: str) -> Record:
   if accel.size < expected - tr.stats.sampling_rate:
     raise KnetFormatError(f"{path}: truncated: {accel.size} samples, the header's duration "
                           f"{hdr.duration:g} s at {tr.stats.sampling_rate:g} Hz means {expected:.0f}")
-  m = _EXT.search(path)
+  m = FILE_NAME.match(os.path.basename(path))
   channel = str(tr.stats.channel).upper()
-  component = (m.group(1).upper() if m else channel[:2])
+  component = (m.group("comp").upper() if m else channel[:2])
   if component not in ("EW", "NS", "UD"):
     raise KnetFormatError(f"{path}: unknown component {channel!r}")
-  sensor = m.group(2) if m else channel[2:]
+  sensor = m.group("sensor") if m else channel[2:]
   network = "KiK-net" if sensor in ("1", "2") else "K-NET"
   dist = hypocentral_distance_km(hdr.evla, hdr.evlo, hdr.evdp, hdr.stla, hdr.stlo, hdr.stel)
   return Record(

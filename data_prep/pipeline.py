@@ -19,18 +19,16 @@ import collections
 import dataclasses
 import json
 import os
-import re
 import tarfile
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from data_prep import knet, processing
+from data_prep import knet, picking, processing, qc_plots
 
 __all__ = ["Source", "Group", "discover", "assign_splits", "process_group", "SPLITS"]
 
 SPLITS = ("train", "validation", "test", "ood_low", "ood_high")
-_COMPONENT_FILE = re.compile(r"^(?P<stem>.+)\.(?P<comp>EW|NS|UD)(?P<sensor>[12]?)$", re.IGNORECASE)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,7 +69,7 @@ def _archive_members(path: str) -> list[Source]:
   out = []
   for name in names:
     base = os.path.basename(name)
-    if _COMPONENT_FILE.match(base):
+    if knet.FILE_NAME.match(base):
       out.append(Source(path, name))
     elif base.endswith((".tar.gz", ".tgz", ".tar")):
       raise knet.KnetFormatError(f"{path}: nested archive {name} is not supported; unpack the outer one")
@@ -103,7 +101,7 @@ def discover(inputs: Sequence[str] | str) -> tuple[list[Group], list[tuple[str, 
         sources.extend(_archive_members(path))
       except knet.KnetFormatError as e:
         problems.append((path, f"unreadable: {e}"))
-    elif _COMPONENT_FILE.match(os.path.basename(path)):
+    elif knet.FILE_NAME.match(os.path.basename(path)):
       sources.append(Source(path))
 
   for root in map(os.fspath, inputs):
@@ -120,7 +118,7 @@ def discover(inputs: Sequence[str] | str) -> tuple[list[Group], list[tuple[str, 
                      f"found in {list(inputs)}" + (f"; problems: {problems}" if problems else ""))
   by_key: dict[str, list[Source]] = collections.defaultdict(list)
   for s in sources:
-    stem = _COMPONENT_FILE.match(os.path.basename(s.member or s.path)).group("stem")
+    stem = knet.FILE_NAME.match(os.path.basename(s.member or s.path)).group("stem")
     by_key[stem].append(s)
   groups = [Group(k, tuple(sorted(v, key=lambda s: s.name))) for k, v in sorted(by_key.items())]
   return groups, problems
@@ -179,14 +177,12 @@ def process_group(records: Sequence[knet.Record], picker, cfg: processing.Proces
     QC key ('nan', 'clipped', 'too_short', 'low_snr', 'low_pga', 'no_pre_event') or
     'no_pick'.
   """
-  from data_prep import picking
-
   kept = [r for r in records if keep(r)]
   if not kept:
     return [], []
   try:
     pick = picker.pick(records)
-  except picking.PickError as e:
+  except picking.PickError:
     return [], [(r.path, "no_pick") for r in kept]
   out, skipped = [], []
   for r in kept:
@@ -333,7 +329,6 @@ class QcCollector:
 
   def write(self, out_dir, config=None) -> str:
     """Write ``qc_summary.json`` and ``qc_figures.png`` into ``out_dir``; returns the JSON path."""
-    from data_prep import qc_plots
     out_dir = os.fspath(out_dir)
     os.makedirs(out_dir, exist_ok=True)
     path = os.path.join(out_dir, "qc_summary.json")

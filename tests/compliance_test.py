@@ -10,7 +10,7 @@ import pytest
 import scipy.signal
 
 from cvaegan_jax import compliance
-from cvaegan_jax import ground_motion as gm
+from cvaegan_jax import intensity
 from cvaegan_jax import spectra
 
 DT = 0.01
@@ -32,7 +32,7 @@ def record():
   env = np.where(t < 3.0, (t / 3.0) ** 2, np.where(t < 10.0, 1.0, np.exp(-(t - 10.0) / 4.0)))
   sos = scipy.signal.butter(4, (0.1, 20.0), "bandpass", fs=1.0 / DT, output="sos")
   a = scipy.signal.sosfiltfilt(sos, rng.standard_normal(t.size) * env)
-  return gm.baseline_correct(2.0 * a / np.abs(a).max(), DT)
+  return intensity.baseline_correct(2.0 * a / np.abs(a).max(), DT)
 
 
 @pytest.fixture(scope="module")

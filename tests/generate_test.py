@@ -6,7 +6,8 @@ import shutil
 import numpy as np
 import pytest
 
-from cvaegan_jax import checkpoints, evaluate, exports, generate, ground_motion, spectra, targets, train
+from cvaegan_jax import (checkpoints, evaluate, exports, fit, intensity, refine, sampling, specs, spectra, suites,
+                         targets, train, train_state)
 from tests.train_test import tiny_config
 
 EC8 = "ec8:type=1,ground=B,ag=0.3g"
@@ -27,14 +28,14 @@ def workdir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def gen(workdir):
-  return generate.Generator.from_workdir(str(workdir))
+  return sampling.Generator.from_workdir(str(workdir))
 
 
 def test_loads_the_ema_weights_of_the_latest_checkpoint(gen, workdir):
   assert gen.step == 10 and gen.periods_s.size == 100 and gen.dt == 0.01 and gen.num_samples == 3000
   cfg = checkpoints.load_config(str(workdir))
   manager = checkpoints.make_manager(str(workdir), keep=1, async_save=False)
-  like = train.init_state(train.make_static(cfg), {"mean": np.zeros(100), "std": np.ones(100)}, 0)
+  like = train_state.create(train_state.make_static(cfg), {"mean": np.zeros(100), "std": np.ones(100)}, 0)
   state = checkpoints.restore_latest(manager, like)
   np.testing.assert_array_equal(gen.variables["params"]["decoder"]["Dense_0"]["kernel"],
                                 state.ema_params["decoder"]["Dense_0"]["kernel"])
@@ -49,11 +50,11 @@ def test_raw_records_units_spectra_baseline_and_seeds(gen):
   assert not np.allclose(a.accel_ms2, c.accel_ms2)
   # Spectra and misfits describe the returned records exactly.
   np.testing.assert_allclose(a.psa_ms2, spectra.response_spectrum(a.accel_ms2, 0.01, gen.periods_s), rtol=1e-6)
-  target = targets.parse(EC8).at(gen.periods_s)
+  target = specs.parse(EC8).at(gen.periods_s)
   np.testing.assert_allclose(a.target_ms2[0], target.sa_ms2, rtol=1e-6)
   np.testing.assert_allclose(a.misfit, a.psa_ms2 / a.target_ms2 - 1, rtol=1e-5, atol=1e-6)
   # Baseline-corrected: final velocity and displacement are zero.
-  vel, disp = ground_motion.velocity_displacement(a.accel_ms2.astype(np.float64), a.dt)
+  vel, disp = intensity.velocity_displacement(a.accel_ms2.astype(np.float64), a.dt)
   assert np.all(np.abs(vel[:, -1]) < 1e-4 * np.abs(vel).max(axis=1))
   assert np.all(np.abs(disp[:, -1]) < 1e-4 * np.abs(disp).max(axis=1))
 
@@ -67,7 +68,7 @@ def test_waveform_refinement_matches_the_target(gen):
   assert ref_m.mean() < 0.05 and ref_m.mean() < 0.2 * raw_m.mean()
   assert ref_m.max() < 0.5 * raw_m.max()
   # Refinement keeps the records baseline-corrected.
-  vel, disp = ground_motion.velocity_displacement(ref.accel_ms2.astype(np.float64), ref.dt)
+  vel, disp = intensity.velocity_displacement(ref.accel_ms2.astype(np.float64), ref.dt)
   assert np.all(np.abs(disp[:, -1]) < 1e-4 * np.abs(disp).max(axis=1))
 
 
@@ -88,18 +89,18 @@ def test_scale_refinement_is_the_least_squares_amplitude_factor(gen):
   np.testing.assert_allclose(sc.accel_ms2, raw.accel_ms2 * k[:, None], rtol=1e-6)
   np.testing.assert_allclose(sc.psa_ms2, spectra.response_spectrum(sc.accel_ms2, 0.01, gen.periods_s), rtol=1e-5)
   # k solves the weighted least-squares problem (reference: numpy's lstsq on sqrt(w) rows).
-  w = np.where(generate.band_mask(gen.periods_s, sc.band_s), 1.0, 0.25)
+  w = np.where(spectra.band_mask(gen.periods_s, sc.band_s), 1.0, 0.25)
   for i in range(4):
     a = (np.sqrt(w) * raw.psa_ms2[i])[:, None].astype(np.float64)
     ref = np.linalg.lstsq(a, np.sqrt(w) * raw.target_ms2[i], rcond=None)[0][0]
     np.testing.assert_allclose(k[i], ref, rtol=1e-5)
   # A known answer: spectra twice the target come back halved; one row target broadcasts.
   t = np.geomspace(1.0, 3.0, 5)
-  np.testing.assert_allclose(generate.least_squares_scale(np.stack([2 * t, 0.25 * t]), t), [0.5, 4.0], rtol=1e-6)
+  np.testing.assert_allclose(refine.least_squares_scale(np.stack([2 * t, 0.25 * t]), t), [0.5, 4.0], rtol=1e-6)
   for bad_psa, bad_t, bad_w, name in ((np.zeros((1, 5)), t, None, "psa_ms2"), (t[None], t[:3], None, "target_ms2"),
                                       (t[None], t, np.zeros(5), "weights"), (t[None], t, -np.ones(5), "weights")):
     with pytest.raises(ValueError, match=name):
-      generate.least_squares_scale(bad_psa, bad_t, bad_w)
+      refine.least_squares_scale(bad_psa, bad_t, bad_w)
   # The fit is better than the raw records' in the weighted sense it minimises.
   sse = lambda g: np.sum(w * (g.psa_ms2 - g.target_ms2) ** 2, axis=1)
   assert np.all(sse(sc) <= sse(raw) * (1 + 1e-5))
@@ -114,8 +115,8 @@ def test_temperature_scales_the_latent(gen):
   half = gen.generate(EC8, num=3, seed=5, refine="none", temperature=0.5)
   c, scale = gen.condition(half.target_ms2)
   z = 0.5 * jax.random.normal(jax.random.PRNGKey(5), (3, gen.config.model.latent_dim))
-  x = np.asarray(generate._decode(gen.model, gen.variables, z, c), np.float64) * scale[:, None]
-  np.testing.assert_allclose(half.accel_ms2, ground_motion.baseline_correct(x, gen.dt), rtol=1e-4,
+  x = np.asarray(sampling._decode(gen.model, gen.variables, z, c), np.float64) * scale[:, None]
+  np.testing.assert_allclose(half.accel_ms2, intensity.baseline_correct(x, gen.dt), rtol=1e-4,
                              atol=1e-5 * np.abs(x).max())
   assert half.temperature == 0.5 and half.summary()["temperature"] == 0.5
   # Temperature 0: the prior's mean, the same record for every seed and row.
@@ -148,18 +149,18 @@ def test_bad_requests_are_clear_errors(gen, tmp_path, workdir):
   with pytest.raises(ValueError, match="psa_ms2"):
     gen.sample(np.full((2, 100), np.nan))
   with pytest.raises(FileNotFoundError, match="not a cvaegan-jax training workdir"):
-    generate.Generator.from_workdir(str(tmp_path))
+    sampling.Generator.from_workdir(str(tmp_path))
   # A workdir with its config but no checkpoint.
   empty = tmp_path / "empty"
   empty.mkdir()
   shutil.copy(workdir / "config.json", empty / "config.json")
   with pytest.raises(FileNotFoundError, match="checkpoint"):
-    generate.Generator.from_workdir(str(empty))
+    sampling.Generator.from_workdir(str(empty))
   # A caller's config that describes another model.
   other = tiny_config(tmp_path)
   other.model.latent_dim = 16
   with pytest.raises(checkpoints.ConfigMismatchError, match="model"):
-    generate.Generator.from_workdir(str(workdir), config=other)
+    sampling.Generator.from_workdir(str(workdir), config=other)
   # Checkpoints written by another config than the workdir's config.json.
   moved = tmp_path / "moved"
   shutil.copytree(workdir / "checkpoints", moved / "checkpoints")
@@ -167,11 +168,11 @@ def test_bad_requests_are_clear_errors(gen, tmp_path, workdir):
   saved["config"]["model"]["latent_dim"] = 16
   (moved / "config.json").write_text(json.dumps(saved))
   with pytest.raises(checkpoints.ConfigMismatchError, match="does not fit"):
-    generate.Generator.from_workdir(str(moved))
+    sampling.Generator.from_workdir(str(moved))
 
 
 def test_generate_suite_exports_checks_and_plots(workdir, tmp_path):
-  out = generate.generate_suite(str(workdir), EC8, num=11, seed=0, out_dir=str(tmp_path / "suite"),
+  out = suites.generate_suite(str(workdir), EC8, num=11, seed=0, out_dir=str(tmp_path / "suite"),
                                 formats=("at2", "csv", "npz", "mseed"), rule="auto", t1_s=1.0)
   g = out["generation"]
   at2 = sorted((tmp_path / "suite").glob("*.AT2"))
@@ -196,7 +197,7 @@ def test_fit_metrics_on_constructed_spectra():
   gen = target.copy()
   gen[1] += 0.05  # RMSE 0.05 m/s^2; R^2 = 1 - P c^2 / SS_tot.
   gen[2] *= 1.5
-  m = evaluate._fit_metrics(target, gen, p, (0.05, 4.0))
+  m = fit.fit_metrics(target, gen, p, (0.05, 4.0))
   ss_tot = np.sum((target[1] - target[1].mean()) ** 2)
   np.testing.assert_allclose(m["_r2"][:2], [1.0, 1.0 - p.size * 0.05**2 / ss_tot], rtol=1e-6)
   assert m["paper_criterion_share"] == pytest.approx(2 / 3)
@@ -211,7 +212,7 @@ def test_fit_metrics_on_constructed_spectra():
                             "r2_fail_share": pytest.approx(1 / 3), "rmse_fail_share": pytest.approx(1 / 3)}]
   # The same records 200x weaker: R^2 is scale-free, the RMSE (0.01 m/s^2) now passes; and a
   # record 0.12 m/s^2 too strong at every period fails on RMSE only.
-  weak = evaluate._fit_metrics(np.concatenate([target / 200, target[:1]]),
+  weak = fit.fit_metrics(np.concatenate([target / 200, target[:1]]),
                                np.concatenate([gen / 200, target[:1] + 0.12]), p, (0.05, 4.0))
   assert [(r["psa0_ms2"], r["num"]) for r in weak["by_level"]] == [([0.0, 0.05], 3), ([0.5, float("inf")], 1)]
   assert weak["by_level"][0]["r2_fail_share"] == pytest.approx(1 / 3)
@@ -231,11 +232,11 @@ def test_sample_correlation_pairs_samples_of_one_target():
   # Target 0: three copies (+ offsets and gains) of one record -> every pair correlates 1.
   # Target 1: sin, cos, -sin -> pairs 0, -1, 0.
   gen = np.stack([base, 2 * base + 1, 0.5 * base, base, np.cos(2 * np.pi * t), -base])
-  c = evaluate.sample_correlation(gen, 3, rng.standard_normal((50, 2000)))
+  c = fit.sample_correlation(gen, 3, rng.standard_normal((50, 2000)))
   assert c["generated"] == pytest.approx((3 * 1.0 + 0.0 - 1.0 + 0.0) / 6, abs=1e-9)
   assert abs(c["real"]) < 0.01  # Independent noise records.
-  assert evaluate.sample_correlation(gen, 3, gen[:3])["real"] == pytest.approx(1.0)
-  assert evaluate.sample_correlation(gen, 1, gen)["generated"] is None
+  assert fit.sample_correlation(gen, 3, gen[:3])["real"] == pytest.approx(1.0)
+  assert fit.sample_correlation(gen, 1, gen)["generated"] is None
 
 
 def test_component_pairs_pair_components_of_one_station_and_event():
@@ -245,9 +246,9 @@ def test_component_pairs_pair_components_of_one_station_and_event():
   # A/S1 has EW twice (records 0 and 6: same component, not a pair), A/S2 one record,
   # B/S1 three components (6 ordered pairs).
   expected = {(0, 1), (1, 0), (1, 6), (6, 1), (3, 4), (4, 3), (3, 5), (5, 3), (4, 5), (5, 4)}
-  pairs = evaluate.component_pairs(ev, st, comp)
+  pairs = fit.component_pairs(ev, st, comp)
   assert pairs.shape == (10, 2) and set(map(tuple, pairs.tolist())) == expected
-  assert evaluate.component_pairs(["A", "B"], ["S", "S"], ["EW", "NS"]).shape == (0, 2)
+  assert fit.component_pairs(["A", "B"], ["S", "S"], ["EW", "NS"]).shape == (0, 2)
 
 
 def test_component_pair_reference_scores_each_component_against_the_other():
@@ -259,7 +260,7 @@ def test_component_pair_reference_scores_each_component_against_the_other():
   ew1 = 0.17 * shape
   ew2 = 2.0 * shape
   psa = np.stack([ew1, ew1 + 0.05, ew2, 1.5 * ew2, shape])
-  ref = evaluate.component_pair_reference(psa, ["E"] * 5, ["S1", "S1", "S2", "S2", "S3"],
+  ref = fit.component_pair_reference(psa, ["E"] * 5, ["S1", "S1", "S2", "S2", "S3"],
                                           ["EW", "NS", "EW", "NS", "EW"], p, (0.05, 4.0))
   assert ref["num_pairs"] == 4 and ref["num_stations"] == 2
   ss = lambda t: np.sum((t - t.mean()) ** 2)
@@ -271,7 +272,7 @@ def test_component_pair_reference_scores_each_component_against_the_other():
   assert ref["rmse_median_ms2"] == pytest.approx(np.median([0.05, 0.05, 0.5 * np.sqrt(np.mean(ew2**2)),
                                                             np.sqrt(np.mean((0.5 * ew2) ** 2))]), rel=1e-5)
   assert [r["num"] for r in ref["by_level"]] == [2, 2]
-  assert evaluate.component_pair_reference(psa[:1], ["E"], ["S1"], ["EW"], p, (0.05, 4.0)) is None
+  assert fit.component_pair_reference(psa[:1], ["E"], ["S1"], ["EW"], p, (0.05, 4.0)) is None
 
 
 def test_evaluate_model_writes_report_and_figures(workdir):
@@ -308,7 +309,7 @@ def test_evaluate_model_writes_report_and_figures(workdir):
       continue
     t = np.stack([d[c] for d in both for c in ("EW", "NS")])
     o = np.stack([d[c] for d in both for c in ("NS", "EW")])
-    ok = ground_motion.paper_criterion(ground_motion.spectral_r2(t, o), ground_motion.spectral_rmse(t, o))
+    ok = fit.paper_criterion(fit.spectral_r2(t, o), fit.spectral_rmse(t, o))
     assert pair["num_pairs"] == 2 * len(both) and pair["num_stations"] == len(both)
     assert pair["paper_criterion_share"] == pytest.approx(float(np.mean(ok)))
     assert (out / f"examples_{split}.png").exists()
@@ -316,10 +317,10 @@ def test_evaluate_model_writes_report_and_figures(workdir):
 
 
 def test_auto_rule_follows_the_target_code():
-  assert generate.rule_for_target(EC8) == "ec8"
-  assert generate.rule_for_target("asce7:sds=1.0,sd1=0.6,tl=8") == "asce7-16"
-  assert generate.rule_for_target("ASCE7: sds=1.0, sd1=0.6, tl=8, edition=7-22") == "asce7-22"
-  assert generate.rule_for_target("gb50011:amax=0.16,tg=0.45") == ""
-  assert generate.rule_for_target("file:uhs.csv,unit=g") == ""
+  assert suites.rule_for_target(EC8) == "ec8"
+  assert suites.rule_for_target("asce7:sds=1.0,sd1=0.6,tl=8") == "asce7-16"
+  assert suites.rule_for_target("ASCE7: sds=1.0, sd1=0.6, tl=8, edition=7-22") == "asce7-22"
+  assert suites.rule_for_target("gb50011:amax=0.16,tg=0.45") == ""
+  assert suites.rule_for_target("file:uhs.csv,unit=g") == ""
   with pytest.raises(ValueError, match="edition"):
-    generate.rule_for_target("asce7:sds=1.0,sd1=0.6,tl=8,edition=10")
+    suites.rule_for_target("asce7:sds=1.0,sd1=0.6,tl=8,edition=10")

@@ -10,7 +10,7 @@ import pytest
 from scipy import signal
 
 from data_prep import knet
-from data_prep import picking
+from data_prep import aic_picker, external_pickers, pickers, picking
 
 FS = 100.0
 START = obspy.UTCDateTime(2020, 1, 1, 0, 0, 0)
@@ -62,7 +62,7 @@ def _synthetic_cases(seed=0, num=50):
 
 
 def test_aic_picker_on_synthetic_onsets():
-  picker = picking.AicPicker()
+  picker = aic_picker.AicPicker()
   errors = []
   for rng, onset, snr in _synthetic_cases():
     pk = picker.pick([make_record(synthetic_accel(rng, onset, snr))])
@@ -75,7 +75,7 @@ def test_aic_picker_on_synthetic_onsets():
 
 
 def test_horizontals_are_combined_without_vertical():
-  picker = picking.AicPicker()
+  picker = aic_picker.AicPicker()
   errors = []
   for rng, onset, snr in _synthetic_cases(seed=1, num=10):
     recs = [make_record(synthetic_accel(rng, onset, snr), c) for c in ("EW", "NS")]
@@ -88,21 +88,21 @@ def test_vertical_is_used_when_present():
   ud = make_record(synthetic_accel(rng, 10.0, 20.0), "UD")
   # Horizontals with a clear onset 3 s later: the pick follows the vertical.
   hz = [make_record(synthetic_accel(rng, 13.0, 20.0), c) for c in ("EW", "NS")]
-  assert picking.AicPicker().pick(hz + [ud]).offset_s == pytest.approx(10.0, abs=0.05)
+  assert aic_picker.AicPicker().pick(hz + [ud]).offset_s == pytest.approx(10.0, abs=0.05)
 
 
 def test_pick_is_before_the_pga_even_if_the_trigger_is_late():
   rng = np.random.default_rng(3)
   a = synthetic_accel(rng, 10.0, 5.0)
   a[1050] = 1.0  # A spike 0.5 s after the onset becomes the PGA.
-  pk = picking.AicPicker().pick([make_record(a)])
+  pk = aic_picker.AicPicker().pick([make_record(a)])
   assert pk.offset_s < 10.5
 
 
 def test_aic_maeda_matches_its_definition():
   x = np.random.default_rng(4).standard_normal(40)
   x[20:] *= 5
-  aic = picking.aic_maeda(x)
+  aic = aic_picker.aic_maeda(x)
   n = x.size
   # aic_maeda scales the trace to unit variance, which shifts AIC by a constant.
   loop = np.array([k * np.log(np.var(x[:k])) + (n - k - 1) * np.log(np.var(x[k:])) for k in range(2, n - 1)])
@@ -114,10 +114,10 @@ def test_aic_maeda_matches_its_definition():
 def test_fallback_when_nothing_triggers():
   rng = np.random.default_rng(5)
   rec = make_record(synthetic_accel(rng, 10.0, 20.0))
-  pk = picking.AicPicker(trigger_on=1e6, trigger_off=1.0).pick([rec])
+  pk = aic_picker.AicPicker(trigger_on=1e6, trigger_off=1.0).pick([rec])
   assert pk.method == "aic_fallback" and pk.score < 0.5
   with pytest.raises(picking.PickError, match="SYN001.*never reached"):
-    picking.AicPicker(trigger_on=1e6, trigger_off=1.0, fallback=False).pick([rec])
+    aic_picker.AicPicker(trigger_on=1e6, trigger_off=1.0, fallback=False).pick([rec])
 
 
 @pytest.mark.parametrize("make,expect", [
@@ -130,18 +130,18 @@ def test_fallback_when_nothing_triggers():
 def test_unpickable_traces_name_the_file(make, expect):
   rec = make_record(make(), path="/data/BAD0011801241951.UD", station="BAD001")
   with pytest.raises(picking.PickError, match=expect) as e:
-    picking.AicPicker().pick([rec])
+    aic_picker.AicPicker().pick([rec])
   assert "BAD001" in str(e.value) and "BAD0011801241951.UD" in str(e.value)
 
 
 def test_group_checks():
   a = synthetic_accel(np.random.default_rng(8), 10.0, 10.0)
   with pytest.raises(picking.PickError, match="no records"):
-    picking.AicPicker().pick([])
+    aic_picker.AicPicker().pick([])
   with pytest.raises(picking.PickError, match="several stations.*AAA001, BBB001"):
-    picking.AicPicker().pick([make_record(a, station="AAA001"), make_record(a, "EW", station="BBB001")])
+    aic_picker.AicPicker().pick([make_record(a, station="AAA001"), make_record(a, "EW", station="BBB001")])
   with pytest.raises(ValueError, match="sta_s"):
-    picking.AicPicker(sta_s=10.0)
+    aic_picker.AicPicker(sta_s=10.0)
 
 
 # ---------------------------------------------------------------------------
@@ -161,7 +161,7 @@ def _real_groups(data_dir):
 
 @pytest.fixture(scope="module")
 def real_picks(data_dir):
-  picker = picking.AicPicker()
+  picker = aic_picker.AicPicker()
   return {key: (recs, picker.pick(recs)) for key, recs in _real_groups(data_dir).items()}
 
 
@@ -218,8 +218,8 @@ def test_kiknet_borehole_and_surface_group(data_dir):
   # Both sensors given: the pick is on the surface vertical, before every PGA.
   recs = [knet.read_knet_file(p) for p in sorted((data_dir / "kiknet/usp000hzq8").glob("NGNH35*"))]
   surface = [r for r in recs if not r.borehole]
-  both = picking.AicPicker().pick(recs)
-  assert both.offset_s == pytest.approx(picking.AicPicker().pick(surface).offset_s, abs=0.02)
+  both = aic_picker.AicPicker().pick(recs)
+  assert both.offset_s == pytest.approx(aic_picker.AicPicker().pick(surface).offset_s, abs=0.02)
 
 
 # ---------------------------------------------------------------------------
@@ -235,7 +235,7 @@ def _write(tmp_path, text, name="picks.csv"):
 
 
 def _offset(tmp_path, text, record):
-  return picking.PicksFilePicker(_write(tmp_path, text)).pick([record]).offset_s
+  return external_pickers.PicksFilePicker(_write(tmp_path, text)).pick([record]).offset_s
 
 
 def test_picks_file_highest_scoring_p_inside_the_record(tmp_path, knet_record):
@@ -248,7 +248,7 @@ def test_picks_file_highest_scoring_p_inside_the_record(tmp_path, knet_record):
       f"BO.AOM008..UD,,,{t0 + 86400},1.00,P",  # A day later: outside the record.
       f"BO.AOM007..UD,{t0},1200,{t0 + 12.00},0.95,P",  # Another station.
   ]
-  pk = picking.PicksFilePicker(_write(tmp_path, _HEADER + "\n".join(rows) + "\n")).pick([r])
+  pk = external_pickers.PicksFilePicker(_write(tmp_path, _HEADER + "\n".join(rows) + "\n")).pick([r])
   assert pk.station == "AOM008" and pk.method == "picks_file"
   assert pk.score == pytest.approx(0.91)
   assert pk.offset_s == pytest.approx(15.33, abs=1e-6)
@@ -270,21 +270,21 @@ def test_picks_file_station_ids_file_names_and_index_times(tmp_path, knet_record
 
 def test_picks_file_errors(tmp_path, knet_record):
   with pytest.raises(FileNotFoundError, match="nope.csv"):
-    picking.PicksFilePicker(tmp_path / "nope.csv")
+    external_pickers.PicksFilePicker(tmp_path / "nope.csv")
   bad = _write(tmp_path, "station_id,phase_time\nAOM008,2018-01-24T10:51:40\n", "bad.csv")
   with pytest.raises(picking.PickError, match="bad.csv.*phase_score, phase_type") as e:
-    picking.PicksFilePicker(bad)
+    external_pickers.PicksFilePicker(bad)
   assert "station_id" not in str(e.value).split("found")[0]
   t0 = knet_record.start_time
   other = _write(tmp_path, _HEADER + f"BO.AOM007..UD,,,{t0 + 12},0.9,P\nBO.AOM008..UD,,,{t0 + 28},0.9,S\n", "other.csv")
   with pytest.raises(picking.PickError, match="other.csv: no P pick for station AOM008"):
-    picking.PicksFilePicker(other).pick([knet_record])
+    external_pickers.PicksFilePicker(other).pick([knet_record])
   late = _write(tmp_path, _HEADER + f"BO.AOM008..UD,,,{t0 + 3600},0.9,P\n", "late.csv")
   with pytest.raises(picking.PickError, match="AOM008.*outside the record"):
-    picking.PicksFilePicker(late).pick([knet_record])
+    external_pickers.PicksFilePicker(late).pick([knet_record])
   junk = _write(tmp_path, _HEADER + "BO.AOM008..UD,,,yesterday,0.9,P\n", "junk.csv")
   with pytest.raises(picking.PickError, match="junk.csv: line 2"):
-    picking.PicksFilePicker(junk)
+    external_pickers.PicksFilePicker(junk)
 
 
 # ---------------------------------------------------------------------------
@@ -297,32 +297,32 @@ def test_phasenet_without_seisbench_says_what_to_install(monkeypatch, tmp_path):
   monkeypatch.setitem(sys.modules, "seisbench.models", None)
   weights = tmp_path / "phasenet_stead"
   with pytest.raises(ImportError) as e:
-    picking.PhaseNetPicker(weights)
+    external_pickers.PhaseNetPicker(weights)
   msg = str(e.value)
   assert "pip install seisbench" in msg and str(weights) in msg and "weights_path" in msg
 
 
 def test_phasenet_weights_resolution(tmp_path):
   with pytest.raises(FileNotFoundError, match="PhaseNet weights not found.*pip install seisbench"):
-    picking.PhaseNetPicker._resolve_weights(str(tmp_path / "missing"))
+    external_pickers.PhaseNetPicker._resolve_weights(str(tmp_path / "missing"))
   (tmp_path / "stead.json").write_text("{}")
   (tmp_path / "stead.pt").write_bytes(b"")
-  assert picking.PhaseNetPicker._resolve_weights(str(tmp_path / "stead")) == (tmp_path / "stead", None)
-  assert picking.PhaseNetPicker._resolve_weights(str(tmp_path)) == (tmp_path / "stead", None)
+  assert external_pickers.PhaseNetPicker._resolve_weights(str(tmp_path / "stead")) == (tmp_path / "stead", None)
+  assert external_pickers.PhaseNetPicker._resolve_weights(str(tmp_path)) == (tmp_path / "stead", None)
   cache = tmp_path / "cache"
   cache.mkdir()
   (cache / "stead.json.v3").write_text("{}")
   (cache / "stead.pt.v3").write_bytes(b"")
-  assert picking.PhaseNetPicker._resolve_weights(str(cache)) == (cache / "stead", "3")
+  assert external_pickers.PhaseNetPicker._resolve_weights(str(cache)) == (cache / "stead", "3")
 
 
 def test_make_picker(tmp_path, monkeypatch):
-  p = picking.make_picker("aic", sta_s=0.5)
-  assert isinstance(p, picking.AicPicker) and p.sta_s == 0.5
+  p = pickers.make_picker("aic", sta_s=0.5)
+  assert isinstance(p, aic_picker.AicPicker) and p.sta_s == 0.5
   path = _write(tmp_path, _HEADER)
-  assert isinstance(picking.make_picker("picks_file", path=path), picking.PicksFilePicker)
+  assert isinstance(pickers.make_picker("picks_file", path=path), external_pickers.PicksFilePicker)
   monkeypatch.setitem(sys.modules, "seisbench", None)
   with pytest.raises(ImportError, match="pip install seisbench"):
-    picking.make_picker("phasenet", weights_path=tmp_path)
+    pickers.make_picker("phasenet", weights_path=tmp_path)
   with pytest.raises(ValueError, match="unknown picker 'sta_lta'.*'aic', 'phasenet', 'picks_file'"):
-    picking.make_picker("sta_lta")
+    pickers.make_picker("sta_lta")

@@ -8,20 +8,18 @@ import sys
 import numpy as np
 import pytest
 
-from cvaegan_jax import evaluate, exports, ground_motion, spectra
+from cvaegan_jax import evaluate, exports, fit, spectra
 from tests.conftest import DATA_DIR, REPO_DIR
 
 
 def quickstart_config():
   sys.path.insert(0, str(REPO_DIR))
   from configs import quickstart
-  cfg = quickstart.get_config()
-  cfg.data.records_dir = str(DATA_DIR)
-  return cfg
+  return quickstart.get_config()
 
 
 def test_record_spectra_report(tmp_path):
-  out = evaluate.record_spectra_report(quickstart_config(), str(tmp_path))
+  out = evaluate.record_spectra_report(quickstart_config(), str(tmp_path), str(DATA_DIR))
   recs = out["records"]
   # 9 + 2 K-NET stations and 2 KiK-net surface sensors, two horizontal components each.
   assert len(recs) == 26 and not out["skipped"]
@@ -38,7 +36,7 @@ def test_record_spectra_report(tmp_path):
     by_station.setdefault((rec.event_id, rec.station), {})[rec.component] = row
   t = np.stack([d[c] for d in by_station.values() for c in ("EW", "NS")])
   o = np.stack([d[c] for d in by_station.values() for c in ("NS", "EW")])
-  ok = ground_motion.paper_criterion(ground_motion.spectral_r2(t, o), ground_motion.spectral_rmse(t, o))
+  ok = fit.paper_criterion(fit.spectral_r2(t, o), fit.spectral_rmse(t, o))
   pairs = out["component_pairs"]
   assert pairs["num_pairs"] == 26 and pairs["num_stations"] == 13
   assert pairs["paper_criterion_share"] == pytest.approx(float(np.mean(ok)))
@@ -58,7 +56,7 @@ def test_main_cli_runs_quickstart(tmp_path):
   data_dir = tmp_path / "data"
   proc = subprocess.run(
       [sys.executable, "-m", "cvaegan_jax.main", f"--config={REPO_DIR / 'configs/quickstart.py'}",
-       f"--config.data.records_dir={DATA_DIR / 'knet/usb000syza'}", f"--config.data.data_dir={data_dir}",
+       "--mode=quickstart", f"--records_dir={DATA_DIR / 'knet/usb000syza'}", f"--config.data.data_dir={data_dir}",
        "--config.data.num_events=6", "--config.training.num_steps=3", "--config.training.log_every=1",
        "--config.training.batch_size=8", "--config.evaluate.max_examples=2",
        "--config.evaluate.samples_per_target=1", f"--workdir={tmp_path}"],
@@ -96,13 +94,11 @@ def test_main_rejects_misspelt_config_field(tmp_path):
 
 def test_missing_records_dir_is_a_clear_error(tmp_path):
   cfg = quickstart_config()
-  cfg.data.records_dir = str(tmp_path / "nope")
   with pytest.raises(FileNotFoundError, match="records_dir .*nope.* is not a directory"):
-    evaluate.record_spectra_report(cfg, str(tmp_path))
+    evaluate.record_spectra_report(cfg, str(tmp_path), str(tmp_path / "nope"))
   (tmp_path / "empty").mkdir()
-  cfg.data.records_dir = str(tmp_path / "empty")
   with pytest.raises(ValueError, match="holds no K-NET/KiK-net files"):
-    evaluate.record_spectra_report(cfg, str(tmp_path))
+    evaluate.record_spectra_report(cfg, str(tmp_path), str(tmp_path / "empty"))
 
 
 def test_bad_file_is_skipped_and_counted(tmp_path):
@@ -112,8 +108,6 @@ def test_bad_file_is_skipped_and_counted(tmp_path):
   for p in src.iterdir():
     (d / p.name).write_bytes(p.read_bytes())
   (d / "BAD0011412312349.EW").write_text("Origin Time       garbage\n")
-  cfg = quickstart_config()
-  cfg.data.records_dir = str(d)
-  out = evaluate.record_spectra_report(cfg, str(tmp_path / "w"))
+  out = evaluate.record_spectra_report(quickstart_config(), str(tmp_path / "w"), str(d))
   assert len(out["records"]) == 4
   assert len(out["skipped"]) == 1 and "BAD0011412312349.EW" in out["skipped"][0][0]

@@ -4,7 +4,7 @@ import jax
 import numpy as np
 import pytest
 
-from cvaegan_jax import ground_motion, simqke, spectra
+from cvaegan_jax import intensity, simqke, spectra, validation
 
 DT = 0.01
 N = 3000  # 30 s at 100 Hz.
@@ -12,7 +12,7 @@ PERIODS = spectra.log_periods(0.02, 10.0, 100)
 BAND = (PERIODS >= 0.05) & (PERIODS <= 4.0)
 
 
-def ec8_type1(periods, ag=0.3 * ground_motion.G_MS2, s=1.2, tb=0.15, tc=0.5, td=2.0, eta=1.0):
+def ec8_type1(periods, ag=0.3 * validation.G_MS2, s=1.2, tb=0.15, tc=0.5, td=2.0, eta=1.0):
   """EN 1998-1 elastic spectrum, type 1, ground B (m/s^2), written from the code's formulas."""
   t = np.asarray(periods, np.float64)
   return np.select(
@@ -62,14 +62,14 @@ def test_psa_is_the_spectrum_of_the_records(result):
 
 
 def test_final_velocity_and_displacement_vanish(result):
-  vel, disp = ground_motion.velocity_displacement(result.accel_ms2, DT)
+  vel, disp = intensity.velocity_displacement(result.accel_ms2, DT)
   assert np.all(np.abs(vel[:, -1]) < 1e-4 * np.abs(vel).max(axis=-1))
   assert np.all(np.abs(disp[:, -1]) < 1e-3 * np.abs(disp).max(axis=-1))
 
 
 def test_without_baseline_correction_displacement_drifts():
   raw = small(baseline=False)
-  _, disp = ground_motion.velocity_displacement(raw.accel_ms2, DT)
+  _, disp = intensity.velocity_displacement(raw.accel_ms2, DT)
   assert np.all(np.abs(disp[:, -1]) > 1e-2 * np.abs(disp).max(axis=-1))
 
 

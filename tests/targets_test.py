@@ -7,7 +7,7 @@ import pytest
 
 from cvaegan_jax import exports
 from cvaegan_jax import spectra
-from cvaegan_jax import targets
+from cvaegan_jax import design_codes, specs, targets
 
 G = 9.80665
 KNET_NS = "knet/us2000cnnl/AOM0081801241951.NS"
@@ -20,29 +20,29 @@ REC_PERIODS = np.array([0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0])
 
 def test_asce7_branches():
   # SDS = 1.0 g, SD1 = 0.6 g, TL = 8 s: T0 = 0.12 s, TS = 0.6 s.
-  t = targets.asce7(1.0, 0.6, 8.0, periods_s=[0.06, 0.3, 0.6, 1.0, 2.0, 8.0, 9.0])
+  t = design_codes.asce7(1.0, 0.6, 8.0, periods_s=[0.06, 0.3, 0.6, 1.0, 2.0, 8.0, 9.0])
   expected_g = [1.0 * (0.4 + 0.6 * 0.06 / 0.12), 1.0, 1.0, 0.6 / 1.0, 0.6 / 2.0, 0.6 / 8.0, 0.6 * 8.0 / 9.0**2]
   np.testing.assert_allclose(t.sa_ms2, np.array(expected_g) * G, rtol=1e-14)
   assert t.pga_ms2 == pytest.approx(0.4 * 1.0 * G)
   assert t.damping == 0.05
   assert "ASCE 7-16" in t.name
-  assert "ASCE 7-22" in targets.asce7(1.0, 0.6, 8.0, edition="22").name
+  assert "ASCE 7-22" in design_codes.asce7(1.0, 0.6, 8.0, edition="22").name
 
 
 def test_asce7_defaults_and_errors():
-  t = targets.asce7(1.0, 0.6, 8.0)
+  t = design_codes.asce7(1.0, 0.6, 8.0)
   np.testing.assert_array_equal(t.periods_s, spectra.DEFAULT_PERIODS)
   with pytest.raises(ValueError, match="sds_g"):
-    targets.asce7(0.0, 0.6, 8.0)
+    design_codes.asce7(0.0, 0.6, 8.0)
   with pytest.raises(ValueError, match="TS"):
-    targets.asce7(1.0, 0.6, 0.5)
+    design_codes.asce7(1.0, 0.6, 0.5)
   with pytest.raises(ValueError, match="edition"):
-    targets.asce7(1.0, 0.6, 8.0, edition="10")
+    design_codes.asce7(1.0, 0.6, 8.0, edition="10")
 
 
 def test_ec8_type1_ground_b():
   ag = 0.3 * G
-  t = targets.ec8(1, "B", ag, periods_s=[0.1, 0.15, 0.3, 0.5, 1.0, 2.0, 3.0])
+  t = design_codes.ec8(1, "B", ag, periods_s=[0.1, 0.15, 0.3, 0.5, 1.0, 2.0, 3.0])
   # S = 1.2, TB = 0.15, TC = 0.5, TD = 2.0, eta = 1.
   expected = [ag * 1.2 * (1 + 0.1 / 0.15 * (2.5 - 1)), ag * 1.2 * 2.5, ag * 1.2 * 1.0 * 2.5, ag * 1.2 * 2.5,
               ag * 1.2 * 2.5 * 0.5 / 1.0, ag * 1.2 * 2.5 * 0.5 / 2.0, ag * 1.2 * 2.5 * 0.5 * 2.0 / 3.0**2]
@@ -52,31 +52,31 @@ def test_ec8_type1_ground_b():
 
 def test_ec8_damping_importance_type2():
   eta = math.sqrt(10 / (5 + 2))  # 2% damping.
-  t = targets.ec8(1, "B", 0.3 * G, damping=0.02, periods_s=[0.1, 0.3, 1.0])
+  t = design_codes.ec8(1, "B", 0.3 * G, damping=0.02, periods_s=[0.1, 0.3, 1.0])
   np.testing.assert_allclose(t.sa_ms2, [0.3 * G * 1.2 * (1 + 0.1 / 0.15 * (2.5 * eta - 1)),
                                         0.3 * G * 1.2 * eta * 2.5, 0.3 * G * 1.2 * eta * 2.5 * 0.5 / 1.0],
                              rtol=1e-14)
   assert t.damping == 0.02
   # Type 2, ground D (S 1.8, TB 0.10, TC 0.30, TD 1.2), agR 2 m/s^2, gamma_I 1.2.
-  t = targets.ec8(2, "d", 2.0, importance=1.2, periods_s=[0.05, 0.2, 0.6, 1.5])
+  t = design_codes.ec8(2, "d", 2.0, importance=1.2, periods_s=[0.05, 0.2, 0.6, 1.5])
   ag = 1.2 * 2.0
   np.testing.assert_allclose(t.sa_ms2, [ag * 1.8 * (1 + 0.05 / 0.1 * 1.5), ag * 1.8 * 2.5,
                                         ag * 1.8 * 2.5 * 0.3 / 0.6, ag * 1.8 * 2.5 * 0.3 * 1.2 / 1.5**2],
                              rtol=1e-14)
   assert t.pga_ms2 == pytest.approx(ag * 1.8)
   # eta floored at 0.55 (50% damping gives sqrt(10/55) = 0.43).
-  t = targets.ec8(1, "A", 1.0, damping=0.5, periods_s=[0.3])
+  t = design_codes.ec8(1, "A", 1.0, damping=0.5, periods_s=[0.3])
   assert t.sa_ms2[0] == pytest.approx(1.0 * 1.0 * 0.55 * 2.5)
 
 
 def test_ec8_beyond_4s_continues_td_branch():
-  t = targets.ec8(1, "C", 1.0, periods_s=[5.0, 10.0])
+  t = design_codes.ec8(1, "C", 1.0, periods_s=[5.0, 10.0])
   np.testing.assert_allclose(t.sa_ms2, [1.15 * 2.5 * 0.6 * 2.0 / 25.0, 1.15 * 2.5 * 0.6 * 2.0 / 100.0], rtol=1e-14)
 
 
 def test_gb50011_branches():
   amax, tg = 0.16, 0.45  # zeta = 0.05: gamma 0.9, eta1 0.02, eta2 1.
-  t = targets.gb50011(amax, tg, periods_s=[0.05, 0.1, 0.3, 0.45, 1.0, 3.0, 6.0])
+  t = design_codes.gb50011(amax, tg, periods_s=[0.05, 0.1, 0.3, 0.45, 1.0, 3.0, 6.0])
   expected = [amax * (0.45 + (1 - 0.45) * 0.05 / 0.1), amax, amax, amax, (0.45 / 1.0)**0.9 * amax,
               (0.2**0.9 - 0.02 * (3.0 - 5 * 0.45)) * amax, (0.2**0.9 - 0.02 * (6.0 - 5 * 0.45)) * amax]
   np.testing.assert_allclose(t.sa_ms2, np.array(expected) * G, rtol=1e-14)
@@ -88,12 +88,12 @@ def test_gb50011_damping():
   gamma = 0.9 + (0.05 - z) / (0.3 + 6 * z)
   eta1 = 0.02 + (0.05 - z) / (4 + 32 * z)
   eta2 = 1 + (0.05 - z) / (0.08 + 1.6 * z)
-  t = targets.gb50011(0.16, 0.45, damping=z, periods_s=[0.05, 0.3, 1.0, 3.0])
+  t = design_codes.gb50011(0.16, 0.45, damping=z, periods_s=[0.05, 0.3, 1.0, 3.0])
   expected = [0.16 * (0.45 + (eta2 - 0.45) * 0.5), eta2 * 0.16, (0.45 / 1.0)**gamma * eta2 * 0.16,
               (eta2 * 0.2**gamma - eta1 * 0.75) * 0.16]
   np.testing.assert_allclose(t.sa_ms2, np.array(expected) * G, rtol=1e-14)
   # 50% damping: eta2 = 1 - 0.45/0.88 < 0.55 -> 0.55; eta1 < 0 -> 0 (flat last branch).
-  t = targets.gb50011(0.16, 0.45, damping=0.5, periods_s=[0.3, 3.0, 5.0])
+  t = design_codes.gb50011(0.16, 0.45, damping=0.5, periods_s=[0.3, 3.0, 5.0])
   gamma = 0.9 + (0.05 - 0.5) / (0.3 + 3.0)
   np.testing.assert_allclose(t.sa_ms2 / G, [0.55 * 0.16, 0.55 * 0.2**gamma * 0.16, 0.55 * 0.2**gamma * 0.16],
                              rtol=1e-14)
@@ -102,30 +102,30 @@ def test_gb50011_damping():
 def test_gb50011_beyond_6s():
   lin = lambda T, tg: 0.2**0.9 - 0.02 * (T - 5 * tg)
   # Tg = 0.45: the straight line stays above alpha(6) (6/T)^2 up to 10 s.
-  t = targets.gb50011(0.16, 0.45, periods_s=[8.0, 10.0])
+  t = design_codes.gb50011(0.16, 0.45, periods_s=[8.0, 10.0])
   np.testing.assert_allclose(t.sa_ms2 / G, [lin(8.0, 0.45) * 0.16, lin(10.0, 0.45) * 0.16], rtol=1e-14)
   # Tg = 0.2: at 12 s the line (0.015) falls below the constant-displacement floor.
-  t = targets.gb50011(0.16, 0.2, periods_s=[12.0, 30.0])
+  t = design_codes.gb50011(0.16, 0.2, periods_s=[12.0, 30.0])
   np.testing.assert_allclose(t.sa_ms2 / G, [lin(6.0, 0.2) * 0.16 * (6 / 12)**2, lin(6.0, 0.2) * 0.16 * (6 / 30)**2],
                              rtol=1e-14)
   with pytest.raises(ValueError, match="tg_s"):
-    targets.gb50011(0.16, 0.05)
+    design_codes.gb50011(0.16, 0.05)
 
 
 # --- Spec strings -------------------------------------------------------------
 
 
 def test_parse_equals_direct_calls():
-  assert targets.parse("asce7:sds=1.0,sd1=0.6,tl=8") == targets.asce7(1.0, 0.6, 8.0)
-  assert targets.parse("ASCE7: SDS=1.0, sd1=0.6, tl=8, edition=22") == targets.asce7(1.0, 0.6, 8.0, edition="22")
-  assert targets.parse("ec8:type=1,ground=B,ag=0.3g") == targets.ec8(1, "B", 0.3 * G)
-  assert targets.parse("ec8:type=2,ground=c,ag=250gal,damping=0.02,importance=1.2") == \
-      targets.ec8(2, "C", 250 * 0.01, damping=0.02, importance=1.2)
-  assert targets.parse("ec8:type=1,ground=A,ag=2.5m/s2") == targets.ec8(1, "A", 2.5)
-  assert targets.parse("gb50011:amax=0.16,tg=0.45,damping=0.03") == targets.gb50011(0.16, 0.45, damping=0.03)
+  assert specs.parse("asce7:sds=1.0,sd1=0.6,tl=8") == design_codes.asce7(1.0, 0.6, 8.0)
+  assert specs.parse("ASCE7: SDS=1.0, sd1=0.6, tl=8, edition=22") == design_codes.asce7(1.0, 0.6, 8.0, edition="22")
+  assert specs.parse("ec8:type=1,ground=B,ag=0.3g") == design_codes.ec8(1, "B", 0.3 * G)
+  assert specs.parse("ec8:type=2,ground=c,ag=250gal,damping=0.02,importance=1.2") == \
+      design_codes.ec8(2, "C", 250 * 0.01, damping=0.02, importance=1.2)
+  assert specs.parse("ec8:type=1,ground=A,ag=2.5m/s2") == design_codes.ec8(1, "A", 2.5)
+  assert specs.parse("gb50011:amax=0.16,tg=0.45,damping=0.03") == design_codes.gb50011(0.16, 0.45, damping=0.03)
   p = [0.1, 0.2, 1.0]
-  assert targets.parse("gb50011:amax=0.16,tg=0.45", periods_s=p) == targets.gb50011(0.16, 0.45, periods_s=p)
-  assert targets.parse("asce7:sds=1.0,sd1=0.6,tl=8") != targets.asce7(1.0, 0.6, 6.0)
+  assert specs.parse("gb50011:amax=0.16,tg=0.45", periods_s=p) == design_codes.gb50011(0.16, 0.45, periods_s=p)
+  assert specs.parse("asce7:sds=1.0,sd1=0.6,tl=8") != design_codes.asce7(1.0, 0.6, 6.0)
 
 
 @pytest.mark.parametrize("spec, match", [
@@ -151,7 +151,7 @@ def test_parse_equals_direct_calls():
 ])
 def test_parse_errors(spec, match):
   with pytest.raises(ValueError, match=match) as e:
-    targets.parse(spec)
+    specs.parse(spec)
   assert repr(spec) in str(e.value)
 
 
@@ -226,10 +226,10 @@ def test_from_file_csv_in_g_with_header_and_pga(tmp_path):
   np.testing.assert_allclose(t.sa_ms2, np.array([0.9, 1.0, 0.3]) * G, rtol=1e-15)
   assert t.pga_ms2 == pytest.approx(0.4 * G)
   assert t.name == "uhs.csv"
-  assert targets.parse(f"file:{path},unit=g") == t
+  assert specs.parse(f"file:{path},unit=g") == t
   # A file keeps its own periods; Target.at moves it (and decides about extrapolation).
-  assert targets.parse(f"file:{path},unit=g", periods_s=[0.01, 1.0]) == t
-  assert targets.parse(f"FILE:{path},name=uhs,unit=g,damping=0.02") == targets.from_file(path, "g", "uhs", 0.02)
+  assert specs.parse(f"file:{path},unit=g", periods_s=[0.01, 1.0]) == t
+  assert specs.parse(f"FILE:{path},name=uhs,unit=g,damping=0.02") == targets.from_file(path, "g", "uhs", 0.02)
 
 
 def test_from_file_txt_gal_and_ms2(tmp_path):
@@ -271,7 +271,7 @@ def test_from_record_knet(data_dir, knet_record):
   assert t.pga_ms2 == pytest.approx(knet_record.pga_ms2, rel=1e-12)
   assert t.pga_ms2 == pytest.approx(knet_record.header_pga_ms2, rel=1e-3)
   assert t.sa_ms2[0] == pytest.approx(t.pga_ms2, rel=0.03)  # PSA(0.01 s) ~ PGA.
-  assert targets.parse(f"record:{data_dir / KNET_NS},component=NS", periods_s=REC_PERIODS) == t
+  assert specs.parse(f"record:{data_dir / KNET_NS},component=NS", periods_s=REC_PERIODS) == t
   with pytest.raises(ValueError, match="component='EW'"):
     targets.from_record(data_dir / KNET_NS, REC_PERIODS, component="EW")
 

@@ -15,14 +15,14 @@ events with 4.5 <= M <= 7.5, `ood_low` M < 4.5 and `ood_high` M > 7.5.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import os
 
 import numpy as np
 import tensorflow_datasets as tfds
 
-from data_prep import pipeline, processing
+from cvaegan_jax import spectra
+from data_prep import pickers, pipeline, processing, simulate
 
 _DESCRIPTION = """
 Strong-motion windows (one component per example) starting a fixed time before the P
@@ -61,7 +61,6 @@ class KnetSpectraConfig(tfds.core.BuilderConfig):
   max_magnitude: float = 7.5  # Above: ood_high.
 
   def periods(self) -> np.ndarray:
-    from cvaegan_jax import spectra
     return spectra.log_periods(self.t_min_s, self.t_max_s, self.num_periods)
 
 
@@ -124,7 +123,6 @@ class Builder(tfds.core.GeneratorBasedBuilder):
   def _split_generators(self, dl_manager):
     c = self.builder_config
     if c.source == "simulated":
-      from data_prep import simulate
       raw_dir = os.path.join(os.fspath(dl_manager.download_dir), f"simulated_raw_n{c.num_events}_seed{c.seed}")
       if not os.path.exists(os.path.join(raw_dir, "onsets.csv")):
         simulate.simulate_dataset(raw_dir, c.num_events, c.seed)
@@ -175,14 +173,11 @@ class _ExampleMaker:
     self._picker = None
 
   def __call__(self, group):
-    from cvaegan_jax import spectra
-    from data_prep import picking
-
     c = self.config
     if self._picker is None:
       path_arg = {"picks_file": "path", "phasenet": "weights_path"}.get(c.picker)
       kwargs = {path_arg: c.picker_path} if path_arg and c.picker_path else {}
-      self._picker = picking.make_picker(c.picker, **kwargs)
+      self._picker = pickers.make_picker(c.picker, **kwargs)
     recs, bad = pipeline.read_group(group)
     keep = lambda r: r.component in c.components and (c.keep_borehole or not r.borehole)
     windows, skipped = pipeline.process_group(recs, self._picker, c.processing, keep)

@@ -1,29 +1,21 @@
-"""Ground-motion intensity measures and spectral-fit metrics.
+"""Intensity measures of accelerograms (NumPy): Arias, Husid, durations, peaks, spectra.
 
-Time-domain measures work on NumPy float64 arrays batched over leading axes:
+Every function works on NumPy float64 arrays batched over leading axes:
 ``accel_ms2 [..., T]`` in m/s^2 sampled every ``dt`` seconds; each returns
 ``[...]`` (one value per record) unless said otherwise. Velocity and
 displacement come from the trapezoid rule starting at rest, on the record as
 given: baseline-correct first (:func:`baseline_correct`) when the record may
 drift, or PGV/PGD measure the drift.
-
-The spectral-fit metrics (:func:`spectral_r2`, :func:`spectral_rmse`, ...) are
-written with ``jax.numpy``: they accept NumPy or JAX arrays, work inside
-``jax.jit``, and return JAX arrays.
 """
 
 from __future__ import annotations
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 import scipy.signal
-import scipy.stats
 
 from cvaegan_jax import validation
 
 __all__ = [
-    "G_MS2",
     "baseline_correct",
     "velocity_displacement",
     "arias_intensity",
@@ -39,28 +31,9 @@ __all__ = [
     "fourier_amplitude",
     "spectrogram",
     "summary",
-    "compare",
-    "spectral_r2",
-    "spectral_sums",
-    "spectral_rmse",
-    "log_spectral_rmse",
-    "peak_normalised_rmse",
-    "relative_misfit",
-    "paper_criterion",
-    "pair_correlations",
-    "PAPER_R2_MIN",
-    "PAPER_RMSE_MAX_MS2",
 ]
 
-# Standard gravity, m/s^2.
-G_MS2 = 9.80665
 
-# Relative floor of the R^2 denominator (see spectral_r2).
-_SS_TOT_FLOOR = 1e-12
-
-# The paper's acceptance test (Hu et al. 2026): R^2 > 0.8 and RMSE < 0.1 m/s^2.
-PAPER_R2_MIN = 0.8
-PAPER_RMSE_MAX_MS2 = 0.1
 
 
 # ---------------------------------------------------------------------------
@@ -80,10 +53,6 @@ def _check_accel(accel, name: str = "accel_ms2", min_samples: int = 2) -> np.nda
     bad = np.argwhere(~np.isfinite(arr))[0]
     raise ValueError(f"{name} contains NaN or inf (first at index {tuple(int(i) for i in bad)})")
   return arr
-
-
-def _check_dt(dt) -> float:
-  return validation.positive_float(dt, "dt", "seconds")
 
 
 def _cumtrapz(x: np.ndarray, dt: float) -> np.ndarray:
@@ -111,7 +80,7 @@ def velocity_displacement(accel_ms2, dt: float) -> tuple[np.ndarray, np.ndarray]
     ValueError: NaN/inf or fewer than 2 samples in ``accel_ms2``; ``dt <= 0``.
   """
   a = _check_accel(accel_ms2)
-  dt = _check_dt(dt)
+  dt = validation.check_dt(dt)
   v = _cumtrapz(a, dt)
   return v, _cumtrapz(v, dt)
 
@@ -157,7 +126,7 @@ def baseline_correct(accel_ms2, dt: float, order: int = 3) -> np.ndarray:
     raise ValueError(f"order must be an integer >= 3, got {order!r}")
   order = int(order)
   a = _check_accel(accel_ms2, min_samples=max(order, 3))
-  dt = _check_dt(dt)
+  dt = validation.check_dt(dt)
   lead, n = a.shape[:-1], a.shape[-1]
   a2 = a.reshape(-1, n)
   # Basis accelerations in normalised time (conditioning) and their discrete
@@ -199,9 +168,9 @@ def arias_intensity(accel_ms2, dt: float) -> np.ndarray:
     ValueError: NaN/inf or fewer than 2 samples in ``accel_ms2``; ``dt <= 0``.
   """
   a = _check_accel(accel_ms2)
-  dt = _check_dt(dt)
+  dt = validation.check_dt(dt)
   a2 = a * a
-  return np.pi / (2.0 * G_MS2) * dt * (a2.sum(-1) - 0.5 * (a2[..., 0] + a2[..., -1]))
+  return np.pi / (2.0 * validation.G_MS2) * dt * (a2.sum(-1) - 0.5 * (a2[..., 0] + a2[..., -1]))
 
 
 def husid(accel_ms2, dt: float) -> np.ndarray:
@@ -219,7 +188,7 @@ def husid(accel_ms2, dt: float) -> np.ndarray:
       everywhere (no energy to normalise) in ``accel_ms2``; ``dt <= 0``.
   """
   a = _check_accel(accel_ms2)
-  dt = _check_dt(dt)
+  dt = validation.check_dt(dt)
   cum = _cumtrapz(a * a, dt)
   total = cum[..., -1:]
   if np.any(total <= 0):
@@ -292,7 +261,7 @@ def pga(accel_ms2, dt: float | None = None) -> np.ndarray:
   """
   a = _check_accel(accel_ms2, min_samples=1)
   if dt is not None:
-    _check_dt(dt)
+    validation.check_dt(dt)
   return np.max(np.abs(a), axis=-1)
 
 
@@ -310,7 +279,7 @@ def pga_time(accel_ms2, dt: float) -> np.ndarray:
     ValueError: NaN/inf or empty ``accel_ms2``; ``dt <= 0``.
   """
   a = _check_accel(accel_ms2, min_samples=1)
-  return np.argmax(np.abs(a), axis=-1) * _check_dt(dt)
+  return np.argmax(np.abs(a), axis=-1) * validation.check_dt(dt)
 
 
 def pgv(accel_ms2, dt: float) -> np.ndarray:
@@ -360,7 +329,7 @@ def fourier_amplitude(accel_ms2, dt: float) -> tuple[np.ndarray, np.ndarray]:
     ValueError: NaN/inf or fewer than 2 samples in ``accel_ms2``; ``dt <= 0``.
   """
   a = _check_accel(accel_ms2)
-  dt = _check_dt(dt)
+  dt = validation.check_dt(dt)
   return np.fft.rfftfreq(a.shape[-1], dt), np.abs(np.fft.rfft(a, axis=-1)) * dt
 
 
@@ -415,7 +384,7 @@ def spectrogram(accel_ms2, dt: float, window_s: float = 2.0, overlap: float = 0.
       samples or longer than the record; ``overlap`` outside [0, 1).
   """
   a = _check_accel(accel_ms2)
-  dt = _check_dt(dt)
+  dt = validation.check_dt(dt)
   nperseg = int(round(window_s / dt))
   if not (2 <= nperseg <= a.shape[-1]):
     raise ValueError(f"window_s={window_s!r} s must span 2 samples to the whole record "
@@ -427,7 +396,7 @@ def spectrogram(accel_ms2, dt: float, window_s: float = 2.0, overlap: float = 0.
 
 
 # ---------------------------------------------------------------------------
-# Summaries and distribution comparisons.
+# Summaries.
 
 
 def summary(accel_ms2, dt: float) -> dict[str, np.ndarray]:
@@ -448,7 +417,7 @@ def summary(accel_ms2, dt: float) -> dict[str, np.ndarray]:
     ValueError: as the individual measures.
   """
   a = _check_accel(accel_ms2)
-  dt = _check_dt(dt)
+  dt = validation.check_dt(dt)
   return {
       "arias_ms": arias_intensity(a, dt),
       "d5_75_s": d5_75(a, dt),
@@ -459,181 +428,3 @@ def summary(accel_ms2, dt: float) -> dict[str, np.ndarray]:
       "pgd_m": pgd(a, dt),
       "mean_period_s": mean_period(a, dt),
   }
-
-
-def compare(real: dict, generated: dict) -> dict[str, dict[str, float]]:
-  """Two-sample Kolmogorov-Smirnov comparison of each measure's distribution.
-
-  Args:
-    real: name -> values (any shape, flattened), e.g. :func:`summary` of records.
-    generated: the same names for generated records; names present in only
-      one dict are skipped.
-
-  Returns:
-    name -> ``{"ks": D, "p_value": p, "median_real", "median_generated",
-    "ratio_of_medians"}`` (Python floats; D in [0, 1] from
-    ``scipy.stats.ks_2samp``; the ratio is generated / real, inf or nan when the
-    real median is 0).
-
-  Raises:
-    ValueError: no name in common, or an empty or non-finite sample (naming the
-      measure and the dict).
-  """
-  names = [k for k in real if k in generated]
-  if not names:
-    raise ValueError(f"real and generated share no measure: {sorted(real)} vs {sorted(generated)}")
-  out = {}
-  for name in names:
-    samples = []
-    for which, d in (("real", real), ("generated", generated)):
-      x = np.asarray(d[name], dtype=np.float64).ravel()
-      if x.size == 0:
-        raise ValueError(f"{which}[{name!r}] is empty")
-      if not np.all(np.isfinite(x)):
-        raise ValueError(f"{which}[{name!r}] contains NaN or inf")
-      samples.append(x)
-    res = scipy.stats.ks_2samp(samples[0], samples[1])
-    m_r, m_g = float(np.median(samples[0])), float(np.median(samples[1]))
-    with np.errstate(divide="ignore", invalid="ignore"):
-      ratio = float(np.float64(m_g) / np.float64(m_r))
-    out[name] = {"ks": float(res.statistic), "p_value": float(res.pvalue), "median_real": m_r,
-                 "median_generated": m_g, "ratio_of_medians": ratio}
-  return out
-
-
-# ---------------------------------------------------------------------------
-# Spectral fit (jax.numpy: usable on NumPy arrays and inside jit).
-
-
-def _check_spectrum(x, name: str) -> jax.Array:
-  if not isinstance(x, jax.core.Tracer):
-    arr = np.asarray(x)
-    if arr.dtype.kind not in "biuf":
-      raise ValueError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
-    if arr.ndim < 1 or arr.shape[-1] == 0:
-      raise ValueError(f"{name} must be a non-empty [..., periods] array, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-      raise ValueError(f"{name} contains NaN or inf")
-  x = jnp.asarray(x)
-  if not jnp.issubdtype(x.dtype, jnp.floating):
-    x = x.astype(jnp.result_type(float))
-  return x
-
-
-def _pair(target, generated):
-  t = _check_spectrum(target, "target")
-  g = _check_spectrum(generated, "generated")
-  if t.shape[-1] != g.shape[-1]:
-    raise ValueError(f"target and generated must have the same number of periods, "
-                     f"got {t.shape} and {g.shape}")
-  return t, g
-
-
-def spectral_r2(target, generated) -> jax.Array:
-  """Coefficient of determination of a generated spectrum against its target.
-
-  ``R^2 = 1 - sum_P (gen - tgt)^2 / SS_tot`` with ``SS_tot = sum_P (tgt - mean_P tgt)^2``,
-  over the period axis, on linear spectral accelerations. A flat target has
-  ``SS_tot = 0``: the denominator is floored at ``1e-12 * sum_P tgt^2`` plus the
-  smallest normal float, so a flat target gives R^2 = 1 when matched exactly and
-  a large negative value otherwise (never NaN or a division by zero).
-
-  Args:
-    target: ``[..., P]`` target Sa (m/s^2).
-    generated: ``[..., P]`` generated Sa (m/s^2), broadcastable with ``target``.
-
-  Returns:
-    ``[...]`` R^2 (JAX array, dimensionless).
-
-  Raises:
-    ValueError (concrete inputs): NaN/inf, empty, or mismatched period axes.
-  """
-  ss_res, ss_tot = spectral_sums(*_pair(target, generated))
-  return 1.0 - ss_res / ss_tot
-
-
-def spectral_sums(target, generated) -> tuple[jax.Array, jax.Array]:
-  """``(SS_res, SS_tot)`` of :func:`spectral_r2`, each ``[...]`` in (m/s^2)^2, ``SS_tot``
-  already floored; no argument checks (for use under jit and grad, e.g. in losses)."""
-  ss_res = jnp.sum((generated - target) ** 2, axis=-1)
-  ss_tot = jnp.sum((target - jnp.mean(target, axis=-1, keepdims=True)) ** 2, axis=-1)
-  dtype = jnp.result_type(ss_res, ss_tot)
-  floor = _SS_TOT_FLOOR * jnp.sum(target * target, axis=-1) + jnp.finfo(dtype).tiny
-  return ss_res, jnp.maximum(ss_tot, floor)
-
-
-def spectral_rmse(target, generated) -> jax.Array:
-  """Root-mean-square misfit ``sqrt(mean_P (gen - tgt)^2)``, ``[...]`` in m/s^2.
-
-  Arguments and errors as :func:`spectral_r2`.
-  """
-  t, g = _pair(target, generated)
-  return jnp.sqrt(jnp.mean((g - t) ** 2, axis=-1))
-
-
-def peak_normalised_rmse(target, generated) -> jax.Array:
-  """RMSE of both spectra divided by the target's largest ordinate, ``[...]`` (dimensionless).
-
-  The paper's data are peak-normalised (each spectrum divided by its peak), and it does not
-  say whether its "RMSE < 0.1 m/s^2" is read on absolute or on those spectra. On normalised
-  spectra 0.1 is a tenth of the peak for every record; in m/s^2 it is a few percent of a
-  strong record's spectrum and a large misfit for a weak one. R^2 is the same either way.
-  Arguments and errors as :func:`spectral_r2`.
-  """
-  t, g = _pair(target, generated)
-  return spectral_rmse(t, g) / jnp.max(t, axis=-1)
-
-
-def log_spectral_rmse(target, generated) -> jax.Array:
-  """RMS of ``log10(gen / tgt)`` over the periods, ``[...]`` (log10 units).
-
-  Both spectra must be > 0; non-positive values give inf or NaN (under jit) or
-  a ValueError (concrete inputs). Other arguments and errors as :func:`spectral_r2`.
-  """
-  t, g = _pair(target, generated)
-  for name, x in (("target", t), ("generated", g)):
-    if not isinstance(x, jax.core.Tracer) and bool(jnp.any(x <= 0)):
-      raise ValueError(f"{name} must be > 0 for a log-spectral misfit")
-  return jnp.sqrt(jnp.mean(jnp.log10(g / t) ** 2, axis=-1))
-
-
-def pair_correlations(records) -> np.ndarray:
-  """Pearson correlation over time of every ordered pair of distinct rows of ``records
-  [K, T]`` (any unit), ``[K * (K - 1)]`` float64: near 0 for independent records, 1 for
-  copies (up to gain and offset). Empty for one record."""
-  c = np.corrcoef(np.asarray(records, np.float64))
-  return c[~np.eye(len(c), dtype=bool)] if c.ndim == 2 else np.zeros(0)
-
-
-def relative_misfit(target, generated) -> jax.Array:
-  """Per-period relative misfit ``gen / tgt - 1``, ``[..., P]`` (dimensionless).
-
-  A zero target value gives inf or NaN. Arguments and errors as :func:`spectral_r2`.
-  """
-  t, g = _pair(target, generated)
-  return g / t - 1.0
-
-
-def paper_criterion(r2, rmse, r2_min: float = PAPER_R2_MIN, rmse_max: float = PAPER_RMSE_MAX_MS2) -> jax.Array:
-  """The paper's acceptance test ``R^2 > r2_min and RMSE < rmse_max`` (strict).
-
-  Args:
-    r2: ``[...]`` from :func:`spectral_r2`.
-    rmse: ``[...]`` from :func:`spectral_rmse`, m/s^2.
-    r2_min: R^2 threshold (paper: 0.8).
-    rmse_max: RMSE threshold in m/s^2 (paper: 0.1).
-
-  Returns:
-    ``[...]`` boolean JAX array.
-
-  Raises:
-    ValueError (concrete inputs): NaN/inf or empty ``r2``/``rmse``.
-  """
-  for name, x in (("r2", r2), ("rmse", rmse)):
-    if not isinstance(x, jax.core.Tracer):
-      arr = np.asarray(x)
-      if arr.size == 0:
-        raise ValueError(f"{name} is empty")
-      if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or inf")
-  return (jnp.asarray(r2) > r2_min) & (jnp.asarray(rmse) < rmse_max)

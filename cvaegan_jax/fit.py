@@ -1,0 +1,353 @@
+"""Spectral fit and distribution metrics: R^2, RMSE, the paper's criterion, correlations, KS.
+
+The spectral-fit metrics (:func:`spectral_r2`, :func:`spectral_rmse`, ...) are written
+with ``jax.numpy``: they accept NumPy or JAX arrays of spectra ``[..., P]`` (m/s^2), work
+inside ``jax.jit``, and return JAX arrays. :func:`fit_metrics` summarises generated
+spectra against their targets as the evaluation reports them; :func:`compare` compares
+two samples of intensity measures (two-sample Kolmogorov-Smirnov); :func:`sample_correlation`
+and :func:`component_pair_reference` measure how alike records of one target are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import scipy.stats
+
+from cvaegan_jax import spectra
+
+__all__ = [
+    "compare",
+    "spectral_r2",
+    "spectral_sums",
+    "spectral_rmse",
+    "log_spectral_rmse",
+    "peak_normalised_rmse",
+    "relative_misfit",
+    "paper_criterion",
+    "pair_correlations",
+    "fit_metrics",
+    "sample_correlation",
+    "component_pairs",
+    "component_pair_reference",
+    "PAPER_R2_MIN",
+    "PAPER_RMSE_MAX_MS2",
+    "LEVEL_EDGES_MS2",
+]
+
+# Relative floor of the R^2 denominator (see spectral_r2).
+_SS_TOT_FLOOR = 1e-12
+
+# The paper's acceptance test (Hu et al. 2026): R^2 > 0.8 and RMSE < 0.1 m/s^2.
+PAPER_R2_MIN = 0.8
+PAPER_RMSE_MAX_MS2 = 0.1
+
+
+# ---------------------------------------------------------------------------
+# Distribution comparisons.
+
+
+def compare(real: dict, generated: dict) -> dict[str, dict[str, float]]:
+  """Two-sample Kolmogorov-Smirnov comparison of each measure's distribution.
+
+  Args:
+    real: name -> values (any shape, flattened), e.g. :func:`summary` of records.
+    generated: the same names for generated records; names present in only
+      one dict are skipped.
+
+  Returns:
+    name -> ``{"ks": D, "p_value": p, "median_real", "median_generated",
+    "ratio_of_medians"}`` (Python floats; D in [0, 1] from
+    ``scipy.stats.ks_2samp``; the ratio is generated / real, inf or nan when the
+    real median is 0).
+
+  Raises:
+    ValueError: no name in common, or an empty or non-finite sample (naming the
+      measure and the dict).
+  """
+  names = [k for k in real if k in generated]
+  if not names:
+    raise ValueError(f"real and generated share no measure: {sorted(real)} vs {sorted(generated)}")
+  out = {}
+  for name in names:
+    samples = []
+    for which, d in (("real", real), ("generated", generated)):
+      x = np.asarray(d[name], dtype=np.float64).ravel()
+      if x.size == 0:
+        raise ValueError(f"{which}[{name!r}] is empty")
+      if not np.all(np.isfinite(x)):
+        raise ValueError(f"{which}[{name!r}] contains NaN or inf")
+      samples.append(x)
+    res = scipy.stats.ks_2samp(samples[0], samples[1])
+    m_r, m_g = float(np.median(samples[0])), float(np.median(samples[1]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+      ratio = float(np.float64(m_g) / np.float64(m_r))
+    out[name] = {"ks": float(res.statistic), "p_value": float(res.pvalue), "median_real": m_r,
+                 "median_generated": m_g, "ratio_of_medians": ratio}
+  return out
+
+
+# ---------------------------------------------------------------------------
+# Spectral fit (jax.numpy: usable on NumPy arrays and inside jit).
+
+
+def _check_spectrum(x, name: str) -> jax.Array:
+  if not isinstance(x, jax.core.Tracer):
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "biuf":
+      raise ValueError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
+    if arr.ndim < 1 or arr.shape[-1] == 0:
+      raise ValueError(f"{name} must be a non-empty [..., periods] array, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+      raise ValueError(f"{name} contains NaN or inf")
+  x = jnp.asarray(x)
+  if not jnp.issubdtype(x.dtype, jnp.floating):
+    x = x.astype(jnp.result_type(float))
+  return x
+
+
+def _pair(target, generated):
+  t = _check_spectrum(target, "target")
+  g = _check_spectrum(generated, "generated")
+  if t.shape[-1] != g.shape[-1]:
+    raise ValueError(f"target and generated must have the same number of periods, "
+                     f"got {t.shape} and {g.shape}")
+  return t, g
+
+
+def spectral_r2(target, generated) -> jax.Array:
+  """Coefficient of determination of a generated spectrum against its target.
+
+  ``R^2 = 1 - sum_P (gen - tgt)^2 / SS_tot`` with ``SS_tot = sum_P (tgt - mean_P tgt)^2``,
+  over the period axis, on linear spectral accelerations. A flat target has
+  ``SS_tot = 0``: the denominator is floored at ``1e-12 * sum_P tgt^2`` plus the
+  smallest normal float, so a flat target gives R^2 = 1 when matched exactly and
+  a large negative value otherwise (never NaN or a division by zero).
+
+  Args:
+    target: ``[..., P]`` target Sa (m/s^2).
+    generated: ``[..., P]`` generated Sa (m/s^2), broadcastable with ``target``.
+
+  Returns:
+    ``[...]`` R^2 (JAX array, dimensionless).
+
+  Raises:
+    ValueError (concrete inputs): NaN/inf, empty, or mismatched period axes.
+  """
+  ss_res, ss_tot = spectral_sums(*_pair(target, generated))
+  return 1.0 - ss_res / ss_tot
+
+
+def spectral_sums(target, generated) -> tuple[jax.Array, jax.Array]:
+  """``(SS_res, SS_tot)`` of :func:`spectral_r2`, each ``[...]`` in (m/s^2)^2, ``SS_tot``
+  already floored; no argument checks (for use under jit and grad, e.g. in losses)."""
+  ss_res = jnp.sum((generated - target) ** 2, axis=-1)
+  ss_tot = jnp.sum((target - jnp.mean(target, axis=-1, keepdims=True)) ** 2, axis=-1)
+  dtype = jnp.result_type(ss_res, ss_tot)
+  floor = _SS_TOT_FLOOR * jnp.sum(target * target, axis=-1) + jnp.finfo(dtype).tiny
+  return ss_res, jnp.maximum(ss_tot, floor)
+
+
+def spectral_rmse(target, generated) -> jax.Array:
+  """Root-mean-square misfit ``sqrt(mean_P (gen - tgt)^2)``, ``[...]`` in m/s^2.
+
+  Arguments and errors as :func:`spectral_r2`.
+  """
+  t, g = _pair(target, generated)
+  return jnp.sqrt(jnp.mean((g - t) ** 2, axis=-1))
+
+
+def peak_normalised_rmse(target, generated) -> jax.Array:
+  """RMSE of both spectra divided by the target's largest ordinate, ``[...]`` (dimensionless).
+
+  The paper's data are peak-normalised (each spectrum divided by its peak), and it does not
+  say whether its "RMSE < 0.1 m/s^2" is read on absolute or on those spectra. On normalised
+  spectra 0.1 is a tenth of the peak for every record; in m/s^2 it is a few percent of a
+  strong record's spectrum and a large misfit for a weak one. R^2 is the same either way.
+  Arguments and errors as :func:`spectral_r2`.
+  """
+  t, g = _pair(target, generated)
+  return spectral_rmse(t, g) / jnp.max(t, axis=-1)
+
+
+def log_spectral_rmse(target, generated) -> jax.Array:
+  """RMS of ``log10(gen / tgt)`` over the periods, ``[...]`` (log10 units).
+
+  Both spectra must be > 0; non-positive values give inf or NaN (under jit) or
+  a ValueError (concrete inputs). Other arguments and errors as :func:`spectral_r2`.
+  """
+  t, g = _pair(target, generated)
+  for name, x in (("target", t), ("generated", g)):
+    if not isinstance(x, jax.core.Tracer) and bool(jnp.any(x <= 0)):
+      raise ValueError(f"{name} must be > 0 for a log-spectral misfit")
+  return jnp.sqrt(jnp.mean(jnp.log10(g / t) ** 2, axis=-1))
+
+
+def pair_correlations(records) -> np.ndarray:
+  """Pearson correlation over time of every ordered pair of distinct rows of ``records
+  [K, T]`` (any unit), ``[K * (K - 1)]`` float64: near 0 for independent records, 1 for
+  copies (up to gain and offset). Empty for one record."""
+  c = np.corrcoef(np.asarray(records, np.float64))
+  return c[~np.eye(len(c), dtype=bool)] if c.ndim == 2 else np.zeros(0)
+
+
+def relative_misfit(target, generated) -> jax.Array:
+  """Per-period relative misfit ``gen / tgt - 1``, ``[..., P]`` (dimensionless).
+
+  A zero target value gives inf or NaN. Arguments and errors as :func:`spectral_r2`.
+  """
+  t, g = _pair(target, generated)
+  return g / t - 1.0
+
+
+def paper_criterion(r2, rmse, r2_min: float = PAPER_R2_MIN, rmse_max: float = PAPER_RMSE_MAX_MS2) -> jax.Array:
+  """The paper's acceptance test ``R^2 > r2_min and RMSE < rmse_max`` (strict).
+
+  Args:
+    r2: ``[...]`` from :func:`spectral_r2`.
+    rmse: ``[...]`` from :func:`spectral_rmse`, m/s^2.
+    r2_min: R^2 threshold (paper: 0.8).
+    rmse_max: RMSE threshold in m/s^2 (paper: 0.1).
+
+  Returns:
+    ``[...]`` boolean JAX array.
+
+  Raises:
+    ValueError (concrete inputs): NaN/inf or empty ``r2``/``rmse``.
+  """
+  for name, x in (("r2", r2), ("rmse", rmse)):
+    if not isinstance(x, jax.core.Tracer):
+      arr = np.asarray(x)
+      if arr.size == 0:
+        raise ValueError(f"{name} is empty")
+      if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or inf")
+  return (jnp.asarray(r2) > r2_min) & (jnp.asarray(rmse) < rmse_max)
+
+
+# ---------------------------------------------------------------------------
+# Summaries of generated spectra and of real records' spread.
+
+
+# Classes of record strength by the target's PSA at the shortest period (about the PGA), m/s^2:
+# an absolute RMSE < 0.1 m/s^2 asks little of weak records and a few percent of strong ones.
+LEVEL_EDGES_MS2 = (0.0, 0.05, 0.2, 0.5, float("inf"))
+
+
+def _by_level(target: np.ndarray, r2: np.ndarray, rmse: np.ndarray, ok: np.ndarray) -> list[dict]:
+  """The criterion share per strength class (``LEVEL_EDGES_MS2`` on ``target[:, 0]``), with
+  the shares failing on R^2 and on RMSE; empty classes are left out."""
+  rows = []
+  for lo, hi in zip(LEVEL_EDGES_MS2[:-1], LEVEL_EDGES_MS2[1:]):
+    m = (target[:, 0] >= lo) & (target[:, 0] < hi)
+    if m.any():
+      rows.append({"psa0_ms2": [lo, hi], "num": int(m.sum()), "paper_criterion_share": float(ok[m].mean()),
+                   "r2_fail_share": float(np.mean(r2[m] <= PAPER_R2_MIN)),
+                   "rmse_fail_share": float(np.mean(rmse[m] >= PAPER_RMSE_MAX_MS2))})
+  return rows
+
+
+def fit_metrics(target: np.ndarray, psa: np.ndarray, periods: np.ndarray, band_s) -> dict:
+  """The paper's metrics of generated ``psa [N, P]`` against ``target [N, P]`` (m/s^2).
+
+  Args:
+    target, psa: ``[N, P]`` target and generated PSA, m/s^2.
+    periods: ``[P]`` periods, s.
+    band_s: ``(min, max)`` band of the relative-misfit summaries, s.
+
+  Returns:
+    dict of floats: the criterion share (absolute and peak-normalised RMSE), R^2 median and
+    10th percentile, RMSE median and 90th percentile (m/s^2), mean log-spectral RMSE, mean
+    and median-of-max |misfit| in the band, ``num``, ``by_level`` (per strength class of
+    ``LEVEL_EDGES_MS2`` on ``target[:, 0]``) and ``_r2`` (``[N]`` R^2 values, for histograms).
+  """
+  r2 = np.asarray(spectral_r2(target, psa))
+  rmse = np.asarray(spectral_rmse(target, psa))
+  ok = np.asarray(paper_criterion(r2, rmse))
+  ok_norm = np.asarray(paper_criterion(r2, peak_normalised_rmse(target, psa)))
+  band = spectra.band_mask(periods, band_s)
+  mis = np.abs(np.asarray(relative_misfit(target[:, band], psa[:, band])))
+  return {"paper_criterion_share": float(ok.mean()), "criterion_share_peak_norm": float(ok_norm.mean()),
+          "r2_median": float(np.median(r2)),
+          "r2_p10": float(np.percentile(r2, 10)), "rmse_median_ms2": float(np.median(rmse)),
+          "rmse_p90_ms2": float(np.percentile(rmse, 90)),
+          "log_spectral_rmse_mean": float(np.mean(np.asarray(log_spectral_rmse(target, psa)))),
+          "band_mean_abs_misfit": float(mis.mean()), "band_max_abs_misfit_median": float(np.median(mis.max(axis=1))),
+          "num": int(r2.size), "by_level": _by_level(np.asarray(target), r2, rmse, ok), "_r2": r2}
+
+
+def sample_correlation(generated: np.ndarray, per_target: int, real: np.ndarray) -> dict:
+  """How alike the records generated for one target are, against real records.
+
+  Args:
+    generated: ``[N * per_target, T]`` records (m/s^2), the ``per_target`` samples of each
+      target consecutive.
+    per_target: samples per target.
+    real: ``[N, T]`` real records (m/s^2), any order.
+
+  Returns:
+    ``{"generated": mean Pearson correlation over time of every pair of samples of one
+    target, averaged over targets (None with one sample per target), "real": the mean over
+    every pair of distinct real records (None with one)}``. Independent records are near
+    0; a generator that ignores its latent gives samples near 1.
+  """
+  g = np.asarray(generated).reshape(-1, per_target, np.shape(generated)[-1])
+  mean_pair = lambda records: float(pair_correlations(records).mean())
+  return {"generated": float(np.mean([mean_pair(k) for k in g])) if per_target > 1 else None,
+          "real": mean_pair(real) if len(real) > 1 else None}
+
+
+def component_pairs(event_ids: Sequence[str], stations: Sequence[str], components: Sequence[str]) -> np.ndarray:
+  """Pairs of records of one event at one station with different components.
+
+  Args:
+    event_ids, stations, components: ``[N]`` each record's event id, station (one sensor:
+      callers pass ``"station/surface"`` or ``"station/borehole"`` for KiK-net) and
+      component name (``"EW"``, ``"NS"``, ...).
+
+  Returns:
+    ``[K, 2]`` int indices ``(i, j)``, every ordered pair with ``i != j`` of one event and
+    station and different components (both ``(i, j)`` and ``(j, i)``: R^2 is not symmetric),
+    sorted; ``[0, 2]`` when no station has two components.
+  """
+  groups: dict = {}
+  for i, key in enumerate(zip(event_ids, stations)):
+    groups.setdefault(key, []).append(i)
+  pairs = [(i, j) for idx in groups.values() for i in idx for j in idx
+           if i != j and components[i] != components[j]]
+  return np.array(sorted(pairs), dtype=int).reshape(-1, 2)
+
+
+def component_pair_reference(psa: np.ndarray, event_ids: Sequence[str], stations: Sequence[str],
+                             components: Sequence[str], periods: np.ndarray, band_s) -> dict | None:
+  """The paper's metrics of each real record's other horizontal component, as if generated.
+
+  Two horizontal components of one record share the earthquake, the path and the site and
+  differ by their phases (and the radiation pattern): the spread of nature itself. Scoring
+  one component's spectrum against the other's in the paper's terms gives the criterion
+  share of a "generator" as varied as real records of one recording, the yardstick for
+  the generated share.
+
+  Args:
+    psa: ``[N, P]`` real records' PSA in m/s^2.
+    event_ids, stations, components: ``[N]`` metadata (:func:`component_pairs`).
+    periods: ``[P]`` periods in s.
+    band_s: ``(min, max)`` period band of the misfit summaries, s.
+
+  Returns:
+    The metrics of :func:`fit_metrics` (target = each record, "generated" = its other
+    component, every ordered pair once), with ``num_pairs`` (ordered pairs) and
+    ``num_stations``; None when no station has two components.
+  """
+  pairs = component_pairs(event_ids, stations, components)
+  if not len(pairs):
+    return None
+  psa = np.asarray(psa, np.float64)
+  m = fit_metrics(psa[pairs[:, 0]], psa[pairs[:, 1]], periods, band_s)
+  m.pop("_r2")
+  m["num_pairs"] = m.pop("num")
+  m["num_stations"] = len({(event_ids[i], stations[i]) for i in pairs[:, 0]})
+  return m

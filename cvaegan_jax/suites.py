@@ -1,0 +1,99 @@
+"""A suite for one target: load a workdir, generate, refine, export, check, draw.
+
+:func:`generate_suite` is the generate job (``python -m cvaegan_jax.main --mode=generate``):
+it writes the records in the asked formats, ``suite.json`` (misfits, the compliance check,
+the files) and ``suite.png`` into ``WORKDIR/generated`` (or ``out_dir``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+import os
+
+from cvaegan_jax import compliance, design_codes, exports, figures, sampling, specs
+
+__all__ = ["rule_for_target", "generate_suite"]
+
+
+def rule_for_target(target: str) -> str:
+  """The compliance rule of a target spec's own design code, for ``rule="auto"``.
+
+  Args:
+    target: a target spec (:func:`cvaegan_jax.specs.parse`).
+
+  Returns:
+    ``"ec8"`` for an ``ec8:`` target, ``"asce7-16"`` / ``"asce7-22"`` for an ``asce7:``
+    target (its ``edition``; when not given, :func:`cvaegan_jax.design_codes.asce7`'s default),
+    and ``""`` (no check) for the others: GB 50011 has no suite rule here, and a file or a
+    record names no code.
+
+  Raises:
+    ValueError: a malformed spec (:func:`cvaegan_jax.specs.parse_spec`).
+  """
+  code, kwargs = specs.parse_spec(target)
+  if code == "ec8":
+    return "ec8"
+  if code == "asce7":
+    return "asce7-" + kwargs.get("edition", inspect.signature(design_codes.asce7).parameters["edition"].default)
+  return ""
+
+
+def generate_suite(workdir: str, target: str, num: int = 11, seed: int = 0, refine: str = "waveform",
+                   out_dir: str | None = None, formats=("at2", "csv", "npz"), extrapolate: bool = False,
+                   rule: str = "", t1_s: float = 1.0, tol: float = 0.02, band_s=(0.05, 4.0),
+                   temperature: float = 1.0) -> dict:
+  """The generate job: load ``workdir``, generate a suite for ``target``, export, check, plot.
+
+  Args:
+    workdir: training workdir (config.json + checkpoints).
+    target: a target spec (see :func:`cvaegan_jax.specs.parse`), e.g.
+      ``"ec8:type=1,ground=B,ag=0.3g"`` or ``"file:my_spectrum.csv,unit=g"``.
+    num, seed, refine, extrapolate, tol, band_s, temperature: see :meth:`Generator.generate`
+      and :meth:`Generator.sample`.
+    out_dir: where records, ``suite.json`` and ``suite.png`` go (default
+      ``workdir/generated``).
+    formats: any of "at2", "csv", "npz", "mseed", "sac".
+    rule: "" (no check), "ec8", "asce7-16" or "asce7-22": suite compliance of the
+      records' mean spectrum (:func:`cvaegan_jax.compliance.check_suite`) around ``t1_s``;
+      "auto": the rule of the target's own code (:func:`rule_for_target`), none for others.
+
+  Returns:
+    dict: ``generation`` (:class:`Generation`), ``files`` (written paths), ``summary``
+    (what ``suite.json`` holds) and ``check`` (the compliance result or None).
+  """
+  gen = sampling.Generator.from_workdir(workdir)
+  tgt = specs.parse(target, periods_s=gen.periods_s)
+  result = gen.generate(tgt, num=num, seed=seed, refine=refine, extrapolate=extrapolate, tol=tol, band_s=band_s,
+                        temperature=temperature)
+  out_dir = out_dir or os.path.join(workdir, "generated")
+  os.makedirs(out_dir, exist_ok=True)
+  names = [f"gen_{seed:04d}_{i:03d}" for i in range(num)]
+  files = []
+  for fmt in formats:
+    extra = dict(periods_s=result.periods_s, psa_ms2=result.psa_ms2, target_ms2=result.target_ms2[0],
+                 misfit=result.misfit) if fmt == "npz" else {}
+    files += exports.export(out_dir, result.accel_ms2, result.dt, fmt, names=names, **extra)
+  check = None
+  if rule == "auto":
+    rule = rule_for_target(target)
+    if not rule:
+      logging.info("no compliance check: target %r is not an ec8 or asce7 design spectrum", target)
+  if rule:
+    check = compliance.check_suite(result.accel_ms2, result.dt, tgt.at(gen.periods_s, extrapolate=extrapolate),
+                                   rule, t1_s=t1_s, damping=gen.damping)
+    print(check.to_text())
+  summary = dict(result.summary(), target=target, target_name=tgt.name, seed=seed, workdir=workdir,
+                 checkpoint_step=gen.step, files=files, check=check.to_dict() if check else None)
+  with open(os.path.join(out_dir, "suite.json"), "w") as f:
+    json.dump(summary, f, indent=1, default=float)
+  fig = os.path.join(out_dir, "suite.png")
+  figures.suite(result, fig, title=f"{tgt.name}: {num} records, refine={refine}"
+                      + (f", temperature {temperature:g}" if temperature != 1 else ""))
+  files += [os.path.join(out_dir, "suite.json"), fig]
+  print(f"{num} records for {tgt.name}: mean |misfit| {summary['mean_abs_misfit']:.2%}, "
+        f"max {summary['max_abs_misfit']:.2%} over {band_s[0]}-{band_s[1]} s"
+        + (f"; largest correlation between two records {summary['max_pair_correlation']:.2f}" if num > 1 else "")
+        + (f"; {rule} check {'passed' if check.passed else 'FAILED'}" if check else "") + f"; wrote {out_dir}")
+  return dict(generation=result, files=files, summary=summary, check=check)
