@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from cvaegan_jax import spectra
-from data_prep import build, picking, pipeline
+from data_prep import aic_picker, build, picking, pipeline
 from tests.conftest import DATA_DIR, REPO_DIR
 
 NUM_EVENTS = 10
@@ -99,7 +99,7 @@ def test_aic_picker_on_simulated_onsets(simulated):
   with open(raw / "onsets.csv") as f:
     onsets = {row["file"].rsplit(".", 1)[0]: float(row["p_onset_s"]) for row in csv.DictReader(f)}
   groups, _ = pipeline.discover(str(raw))
-  picker = picking.AicPicker()
+  picker = aic_picker.AicPicker()
   errors, failed = [], 0
   for g in groups:
     recs, _ = pipeline.read_group(g)
