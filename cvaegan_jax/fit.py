@@ -448,8 +448,8 @@ def realism(real_accel, generated_accel, dt: float, per_target: int, bin_s: floa
     r, g = fn(real, dt), fn(gen, dt)
     values["real"][name], values["generated"][name] = r, g
     # Only the statistic is used: the asymptotic p-value is cheap and never warns.
-    out[name] = {"ks": float(scipy.stats.ks_2samp(r, g, method="asymp").statistic), "median_real": float(np.median(r)),
-                 "median_generated": float(np.median(g))}
+    ks = scipy.stats.ks_2samp(r, g, method="asymp").statistic
+    out[name] = {"ks": float(ks), "median_real": float(np.median(r)), "median_generated": float(np.median(g))}
   out["pga_time_max_bin_share"] = {"generated": pga_time_max_bin_share(values["generated"]["t_pga_s"], bin_s),
                                    "real": pga_time_max_bin_share(values["real"]["t_pga_s"], bin_s)}
   with np.errstate(divide="ignore", invalid="ignore"):

@@ -91,7 +91,7 @@ def test_a_shifted_copy_moves_t5_by_the_shift_and_ks_by_hand():
   for name in ("d5_95_s", "d5_75_s"):  # The same durations, up to rounding (~1e-15 s), which can
     # order a pair of nearly equal values differently: at most one step of the CDF.
     np.testing.assert_allclose(m["_values"]["generated"][name], m["_values"]["real"][name], atol=1e-9)
-    assert m[name]["ks"] <= 1 / 40
+    assert m[name]["ks"] <= 1 / 40 + 1e-12
   # Tiny example: one burst at onsets 1, 2, 3 s, and the same shifted by 1.5 s. The t5 values
   # are {1, 2, 3} + c and {2.5, 3.5, 4.5} + c; the empirical CDFs differ most just past 2 + c
   # (2/3 against 0) and past 3 + c (1 against 1/3): KS = 2/3.
@@ -114,7 +114,7 @@ def test_a_scaled_copy_scales_arias_by_k_squared_and_pgd_by_k():
   assert m["log_envelope_distance"] == pytest.approx(np.log10(k))
   for name in ("d5_75_s", "d5_95_s", "t5_s", "t_pga_s"):  # Unchanged up to rounding (see above).
     np.testing.assert_allclose(m["_values"]["generated"][name], m["_values"]["real"][name], atol=1e-9)
-    assert m[name]["ks"] <= 1 / 30
+    assert m[name]["ks"] <= 1 / 30 + 1e-12
   assert not m["passes"]["arias_ratio"] and not m["passes"]["pgd_ratio"]
 
 
