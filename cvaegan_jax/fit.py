@@ -396,8 +396,9 @@ def pga_time_max_bin_share(t_pga_s, bin_s: float = 0.1) -> float:
     raise ValueError(f"t_pga_s must be a non-empty array of finite times >= 0, got {t_pga_s!r}")
   if not bin_s > 0:
     raise ValueError(f"bin_s must be > 0, got {bin_s!r}")
-  # The epsilon keeps a time on a bin edge (a multiple of dt) out of the bin below it.
-  return float(np.bincount(np.floor(t / bin_s + 1e-9).astype(int)).max() / t.size)
+  # A time on a bin edge (a multiple of dt, perhaps rounded to float32 from below) opens the
+  # bin above it: times within 1e-4 of a bin below an edge count as on it.
+  return float(np.bincount(np.floor(t / bin_s + 1e-4).astype(int)).max() / t.size)
 
 
 def realism(real_accel, generated_accel, dt: float, per_target: int, bin_s: float = 0.1,

@@ -77,6 +77,12 @@ def test_peaks_at_one_instant_fill_one_bin():
   assert m["sample_correlation"]["generated"] is None and m["passes"]["sample_correlation"] is None
   # Bins start at 0 and a time on an edge opens its bin (12.3 s is in [12.3, 12.4)).
   assert fit.pga_time_max_bin_share([12.3, 12.39, 12.4, 0.0], 0.1) == 0.5
+  # Sample times in float32 (as the jitted validation gives them) land in the same bins.
+  times = np.arange(3000) * 0.01
+  np.testing.assert_array_equal(
+      [fit.pga_time_max_bin_share(times[i:i + 10], 0.1) for i in range(0, 3000, 10)], 1.0)
+  times32 = 0.01 * np.arange(3000, dtype=np.float32)
+  assert [fit.pga_time_max_bin_share(times32[i:i + 10], 0.1) for i in range(0, 3000, 10)] == [1.0] * 300
   with pytest.raises(ValueError, match="bin_s"):
     fit.pga_time_max_bin_share([1.0], 0.0)
 
