@@ -191,7 +191,7 @@ def realism(per_split: dict, path: str) -> None:
   """
   plt = _pyplot()
   rows = max(1, len(per_split))
-  fig, axes = plt.subplots(rows, 4, figsize=(18, 3.3 * rows), squeeze=False)
+  fig, axes = plt.subplots(rows, 4, figsize=(19, 3.5 * rows), squeeze=False)
   columns = (("d5_95_s", "D5-95 (s)"), ("t5_s", "t5: 5% of Arias intensity (s)"), ("t_pga_s", "time of the PGA (s)"))
   for row, (split, v) in zip(axes, per_split.items()):
     t_end = v["envelope_times_s"][-1] + (v["envelope_times_s"][1] if v["envelope_times_s"].size > 1 else 1.0)
@@ -201,10 +201,10 @@ def realism(per_split: dict, path: str) -> None:
       bins = np.linspace(0.0, hi, 41)
       ax.hist(r, bins=bins, density=True, color="k", alpha=0.35, label=f"real ({r.size})")
       ax.hist(g, bins=bins, density=True, histtype="step", color="tab:red", lw=1.5, label=f"generated ({g.size})")
-      title = f"{split}: KS {v['ks'][name]:.2f}"
+      title = f"{split}: KS {v['ks'][name]:.2f}, median {np.median(g):.1f} s (real {np.median(r):.1f} s)"
       if name == "t_pga_s":
         share = v["pga_time_max_bin_share"]
-        title += f", max 0.1 s bin {share['generated']:.0%} (real {share['real']:.0%})"
+        title += f"\nlargest 0.1 s bin: {share['generated']:.0%} of PGA times (real {share['real']:.0%})"
       ax.set(xlabel=label, ylabel="density", title=title)
       ax.legend(fontsize=7)
     t = np.append(v["envelope_times_s"], t_end)  # The last window drawn to its end.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cvaegan_jax import fit, intensity
+from cvaegan_jax import figures, fit, intensity
 
 DT = 0.01
 T = 3000  # 30 s.
@@ -137,3 +137,14 @@ def test_bad_inputs_are_named():
     fit.realism(x, x[:, :-1], DT, per_target=1)
   with pytest.raises(ValueError, match="per_target"):
     fit.realism(x, x[:3], DT, per_target=2)
+
+
+def test_realism_figure_from_the_measures(tmp_path):
+  x = bursts(40, background=0.005)
+  per_split = {}
+  for split, g in (("test", bursts(80, seed=1)), ("ood_low", 0.3 * bursts(80, seed=2))):
+    m = fit.realism(x, g, DT, per_target=2)
+    per_split[split] = dict(m["_values"], ks={n: m[n]["ks"] for n in ("d5_95_s", "t5_s", "t_pga_s")},
+                            pga_time_max_bin_share=m["pga_time_max_bin_share"])
+  figures.realism(per_split, str(tmp_path / "sub" / "realism.png"))
+  assert (tmp_path / "sub" / "realism.png").stat().st_size > 20_000
