@@ -134,6 +134,26 @@ def _print_pair_reference(ref: dict | None, where: str) -> None:
           f"{ref['num_pairs']} ordered pairs of {ref['num_stations']} stations")
 
 
+def _realism_line(m: dict, label: str) -> str:
+  """One printed line of :func:`fit.realism`'s measures, with the bars that fail."""
+  names = (("d5_95_s", "D5-95"), ("d5_75_s", "D5-75"), ("t5_s", "t5"), ("t_pga_s", "PGA time"))
+  timing = ", ".join(f"{short} KS {m[n]['ks']:.2f} (med {m[n]['median_generated']:.1f} s vs "
+                     f"{m[n]['median_real']:.1f} s real)" for n, short in names)
+  share, ratio, corr = m["pga_time_max_bin_share"], m["ratio_of_medians"], m["sample_correlation"]
+  corr_text = "n/a" if corr["generated"] is None else f"{corr['generated']:.2f}"
+  failed = [k for k, v in m["passes"].items() if k != "all" and v is False]
+  return (f"  realism ({label}): {timing}, max 0.1 s bin {share['generated']:.0%} of PGA times (real "
+          f"{share['real']:.0%}), Arias x{ratio['arias_ms']:.2f}, PGV x{ratio['pgv_ms']:.2f}, "
+          f"PGD x{ratio['pgd_m']:.2f}, sample corr {corr_text}, log-envelope distance "
+          f"{m['log_envelope_distance']:.2f}; bars " + ("all passed" if not failed else "failed: " + ", ".join(failed)))
+
+
+def _realism_figure_data(m: dict) -> dict:
+  """What :func:`figures.realism` draws for one split, from :func:`fit.realism` with its ``_values``."""
+  return dict(m["_values"], ks={n: m[n]["ks"] for n in ("d5_95_s", "t5_s", "t_pga_s")},
+              pga_time_max_bin_share=m["pga_time_max_bin_share"])
+
+
 def evaluate_model(config, workdir: str) -> dict:
   """Evaluate a trained workdir in the paper's terms; writes ``WORKDIR/evaluation/``.
 
@@ -146,12 +166,18 @@ def evaluate_model(config, workdir: str) -> dict:
   time-frequency realism of the raw generated records against the split's real
   records: Arias intensity, D5-75, D5-95, PGA/PGV/PGD, mean period (medians and
   two-sample KS statistics); and how alike the samples of one target are
-  (:func:`sample_correlation`); and, as the yardstick, the same spectral metrics of every real
-  record of the whole split scored against its other horizontal component
+  (:func:`sample_correlation`); realism per refinement mode (``realism`` ->
+  ``refine_none``/``refine_<mode>``, :func:`fit.realism`: KS and medians of D5-75, D5-95, t5
+  and the PGA time, the largest share of PGA times in one 0.1 s bin, ratios of the medians
+  of Arias intensity, PGV and PGD, sample correlation, log-envelope distance, and which
+  bars of ``fit.REALISM_BARS`` pass); and, as the yardstick, the same spectral metrics of
+  every real record of the whole split scored against its other horizontal component
   (``real_component_pairs``, :func:`component_pair_reference`).
 
-  Writes ``report.json``, ``r2_hist.png``, ``husid.png`` and ``examples_<split>.png``
-  (waveform, spectrum vs target, spectrogram).
+  Writes ``report.json``, ``r2_hist.png``, ``husid.png``, ``realism.png`` (histograms of
+  D5-95, t5 and PGA time and median log-envelopes, real against raw generated, a row per
+  split) and ``examples_<split>.png`` (waveform, spectrum vs target, real and generated
+  spectrograms).
 
   Returns:
     The report dict (as written to ``report.json``).
@@ -168,8 +194,9 @@ def evaluate_model(config, workdir: str) -> dict:
   modes = ["none"] + ([ecfg.refine] if ecfg.refine != "none" else [])
   report = {"workdir": workdir, "checkpoint_step": gen.step, "samples_per_target": ecfg.samples_per_target,
             "temperature": ecfg.temperature,
-            "band_s": list(band), "criterion": "R^2 > 0.8 and RMSE < 0.1 m/s^2 (Hu et al. 2026)", "splits": {}}
-  hists, husids = {}, {}
+            "band_s": list(band), "criterion": "R^2 > 0.8 and RMSE < 0.1 m/s^2 (Hu et al. 2026)",
+            "realism_bars": fit.REALISM_BARS, "splits": {}}
+  hists, husids, realism_fig = {}, {}, {}
   for split in ecfg.splits:
     if split not in sources or len(sources[split]) == 0:
       report["splits"][split] = {"skipped": f"the data set has no {split!r} examples"}
@@ -195,6 +222,13 @@ def evaluate_model(config, workdir: str) -> dict:
     real_tf, gen_tf = intensity.summary(real, gen.dt), intensity.summary(raw, gen.dt)
     entry["time_frequency"] = fit.compare(real_tf, gen_tf)
     entry["sample_correlation"] = fit.sample_correlation(raw, ecfg.samples_per_target, real)
+    entry["realism"] = {}
+    for mode in modes:
+      m = fit.realism(real, gen_accel[mode], gen.dt, ecfg.samples_per_target)
+      if mode == "none":
+        realism_fig[split] = _realism_figure_data(m)
+      m.pop("_values")
+      entry["realism"]["refine_" + mode] = m
     entry["real_component_pairs"] = _split_pair_reference(src, gen.periods_s, band)
     husids[split] = (np.median(intensity.husid(real, gen.dt), axis=0), np.median(intensity.husid(raw, gen.dt), axis=0))
     report["splits"][split] = entry
@@ -211,9 +245,13 @@ def evaluate_model(config, workdir: str) -> dict:
     print("  raw criterion share by PSA(0.01 s): " + ", ".join(
         f"{r['psa0_ms2'][0]:g}-{r['psa0_ms2'][1]:g} m/s2 {r['paper_criterion_share']:.0%} of {r['num']}"
         for r in entry["refine_none"]["by_level"]))
+    for mode in modes:
+      print(_realism_line(entry["realism"]["refine_" + mode], "raw" if mode == "none" else f"refined, {mode}"))
     _print_pair_reference(entry["real_component_pairs"], f"real {split} records (whole split)")
   figures.r2_histograms(hists, os.path.join(out_dir, "r2_hist.png"))
   figures.husid_curves(husids, gen.dt, os.path.join(out_dir, "husid.png"))
+  if realism_fig:
+    figures.realism(realism_fig, os.path.join(out_dir, "realism.png"))
   path = os.path.join(out_dir, "report.json")
   with open(path, "w") as f:
     json.dump(report, f, indent=1, default=float)

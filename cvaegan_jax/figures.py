@@ -13,7 +13,7 @@ import numpy as np
 
 from cvaegan_jax import intensity
 
-__all__ = ["record_spectra", "training_samples", "suite", "r2_histograms", "husid_curves", "examples"]
+__all__ = ["record_spectra", "training_samples", "suite", "r2_histograms", "husid_curves", "realism", "examples"]
 
 
 def _pyplot():
@@ -175,9 +175,53 @@ def husid_curves(husids: dict, dt: float, path: str) -> None:
   _save(fig, path, 100)
 
 
+def realism(per_split: dict, path: str) -> None:
+  """Realism of generated records against real ones: one row per split.
+
+  Columns: histograms (real against generated, as densities) of D5-95, t5 and the PGA time,
+  each titled with its KS statistic, and the median log10 envelopes.
+
+  Args:
+    per_split: split -> ``{"real": m, "generated": m, "envelope_times_s": [W], "ks": {name:
+      float}, "pga_time_max_bin_share": {"real", "generated"}}`` where each ``m`` holds
+      ``d5_95_s``, ``t5_s``, ``t_pga_s`` (``[M]`` or ``[N]``, s) and ``log_envelope``
+      (``[W]``, log10 m/s^2); ``ks`` has the same timing names (``fit.realism``'s
+      ``_values`` with its KS statistics).
+    path: PNG path.
+  """
+  plt = _pyplot()
+  rows = max(1, len(per_split))
+  fig, axes = plt.subplots(rows, 4, figsize=(19, 3.5 * rows), squeeze=False)
+  columns = (("d5_95_s", "D5-95 (s)"), ("t5_s", "t5: 5% of Arias intensity (s)"), ("t_pga_s", "time of the PGA (s)"))
+  for row, (split, v) in zip(axes, per_split.items()):
+    t_end = v["envelope_times_s"][-1] + (v["envelope_times_s"][1] if v["envelope_times_s"].size > 1 else 1.0)
+    for ax, (name, label) in zip(row, columns):
+      r, g = v["real"][name], v["generated"][name]
+      hi = t_end if name != "d5_95_s" else max(np.max(r), np.max(g)) * 1.05
+      bins = np.linspace(0.0, hi, 41)
+      ax.hist(r, bins=bins, density=True, color="k", alpha=0.35, label=f"real ({r.size})")
+      ax.hist(g, bins=bins, density=True, histtype="step", color="tab:red", lw=1.5, label=f"generated ({g.size})")
+      title = f"{split}: KS {v['ks'][name]:.2f}, median {np.median(g):.1f} s (real {np.median(r):.1f} s)"
+      if name == "t_pga_s":
+        share = v["pga_time_max_bin_share"]
+        title += f"\nlargest 0.1 s bin: {share['generated']:.0%} of PGA times (real {share['real']:.0%})"
+      ax.set(xlabel=label, ylabel="density", title=title)
+      ax.legend(fontsize=7)
+    t = np.append(v["envelope_times_s"], t_end)  # The last window drawn to its end.
+    for who, color in (("real", "k"), ("generated", "tab:red")):
+      env = v[who]["log_envelope"]
+      row[3].step(t, np.append(env, env[-1]), where="post", color=color, lw=1.5, label=who)
+    row[3].set(xlabel="time (s)", ylabel="log10 RMS accel (m/s$^2$)", title=f"{split}: median log-envelope")
+    row[3].grid(alpha=0.3)
+    row[3].legend(fontsize=7)
+  fig.tight_layout()
+  _save(fig, path, 90)
+
+
 def examples(real, raw, raw_psa, refined_psa, psa, periods, dt: float, titles: Sequence[str], k: int, path: str,
              mode: str) -> None:
-  """Panels per example: real vs generated waveform, spectra vs target, spectrogram.
+  """Panels per example: real vs generated waveform, spectra vs target, and the
+  spectrograms of the real and the generated record side by side (one colour scale).
 
   ``real [M, T]``, ``psa [M, P]`` (targets); ``raw [M k, T]`` generated records with their
   spectra ``raw_psa`` and the refined ones' ``refined_psa`` ``[M k, P]`` (m/s^2); ``periods
@@ -185,8 +229,8 @@ def examples(real, raw, raw_psa, refined_psa, psa, periods, dt: float, titles: S
   """
   plt = _pyplot()
   num = min(len(titles), real.shape[0])
-  fig, axes = plt.subplots(num, 3, figsize=(16, 2.8 * num), squeeze=False,
-                           gridspec_kw=dict(width_ratios=[1.5, 1, 1.2]))
+  fig, axes = plt.subplots(num, 4, figsize=(20, 2.8 * num), squeeze=False,
+                           gridspec_kw=dict(width_ratios=[1.5, 1, 1.1, 1.1]))
   t = np.arange(real.shape[1]) * dt
   p = periods
   for i in range(num):
@@ -199,13 +243,17 @@ def examples(real, raw, raw_psa, refined_psa, psa, periods, dt: float, titles: S
     axes[i, 1].loglog(p, refined_psa[j], color="tab:blue", lw=1, ls="--", label=f"refined ({mode})")
     axes[i, 1].grid(True, which="both", alpha=0.3)
     axes[i, 1].set(ylabel="PSA (m/s$^2$)")
-    f, ts, power = intensity.spectrogram(raw[j], dt)
-    axes[i, 2].pcolormesh(ts, f, 10 * np.log10(power + 1e-20), shading="auto", cmap="magma")
-    axes[i, 2].set(ylim=(0, 25), ylabel="Hz", title="generated: spectrogram (dB)")
+    f, ts, power = intensity.spectrogram(np.stack([real[i], raw[j]]), dt)
+    db = 10 * np.log10(power + 1e-20)
+    vmax = float(db.max())
+    for ax, d, who in ((axes[i, 2], db[0], "real"), (axes[i, 3], db[1], "generated")):
+      ax.pcolormesh(ts, f, d, shading="auto", cmap="magma", vmin=vmax - 60, vmax=vmax)
+      ax.set(ylim=(0, 25), ylabel="Hz", title=f"{who}: spectrogram (dB, one scale)")
   axes[0, 0].legend(fontsize=7)
   axes[0, 1].legend(fontsize=7)
   axes[-1, 0].set_xlabel("time (s)")
   axes[-1, 1].set_xlabel("period (s)")
   axes[-1, 2].set_xlabel("time (s)")
+  axes[-1, 3].set_xlabel("time (s)")
   fig.tight_layout()
   _save(fig, path, 90)

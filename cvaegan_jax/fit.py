@@ -5,7 +5,8 @@ with ``jax.numpy``: they accept NumPy or JAX arrays of spectra ``[..., P]`` (m/s
 inside ``jax.jit``, and return JAX arrays. :func:`fit_metrics` summarises generated
 spectra against their targets as the evaluation reports them; :func:`compare` compares
 two samples of intensity measures (two-sample Kolmogorov-Smirnov); :func:`sample_correlation`
-and :func:`component_pair_reference` measure how alike records of one target are.
+and :func:`component_pair_reference` measure how alike records of one target are;
+:func:`realism` says how earthquake-like generated records are against real ones.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.stats
 
-from cvaegan_jax import spectra
+from cvaegan_jax import intensity, spectra
 
 __all__ = [
     "compare",
@@ -33,6 +34,9 @@ __all__ = [
     "sample_correlation",
     "component_pairs",
     "component_pair_reference",
+    "pga_time_max_bin_share",
+    "realism",
+    "REALISM_BARS",
     "PAPER_R2_MIN",
     "PAPER_RMSE_MAX_MS2",
     "LEVEL_EDGES_MS2",
@@ -351,3 +355,126 @@ def component_pair_reference(psa: np.ndarray, event_ids: Sequence[str], stations
   m["num_pairs"] = m.pop("num")
   m["num_stations"] = len({(event_ids[i], stations[i]) for i in pairs[:, 0]})
   return m
+
+
+# ---------------------------------------------------------------------------
+# Realism of generated records against real ones.
+
+
+# The bars generated records must clear to count as earthquake-like (the realism issue):
+# KS of each timing measure, the largest share of PGA times in one bin, the ratio of the
+# medians of Arias intensity and PGD (generated / real), and the correlation of two samples
+# of one target.
+REALISM_BARS = {"ks_max": 0.15, "pga_time_bin_share_max": 0.03, "ratio_range": (0.8, 1.25),
+                "sample_correlation_max": 0.1}
+
+# Timing measures of :func:`realism`: name -> intensity function ([..., T], dt) -> [...] s.
+_TIMING = {"d5_75_s": intensity.d5_75, "d5_95_s": intensity.d5_95, "t5_s": intensity.t5,
+           "t_pga_s": intensity.pga_time}
+# Amplitude measures compared by the ratio of medians.
+_AMPLITUDE = {"arias_ms": intensity.arias_intensity, "pgv_ms": intensity.pgv, "pgd_m": intensity.pgd}
+
+
+def pga_time_max_bin_share(t_pga_s, bin_s: float = 0.1) -> float:
+  """The largest share of records whose PGA falls in one time bin ``[k bin_s, (k+1) bin_s)``.
+
+  Real PGA times spread with the S arrival over many bins; a generator that puts its peak at
+  one fixed time in every record gives a share near 1.
+
+  Args:
+    t_pga_s: ``[N]`` PGA times in s (>= 0).
+    bin_s: bin width in s, > 0.
+
+  Returns:
+    A float in (0, 1].
+
+  Raises:
+    ValueError: empty, negative or non-finite times; ``bin_s <= 0``.
+  """
+  t = np.asarray(t_pga_s, np.float64).ravel()
+  if t.size == 0 or not np.all(np.isfinite(t)) or np.any(t < 0):
+    raise ValueError(f"t_pga_s must be a non-empty array of finite times >= 0, got {t_pga_s!r}")
+  if not bin_s > 0:
+    raise ValueError(f"bin_s must be > 0, got {bin_s!r}")
+  # A time on a bin edge (a multiple of dt, perhaps rounded to float32 from below) opens the
+  # bin above it: times within 1e-4 of a bin below an edge count as on it.
+  return float(np.bincount(np.floor(t / bin_s + 1e-4).astype(int)).max() / t.size)
+
+
+def realism(real_accel, generated_accel, dt: float, per_target: int, bin_s: float = 0.1,
+            envelope_window_s: float = 1.0) -> dict:
+  """How earthquake-like generated records are, measured against real records.
+
+  Args:
+    real_accel: ``[M, T]`` real records, m/s^2.
+    generated_accel: ``[N, T]`` generated records, m/s^2, the ``per_target`` samples of
+      each target consecutive (``N`` a multiple of ``per_target``).
+    dt: sampling interval, s.
+    per_target: generated samples per target (1: no sample correlation).
+    bin_s: bin width of the PGA times, s.
+    envelope_window_s: window of the log-envelopes, s.
+
+  Returns:
+    A dict (Python floats; a private ``_values`` key holds arrays for figures):
+
+    * ``d5_75_s``, ``d5_95_s``, ``t5_s``, ``t_pga_s``: ``{"ks", "median_real",
+      "median_generated"}`` (two-sample KS statistic in [0, 1], medians in s);
+    * ``pga_time_max_bin_share``: ``{"generated", "real"}``, the largest share of PGA times
+      in one ``bin_s`` bin (:func:`pga_time_max_bin_share`);
+    * ``ratio_of_medians``: ``{"arias_ms", "pgv_ms", "pgd_m"}``, median generated / median
+      real (PGV and PGD of the records as given, see :func:`intensity.pgv`);
+    * ``sample_correlation``: :func:`sample_correlation` (``generated``: mean correlation
+      of the samples of one target, None for ``per_target == 1``; ``real``);
+    * ``log_envelope_distance``: RMS over the windows of the difference of the median
+      log10 envelopes (:func:`intensity.log_envelope`), log10 units (0.1: 26% off);
+    * ``passes``: each bar of :data:`REALISM_BARS` as a bool (``sample_correlation`` None
+      when it is not measured), and ``all`` (True when no measured bar fails);
+    * ``_values``: ``{"real": ..., "generated": ...}`` each with the timing measures
+      ``[M]``/``[N]`` and ``log_envelope`` (the median, ``[W]``), and ``envelope_times_s
+      [W]`` (window starts).
+
+  Raises:
+    ValueError: records of different lengths, a record with no energy, NaN/inf, ``N`` not
+      a multiple of ``per_target``, ``bin_s <= 0``.
+  """
+  real = np.asarray(real_accel, np.float64)
+  gen = np.asarray(generated_accel, np.float64)
+  if real.ndim != 2 or gen.ndim != 2 or real.shape[1] != gen.shape[1]:
+    raise ValueError(f"real_accel [M, T] and generated_accel [N, T] need the same T, got {real.shape} and "
+                     f"{gen.shape}")
+  if per_target < 1 or gen.shape[0] % per_target:
+    raise ValueError(f"generated_accel has {gen.shape[0]} records, not a multiple of per_target={per_target}")
+  out, values = {}, {"real": {}, "generated": {}}
+  for name, fn in _TIMING.items():
+    r, g = fn(real, dt), fn(gen, dt)
+    values["real"][name], values["generated"][name] = r, g
+    # Only the statistic is used: the asymptotic p-value is cheap and never warns.
+    ks = scipy.stats.ks_2samp(r, g, method="asymp").statistic
+    out[name] = {"ks": float(ks), "median_real": float(np.median(r)), "median_generated": float(np.median(g))}
+  out["pga_time_max_bin_share"] = {"generated": pga_time_max_bin_share(values["generated"]["t_pga_s"], bin_s),
+                                   "real": pga_time_max_bin_share(values["real"]["t_pga_s"], bin_s)}
+  with np.errstate(divide="ignore", invalid="ignore"):
+    out["ratio_of_medians"] = {name: float(np.median(fn(gen, dt)) / np.median(fn(real, dt)))
+                               for name, fn in _AMPLITUDE.items()}
+  out["sample_correlation"] = sample_correlation(gen, per_target, real)
+  env = {who: np.median(intensity.log_envelope(x, dt, envelope_window_s), axis=0)
+         for who, x in (("real", real), ("generated", gen))}
+  out["log_envelope_distance"] = float(np.sqrt(np.mean((env["generated"] - env["real"]) ** 2)))
+  for who in env:
+    values[who]["log_envelope"] = env[who]
+  values["envelope_times_s"] = np.arange(env["real"].size) * int(round(envelope_window_s / dt)) * dt
+  out["passes"] = _realism_passes(out)
+  out["_values"] = values
+  return out
+
+
+def _realism_passes(m: dict) -> dict:
+  lo, hi = REALISM_BARS["ratio_range"]
+  passes = {f"ks_{name[:-2]}": m[name]["ks"] <= REALISM_BARS["ks_max"] for name in _TIMING}
+  passes["pga_time_bin_share"] = m["pga_time_max_bin_share"]["generated"] <= REALISM_BARS["pga_time_bin_share_max"]
+  for name in ("arias_ms", "pgd_m"):
+    passes[f"{name.split('_')[0]}_ratio"] = bool(lo <= m["ratio_of_medians"][name] <= hi)
+  corr = m["sample_correlation"]["generated"]
+  passes["sample_correlation"] = None if corr is None else corr <= REALISM_BARS["sample_correlation_max"]
+  passes["all"] = all(v is not False for v in passes.values())
+  return passes

@@ -21,6 +21,8 @@ __all__ = [
     "arias_intensity",
     "husid",
     "significant_duration",
+    "husid_time",
+    "t5",
     "d5_75",
     "d5_95",
     "pga",
@@ -30,6 +32,7 @@ __all__ = [
     "mean_period",
     "fourier_amplitude",
     "spectrogram",
+    "log_envelope",
     "summary",
 ]
 
@@ -235,6 +238,34 @@ def _crossing_time(h: np.ndarray, level: float, dt: float) -> np.ndarray:
   return np.where(k == 0, 0.0, (km1 + frac) * dt)
 
 
+def husid_time(accel_ms2, dt: float, level: float) -> np.ndarray:
+  """Time (s, from the first sample) at which the Husid curve first reaches ``level``.
+
+  Linearly interpolated between samples, as :func:`significant_duration`.
+
+  Args:
+    accel_ms2: ``[..., T]`` acceleration in m/s^2.
+    dt: sampling interval in seconds.
+    level: Husid level in [0, 1].
+
+  Returns:
+    ``[...]`` float64 in seconds.
+
+  Raises:
+    ValueError: bad ``accel_ms2`` (see :func:`husid`), ``dt <= 0``, or ``level`` outside [0, 1].
+  """
+  if not 0.0 <= level <= 1.0:
+    raise ValueError(f"level must lie in [0, 1], got {level!r}")
+  return _crossing_time(husid(accel_ms2, dt), level, float(dt))
+
+
+def t5(accel_ms2, dt: float) -> np.ndarray:
+  """Onset of the strong shaking: the time (s) at which 5% of the Arias intensity has
+  arrived, ``[...]``; see :func:`husid_time`. In windows cut at the P pick it follows the
+  S-P time; a record whose energy starts at its first sample gives 0."""
+  return husid_time(accel_ms2, dt, 0.05)
+
+
 def d5_75(accel_ms2, dt: float) -> np.ndarray:
   """Significant duration D5-75 in seconds, ``[...]``; see :func:`significant_duration`."""
   return significant_duration(accel_ms2, dt, 0.05, 0.75)
@@ -393,6 +424,40 @@ def spectrogram(accel_ms2, dt: float, window_s: float = 2.0, overlap: float = 0.
     raise ValueError(f"overlap must lie in [0, 1), got {overlap!r}")
   noverlap = min(int(round(overlap * nperseg)), nperseg - 1)
   return scipy.signal.spectrogram(a, fs=1.0 / dt, nperseg=nperseg, noverlap=noverlap, axis=-1)
+
+
+def log_envelope(accel_ms2, dt: float, window_s: float = 1.0, floor_ms2: float = 1e-8) -> np.ndarray:
+  """Log10 of the RMS acceleration in consecutive windows: the record's envelope.
+
+  Windows of ``n = round(window_s / dt)`` samples start at the first sample and do not
+  overlap; a last partial window is dropped, so ``W = T // n``. Window ``w`` covers
+  ``[w n dt, (w + 1) n dt)`` seconds. The RMS is floored at ``floor_ms2`` so that a silent
+  window gives ``log10(floor_ms2)``, not ``-inf``.
+
+  Args:
+    accel_ms2: ``[..., T]`` acceleration in m/s^2.
+    dt: sampling interval in seconds.
+    window_s: window length in seconds, at least one sample and at most the record.
+    floor_ms2: smallest RMS in m/s^2, > 0.
+
+  Returns:
+    ``[..., W]`` float64, log10 of m/s^2.
+
+  Raises:
+    ValueError: bad ``accel_ms2`` or ``dt``; ``window_s`` shorter than one sample or
+      longer than the record; ``floor_ms2 <= 0``.
+  """
+  a = _check_accel(accel_ms2, min_samples=1)
+  dt = validation.check_dt(dt)
+  n = int(round(window_s / dt))
+  if not 1 <= n <= a.shape[-1]:
+    raise ValueError(f"window_s={window_s!r} s must span one sample to the whole record "
+                     f"({a.shape[-1]} samples at dt={dt} s)")
+  if not floor_ms2 > 0:
+    raise ValueError(f"floor_ms2 must be > 0, got {floor_ms2!r}")
+  w = a.shape[-1] // n
+  windows = a[..., :w * n].reshape(a.shape[:-1] + (w, n))
+  return np.log10(np.maximum(np.sqrt(np.mean(windows * windows, axis=-1)), floor_ms2))
 
 
 # ---------------------------------------------------------------------------

@@ -191,6 +191,10 @@ def train_step(state: TrainState, batch: dict, static: Static) -> tuple[TrainSta
   return new_state, metrics
 
 
+# The timing measures of validation (names of ``losses.DURATION_STATS``).
+TIMING_STATS = ("t5", "d5_75", "d5_95", "t_peak")
+
+
 def eval_step(state: TrainState, batch: dict, static: Static) -> dict:
   """Validation metrics of one batch with the EMA generator (inference-mode norms).
 
@@ -199,9 +203,10 @@ def eval_step(state: TrainState, batch: dict, static: Static) -> dict:
   ``rmse_norm_prior [B]`` (the same RMSE over the target's peak, dimensionless),
   ``log_misfit_prior [B]`` (RMS of log10 PSA difference), ``sample_corr [B]`` (the
   correlation of two prior samples of the record's condition: near 0 for distinct records,
-  near 1 when the generator ignores its latent), and ``d5_95_prior``, ``d5_95_real``,
-  ``t_peak_prior``, ``t_peak_real`` ``[B]`` (s: significant duration and time of the peak
-  of the prior sample and of the real record, ``losses.duration_stats``).
+  near 1 when the generator ignores its latent), and ``<name>_prior``, ``<name>_real`` ``[B]``
+  for each of ``TIMING_STATS`` (s: Husid onset t5, significant durations D5-75 and D5-95, and
+  the time of the peak, of the prior sample and of the real record, ``losses.duration_stats``;
+  t5 rounded down to a sample).
   """
   cfg = static.config
   key = jax.random.fold_in(jax.random.wrap_key_data(state.key), 2**31 - 1)  # Not a training step.
@@ -226,7 +231,7 @@ def eval_step(state: TrainState, batch: dict, static: Static) -> dict:
       **{f"{name}_{who}": stats[:, losses.DURATION_STATS.index(name)]
          for who, stats in (("prior", losses.duration_stats(x_prior, static.dt)),
                             ("real", losses.duration_stats(batch["x"], static.dt)))
-         for name in ("d5_95", "t_peak")},
+         for name in TIMING_STATS},
   }
 
 
@@ -313,14 +318,18 @@ def evaluate_split(p_eval, state, source, batch_size, max_examples, transform, s
           **_timing_metrics(cat)}
 
 
-def _timing_metrics(cat: dict) -> dict:
-  """Medians of D5-95 and of the peak time (s) of prior samples and real records, and the
-  two-sample KS statistic of each (0: the same distribution; 1: disjoint)."""
+def _timing_metrics(cat: dict, bin_s: float = 0.1) -> dict:
+  """Medians (s) of t5, D5-75, D5-95 and the peak time of prior samples and real records, the
+  two-sample KS statistic of each (0: the same distribution; 1: disjoint), and the largest
+  share of peak times in one ``bin_s`` bin (``t_peak_max_bin_share_prior`` and ``_real``:
+  near 1 when the generator puts its peak at one fixed time)."""
   out = {}
-  for name in ("d5_95", "t_peak"):
+  for name in TIMING_STATS:
     gen, real = cat[f"{name}_prior"], cat[f"{name}_real"]
     out.update({f"{name}_prior_median": np.median(gen), f"{name}_real_median": np.median(real),
-                f"{name}_ks": scipy.stats.ks_2samp(gen, real).statistic})
+                f"{name}_ks": scipy.stats.ks_2samp(gen, real, method="asymp").statistic})
+  for who in ("prior", "real"):
+    out[f"t_peak_max_bin_share_{who}"] = fit.pga_time_max_bin_share(cat[f"t_peak_{who}"], bin_s)
   return out
 
 

@@ -293,6 +293,17 @@ def test_evaluate_model_writes_report_and_figures(workdir):
     assert ref["band_mean_abs_misfit"] < raw["band_mean_abs_misfit"]
     assert set(entry["time_frequency"]) >= {"arias_ms", "d5_95_s", "pga_ms2"}
     assert -1.0 <= entry["sample_correlation"]["generated"] <= 1.0
+    # Realism of the raw and the refined records against the split's real ones.
+    assert set(entry["realism"]) == {"refine_none", "refine_waveform"}
+    real_m = entry["realism"]["refine_none"]
+    for name in ("d5_75_s", "d5_95_s", "t5_s", "t_pga_s"):
+      assert 0.0 <= real_m[name]["ks"] <= 1.0 and real_m[name]["median_real"] >= 0.0
+    assert set(real_m["ratio_of_medians"]) == {"arias_ms", "pgv_ms", "pgd_m"}
+    assert 0.0 < real_m["pga_time_max_bin_share"]["generated"] <= 1.0 and real_m["log_envelope_distance"] >= 0.0
+    assert real_m["sample_correlation"] == entry["sample_correlation"]
+    assert set(real_m["passes"]) == {"ks_d5_75", "ks_d5_95", "ks_t5", "ks_t_pga", "pga_time_bin_share",
+                                     "arias_ratio", "pgd_ratio", "sample_correlation", "all"}
+    assert "_values" not in real_m
     # The yardstick: every real record of the whole split against its other component,
     # recomputed here from the shards.
     src = sources[split]
@@ -314,6 +325,8 @@ def test_evaluate_model_writes_report_and_figures(workdir):
     assert pair["paper_criterion_share"] == pytest.approx(float(np.mean(ok)))
     assert (out / f"examples_{split}.png").exists()
   assert (out / "r2_hist.png").exists() and (out / "husid.png").exists()
+  assert (out / "realism.png").stat().st_size > 20_000
+  assert report["realism_bars"]["ks_max"] == 0.15
 
 
 def test_auto_rule_follows_the_target_code():

@@ -59,6 +59,10 @@ def test_end_to_end_learns_and_writes_outputs(trained):
     assert key in rows[-1]
   val = read_metrics(workdir, "validation")
   assert val and 0.0 <= val[-1]["paper_criterion_share"] <= 1.0
+  # The validation rows carry the realism of the timing: medians and KS of four measures.
+  for name in ("t5", "d5_75", "d5_95", "t_peak"):
+    assert val[-1][f"{name}_prior_median"] >= 0.0 and 0.0 <= val[-1][f"{name}_ks"] <= 1.0
+  assert 0.0 < val[-1]["t_peak_max_bin_share_prior"] <= 1.0 and 0.0 < val[-1]["t_peak_max_bin_share_real"] <= 1.0
   assert sorted(p.name for p in (workdir / "checkpoints").iterdir() if p.name.isdigit()) == ["10", "20", "30"]
   assert (workdir / "samples/step_0000030.png").stat().st_size > 20_000
   assert list((workdir / "tensorboard").glob("events.out.tfevents.*"))
@@ -250,6 +254,18 @@ def test_validation_on_four_devices_matches_one_device_and_the_criterion(data_di
   assert one["d5_95_real_median"] == pytest.approx(np.median(d595), rel=1e-5)
   d595_prior = np.concatenate([np.asarray(p["d5_95_prior"])[:n] for p, n in per])
   assert one["d5_95_ks"] == pytest.approx(scipy.stats.ks_2samp(d595_prior, d595).statistic)
+  # t5 and D5-75 the same way (within two samples), and the peak times' largest 0.1 s bin.
+  values = {k: np.concatenate([np.asarray(p[k])[:n] for p, n in per])
+            for k in ("t5_real", "t5_prior", "d5_75_real", "d5_75_prior", "t_peak_prior", "t_peak_real")}
+  np.testing.assert_allclose(values["t5_real"], intensity.t5(x_real, static.dt), atol=0.02)
+  np.testing.assert_allclose(values["d5_75_real"], intensity.d5_75(x_real, static.dt), atol=0.02)
+  for name in ("t5", "d5_75"):
+    assert one[f"{name}_real_median"] == pytest.approx(np.median(values[f"{name}_real"]), rel=1e-5)
+    assert one[f"{name}_ks"] == pytest.approx(
+        scipy.stats.ks_2samp(values[f"{name}_prior"], values[f"{name}_real"]).statistic)
+  for who in ("prior", "real"):
+    bins = np.floor(values[f"t_peak_{who}"] / 0.1 + 1e-4).astype(int)
+    assert one[f"t_peak_max_bin_share_{who}"] == pytest.approx(np.bincount(bins).max() / 10)
 
 
 def test_nan_guard_names_step_and_term(data_dir):
