@@ -13,8 +13,9 @@ import pytest
 
 from data_prep import knet
 from data_prep import simulate
+from data_prep import stochastic
 
-_VP, _VS = simulate.DEFAULT_PARAMS.vp_kms, simulate.DEFAULT_PARAMS.beta_kms
+_VP, _VS = stochastic.DEFAULT_PARAMS.vp_kms, stochastic.DEFAULT_PARAMS.beta_kms
 _REAL_FILE = "knet/us2000cnnl/AOM0011801241951.EW"
 
 
@@ -119,7 +120,7 @@ def test_records_do_not_depend_on_generation_order(tmp_path):
     for ev in events:
       os.makedirs(d / ev["event_id"], exist_ok=True)
     for ev, s in order:
-      for row in simulate._write_record(str(d), ev, s, 100.0, simulate.DEFAULT_PARAMS):
+      for row in simulate._write_record(str(d), ev, s, 100.0, stochastic.DEFAULT_PARAMS):
         rows.setdefault(row[0], []).append((d / row[0]).read_bytes())
   assert rows and all(len(v) == 2 and v[0] == v[1] for v in rows.values())
 
@@ -163,10 +164,10 @@ def test_catalog_covers_magnitude_ranges_and_geometry():
 
 def test_source_formulas_known_values():
   # M6: M0 = 10^(9 + 16.05) dyne-cm; fc = 4.906e6 * 3.5 * (100 / M0)^(1/3) = 0.356 Hz.
-  assert simulate.seismic_moment(6.0) == pytest.approx(1.1220e25, rel=1e-4)
-  assert simulate.corner_frequency(6.0) == pytest.approx(0.3560, rel=1e-3)
+  assert stochastic.seismic_moment(6.0) == pytest.approx(1.1220e25, rel=1e-4)
+  assert stochastic.corner_frequency(6.0) == pytest.approx(0.3560, rel=1e-3)
   # Yenier & Atkinson (2015): h(8) = 10^(-0.405 + 1.88) = 29.85 km.
-  assert simulate.effective_distance(8.0, 10.0) == pytest.approx(math.hypot(10.0, 29.85), rel=1e-3)
+  assert stochastic.effective_distance(8.0, 10.0) == pytest.approx(math.hypot(10.0, 29.85), rel=1e-3)
   # Far above fc the acceleration spectrum of M6 at 10 km is
   # C M0 (2 pi fc)^2 G amp(f) exp(-pi kappa f) exp(-pi f^0.55 R_eff / (180 * 3.5)).
   f = 5.0
@@ -175,27 +176,27 @@ def test_source_formulas_known_values():
   amp = math.exp(np.interp(math.log(f), np.log([3.17, 6.05]), np.log([2.25, 2.58])))
   expect = (c * 1.1220e25 * (2 * math.pi * f) ** 2 / (1 + (f / fc) ** 2) / reff * amp * math.exp(-math.pi * 0.04 * f)
             * math.exp(-math.pi * f ** 0.55 * reff / (180 * 3.5)))
-  assert simulate.fourier_spectrum(6.0, 10.0, [f])[0] == pytest.approx(expect, rel=1e-3)
+  assert stochastic.fourier_spectrum(6.0, 10.0, [f])[0] == pytest.approx(expect, rel=1e-3)
 
 
 def test_simulated_fourier_spectrum_matches_target():
   # Boore's normalisation: the mean squared Fourier amplitude is the target's square.
-  params = dataclasses.replace(simulate.DEFAULT_PARAMS, p_on_horizontal=0.0)
+  params = dataclasses.replace(stochastic.DEFAULT_PARAMS, p_on_horizontal=0.0)
   bands = [(0.5, 1.0), (1.0, 3.0), (3.0, 8.0), (8.0, 20.0)]
   power = np.zeros(len(bands))
   runs = 12
   for s in range(runs):
-    rec = simulate.simulate_record(6.0, 40.0, _rng(s), noise_ms2=0, params=params)
+    rec = stochastic.simulate_record(6.0, 40.0, _rng(s), noise_ms2=0, params=params)
     f = np.fft.rfftfreq(rec["EW"].size, 0.01)
     fas2 = (np.abs(np.fft.rfft(rec["EW"])) * 0.01) ** 2
-    target2 = simulate.fourier_spectrum(6.0, 40.0, f, params=params) ** 2
+    target2 = stochastic.fourier_spectrum(6.0, 40.0, f, params=params) ** 2
     power += [fas2[(f >= lo) & (f < hi)].sum() / target2[(f >= lo) & (f < hi)].sum() for lo, hi in bands]
   np.testing.assert_allclose(power / runs, 1.0, atol=0.15)
 
 
 def test_p_precedes_s_and_nothing_arrives_before_p():
   for m, r in ((4.0, 15.0), (6.0, 80.0), (8.0, 250.0)):
-    rec = simulate.simulate_record(m, r, _rng(1), noise_ms2=0, pre_event_s=5.0)
+    rec = stochastic.simulate_record(m, r, _rng(1), noise_ms2=0, pre_event_s=5.0)
     assert rec["p_onset_s"] == 5.0
     assert rec["s_onset_s"] - rec["p_onset_s"] == pytest.approx(r * (1 / _VS - 1 / _VP), rel=1e-12)
     i_p, i_s = int(5.0 * 100), int(rec["s_onset_s"] * 100)
@@ -212,14 +213,14 @@ def test_p_precedes_s_and_nothing_arrives_before_p():
 def test_aic_picker_finds_the_p_onset():
   for m, r in ((4.0, 20.0), (5.0, 50.0), (6.5, 100.0), (7.5, 150.0)):
     for s in range(4):
-      rec = simulate.simulate_record(m, r, _rng(s))
+      rec = stochastic.simulate_record(m, r, _rng(s))
       end = int((rec["p_onset_s"] + 0.5 * (rec["s_onset_s"] - rec["p_onset_s"])) * 100)
       assert abs(_aic_pick_s(rec["UD"][:end], 100.0) - rec["p_onset_s"]) <= 0.05, (m, r, s)
 
 
 def _psa_median(magnitude, dist_km, periods, seeds=6, duration_s=None):
   from cvaegan_jax import spectra
-  recs = [simulate.simulate_record(magnitude, dist_km, _rng(s), duration_s=duration_s) for s in range(seeds)]
+  recs = [stochastic.simulate_record(magnitude, dist_km, _rng(s), duration_s=duration_s) for s in range(seeds)]
   x = np.stack([[rec[c] - rec[c].mean() for c in ("EW", "NS")] for rec in recs])
   psa = np.asarray(spectra.response_spectrum(x, 0.01, np.asarray(periods, float)))  # [seeds, 2, periods]
   return np.median(np.sqrt(psa[:, 0] * psa[:, 1]), axis=0)
@@ -267,13 +268,13 @@ def test_absolute_level_matches_boore_joyner_fumal_1997():
 
 def test_bad_arguments_raise_clear_errors(tmp_path):
   with pytest.raises(ValueError, match="dist_km"):
-    simulate.simulate_record(6.0, -5.0, _rng(0))
+    stochastic.simulate_record(6.0, -5.0, _rng(0))
   with pytest.raises(ValueError, match="magnitude"):
-    simulate.simulate_record(12.0, 50.0, _rng(0))
+    stochastic.simulate_record(12.0, 50.0, _rng(0))
   with pytest.raises(ValueError, match="magnitude"):
-    simulate.simulate_record(float("nan"), 50.0, _rng(0))
+    stochastic.simulate_record(float("nan"), 50.0, _rng(0))
   with pytest.raises(ValueError, match="sampling_rate_hz"):
-    simulate.simulate_record(6.0, 50.0, _rng(0), sampling_rate_hz=0)
+    stochastic.simulate_record(6.0, 50.0, _rng(0), sampling_rate_hz=0)
   with pytest.raises(ValueError, match="num_events"):
     simulate.simulate_dataset(tmp_path, 0, 1)
   with pytest.raises(ValueError, match="seed"):
