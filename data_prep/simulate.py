@@ -24,7 +24,7 @@ from data_prep import knet
 from data_prep import stochastic
 from data_prep.stochastic import DEFAULT_PARAMS, ModelParams
 
-__all__ = ["simulate_catalog", "simulate_dataset", "main"]
+__all__ = ["simulate_catalog", "station_record", "simulate_dataset", "main"]
 
 # Prefecture codes of K-NET station names with rough prefecture centres
 # (lat, lon); a simulated station takes the code of the nearest centre.
@@ -157,7 +157,9 @@ def _event(seed, i, event_id, mag_range, minute, stations_per_event, params):
             origin_time=_TIME_RANGE[0] + dt_lib.timedelta(minutes=minute, seconds=int(rng.integers(60))),
             lat=round(rng.uniform(30.0, 45.0), 3), lon=round(rng.uniform(130.0, 145.0), 3),
             depth_km=float(rng.integers(5, 61)),
-            stress_bar=params.stress_bar * 10.0 ** (0.2 * rng.standard_normal()))
+            stress_bar=params.stress_bar * 10.0 ** (0.2 * rng.standard_normal()),
+            duration_factor=math.exp(params.duration_tau_ln * rng.standard_normal()),
+            scattering_g0_per_km=params.scattering_g0_per_km * math.exp(params.g0_sigma_ln * rng.standard_normal()))
   n_sta = int(rng.integers(stations_per_event[0], stations_per_event[1] + 1))
   numbers = rng.choice(np.arange(1, 1000), size=n_sta, replace=False)  # Distinct codes within the event.
   ev["stations"] = [_station(seed, i, j, ev, int(numbers[j]), params) for j in range(n_sta)]
@@ -176,36 +178,62 @@ def _station(seed, i, j, ev, number, params):
   lat, lon = round(lat, 4), round(lon, 4)
   dist = knet.hypocentral_distance_km(ev["lat"], ev["lon"], ev["depth_km"], lat, lon, height)
   kappa = params.kappa0_s * math.exp(0.2 * rng.standard_normal())
+  duration_factor = math.exp(params.duration_phi_ln * rng.standard_normal())
+  site_factor = math.exp(params.site_sigma_ln * rng.standard_normal())
   return dict(station=f"{_prefecture(lat, lon)}{number:03d}", lat=lat, lon=lon, height_m=height,
-              dist_km=dist, kappa0_s=kappa, seed=np.random.SeedSequence([seed, 3, i, j]))
+              dist_km=dist, kappa0_s=kappa, duration_factor=duration_factor, site_factor=site_factor,
+              seed=np.random.SeedSequence([seed, 3, i, j]))
 
 
 _CSV_COLUMNS = ("file", "event_id", "station", "component", "magnitude", "dist_km", "p_onset_s", "s_onset_s",
                 "p_time_utc")
 
 
-def _write_record(out_dir, ev, sta, sampling_rate_hz, params) -> list[list]:
-  """Simulate and write one station's three files; their onsets.csv rows."""
+def station_record(ev, sta, sampling_rate_hz=100.0, params: ModelParams = DEFAULT_PARAMS) -> dict:
+  """The three components one catalog station records, exactly as :func:`simulate_dataset` writes them.
+
+  Args:
+    ev: an event of :func:`simulate_catalog`.
+    sta: one of its ``ev["stations"]``.
+    sampling_rate_hz: samples per second.
+    params: model parameters.
+
+  Returns:
+    :func:`data_prep.stochastic.simulate_record`'s dict, each component with
+    its sensor's DC offset added (``[time]`` m/s^2, before quantisation), plus
+    ``record_start_utc`` (naive UTC datetime of the first sample, on a whole
+    second) and ``p_time_utc`` (of the P onset).
+  """
   rng = np.random.default_rng(sta["seed"])
   p_delay = sta["dist_km"] / params.vp_kms
   # Record Time holds whole seconds: start on a second, 3-15 s (plus the
   # fraction) before the P wave.
   start_offset = math.floor(p_delay - rng.uniform(3.0, 15.0))
-  start = ev["origin_time"] + dt_lib.timedelta(seconds=start_offset)
-  rec = stochastic.simulate_record(ev["magnitude"], sta["dist_km"], rng, sampling_rate_hz, stress_bar=ev["stress_bar"],
-                        kappa0_s=sta["kappa0_s"], pre_event_s=p_delay - start_offset, params=params)
-  p_time = ev["origin_time"] + dt_lib.timedelta(seconds=p_delay)
-  rows = []
+  rec = stochastic.simulate_record(ev["magnitude"], sta["dist_km"], rng, sampling_rate_hz,
+                                   stress_bar=ev["stress_bar"], kappa0_s=sta["kappa0_s"],
+                                   duration_factor=ev["duration_factor"] * sta["duration_factor"],
+                                   scattering_g0_per_km=ev["scattering_g0_per_km"], site_factor=sta["site_factor"],
+                                   pre_event_s=p_delay - start_offset, params=params)
   for comp in knet.COMPONENTS:
     # DC offset like real sensors: a few to ~15 thousand counts, i.e. up to ~0.1 m/s^2.
-    offset = rng.uniform(-0.1, 0.1)
+    rec[comp] = rec[comp] + rng.uniform(-0.1, 0.1)
+  rec["record_start_utc"] = ev["origin_time"] + dt_lib.timedelta(seconds=start_offset)
+  rec["p_time_utc"] = ev["origin_time"] + dt_lib.timedelta(seconds=p_delay)
+  return rec
+
+
+def _write_record(out_dir, ev, sta, sampling_rate_hz, params) -> list[list]:
+  """Simulate and write one station's three files; their onsets.csv rows."""
+  rec = station_record(ev, sta, sampling_rate_hz, params)
+  rows = []
+  for comp in knet.COMPONENTS:
     rel = f"{ev['event_id']}/{knet.knet_file_name(sta['station'], ev['origin_time'], comp)}"
-    knet.write_knet_file(os.path.join(out_dir, rel), rec[comp] + offset, sampling_rate_hz, ev["origin_time"],
+    knet.write_knet_file(os.path.join(out_dir, rel), rec[comp], sampling_rate_hz, ev["origin_time"],
                          ev["lat"], ev["lon"], ev["depth_km"], ev["magnitude"], sta["station"], sta["lat"], sta["lon"],
-                         sta["height_m"], comp, start)
+                         sta["height_m"], comp, rec["record_start_utc"])
     rows.append([rel, ev["event_id"], sta["station"], comp, f"{ev['magnitude']:.1f}", f"{sta['dist_km']:.4f}",
                  f"{rec['p_onset_s']:.6f}", f"{rec['s_onset_s']:.6f}",
-                 p_time.isoformat(timespec="microseconds") + "Z"])
+                 rec["p_time_utc"].isoformat(timespec="microseconds") + "Z"])
   return rows
 
 
