@@ -70,12 +70,12 @@ def _stratum_counts(n):
 
 
 def _trigger_distance_km(magnitude):
-  """Distance where the simulated median PGA falls to ~1 gal (M3.5: 50 km, M5: 160 km).
+  """Distance where the simulated median PGA falls to ~1 gal (M3.5: 37 km, M5: 117 km).
 
   K-NET only records what exceeds its trigger level, so small events are not
   recorded far away; beyond this distance a record would be mostly noise.
   """
-  return 10.0 ** (0.55 + magnitude / 3.0)
+  return 10.0 ** (0.40 + magnitude / 3.0)
 
 
 def _destination(lat, lon, azimuth_deg, dist_km):
@@ -117,9 +117,15 @@ def simulate_catalog(num_events, seed, stations_per_event=(3, 8), params: ModelP
   log-normal (median ``params.stress_bar``, sigma log10 = 0.2). Stations
   lie at random azimuths and log-uniform hypocentral distances from 10 km (or
   just below the hypocentre) to 300 km, or less for small events: like a
-  triggered network, only where the median PGA exceeds ~1 gal (50 km at M3.5,
-  160 km at M5, 300 km from M5.8 on). Each station gets a kappa0 scattered
-  log-normally (sigma ln = 0.2) about ``params.kappa0_s``. A
+  triggered network, only where the median PGA exceeds ~1 gal (37 km at M3.5,
+  117 km at M5, 300 km from M6.3 on). Each station gets a kappa0 scattered
+  log-normally (sigma ln = 0.2) about ``params.kappa0_s``, factors on its
+  excitation duration and its amplitude (sigma ln ``params.duration_phi_ln``,
+  ``params.site_sigma_ln``); each event a factor on its excitation duration
+  (sigma ln ``params.duration_tau_ln``) and a scattering coefficient
+  (median ``params.scattering_g0_per_km``, sigma ln ``params.g0_sigma_ln``);
+  its moment magnitude is the header's magnitude plus a normal scatter
+  (sigma ``params.mw_sigma``), as JMA and moment magnitudes differ. A
   record's ``dist_km`` is recomputed from the rounded header values with
   ``knet.hypocentral_distance_km``, so it equals what a reader gets back.
 
@@ -134,9 +140,10 @@ def simulate_catalog(num_events, seed, stations_per_event=(3, 8), params: ModelP
 
   Returns:
     list of event dicts (``event_id``, ``origin_time`` (naive UTC datetime),
-    ``lat``, ``lon``, ``depth_km``, ``magnitude``, ``stress_bar``, ``stations``:
-    list of dicts ``station``, ``lat``, ``lon``, ``height_m``, ``dist_km``,
-    ``kappa0_s``, ``seed`` (a SeedSequence for the record)).
+    ``lat``, ``lon``, ``depth_km``, ``magnitude`` (the header's),
+    ``moment_magnitude`` (the physics'), ``stress_bar``, ``duration_factor``, ``scattering_g0_per_km``, ``stations``: list of dicts
+    ``station``, ``lat``, ``lon``, ``height_m``, ``dist_km``, ``kappa0_s``,
+    ``duration_factor``, ``site_factor``, ``seed`` (a SeedSequence for the record)).
   """
   n, seed, (lo, hi) = _check_catalog_args(num_events, seed, stations_per_event)
   crng = np.random.default_rng(np.random.SeedSequence([seed, 0]))
@@ -160,6 +167,7 @@ def _event(seed, i, event_id, mag_range, minute, stations_per_event, params):
             stress_bar=params.stress_bar * 10.0 ** (0.2 * rng.standard_normal()),
             duration_factor=math.exp(params.duration_tau_ln * rng.standard_normal()),
             scattering_g0_per_km=params.scattering_g0_per_km * math.exp(params.g0_sigma_ln * rng.standard_normal()))
+  ev["moment_magnitude"] = ev["magnitude"] + params.mw_sigma * rng.standard_normal()
   n_sta = int(rng.integers(stations_per_event[0], stations_per_event[1] + 1))
   numbers = rng.choice(np.arange(1, 1000), size=n_sta, replace=False)  # Distinct codes within the event.
   ev["stations"] = [_station(seed, i, j, ev, int(numbers[j]), params) for j in range(n_sta)]
@@ -209,7 +217,7 @@ def station_record(ev, sta, sampling_rate_hz=100.0, params: ModelParams = DEFAUL
   # Record Time holds whole seconds: start on a second, 3-15 s (plus the
   # fraction) before the P wave.
   start_offset = math.floor(p_delay - rng.uniform(3.0, 15.0))
-  rec = stochastic.simulate_record(ev["magnitude"], sta["dist_km"], rng, sampling_rate_hz,
+  rec = stochastic.simulate_record(ev["moment_magnitude"], sta["dist_km"], rng, sampling_rate_hz,
                                    stress_bar=ev["stress_bar"], kappa0_s=sta["kappa0_s"],
                                    duration_factor=ev["duration_factor"] * sta["duration_factor"],
                                    scattering_g0_per_km=ev["scattering_g0_per_km"], site_factor=sta["site_factor"],

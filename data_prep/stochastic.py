@@ -56,8 +56,8 @@ coefficient (sigma ln 0.5), and per station kappa0 (sigma ln 0.2), the duration
 Afshari & Stewart (2016) durations and Boore et al. (2014, region 'japan')
 PSA by ``benchmarks/simulator.py`` (``docs/experiments_simulator.md``).
 
-The magnitude is used both as moment magnitude for the physics and as the
-header's (JMA) magnitude.
+:func:`simulate_record` takes the moment magnitude; a catalog writes a header
+(JMA) magnitude that differs from it by a normal scatter (``mw_sigma``).
 
 References (the durations and the coda: :mod:`data_prep.envelopes`; the
 published models checked against: ``benchmarks/simulator.py``):
@@ -108,8 +108,7 @@ __all__ = [
     "check_rate",
 ]
 
-# Magnitudes the point-source model is used for (below M2 K-NET hardly triggers;
-# above M9 one point source is no longer a sensible description).
+# Magnitudes of the point source (K-NET hardly triggers below M2; one point source no longer fits above M9).
 MAGNITUDE_RANGE = (2.0, 9.0)
 _MAX_DIST_KM = 1000.0
 
@@ -157,6 +156,9 @@ class ModelParams:
     site_sigma_ln: standard deviation (ln) of a station's amplitude factor in
       simulate_catalog (site-to-site variability; it brings the within-event
       PSA scatter to ~0.55-0.6, as in Boore et al. 2014).
+    mw_sigma: standard deviation of an event's moment magnitude about its
+      header (JMA) magnitude in simulate_catalog (an event term of ~0.35 in ln
+      PSA at long periods).
     scattering_g0_per_km: median total scattering coefficient g0 in 1/km
       (0.02; of the order of 0.01-0.02 found in Japan, e.g. Fehler et al.
       1992); it sets the coda level (Sato 1977).
@@ -195,6 +197,7 @@ class ModelParams:
   duration_tau_ln: float = 0.3
   duration_phi_ln: float = 0.45
   site_sigma_ln: float = 0.4
+  mw_sigma: float = 0.1
   scattering_g0_per_km: float = 0.02
   g0_sigma_ln: float = 0.5
   coda_q0: float = 100.0
