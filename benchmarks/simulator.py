@@ -55,6 +55,7 @@ from cvaegan_jax import spectra  # noqa: E402
 from data_prep import knet  # noqa: E402
 from data_prep import processing  # noqa: E402
 from data_prep import simulate  # noqa: E402
+from data_prep import stochastic  # noqa: E402
 
 PERIODS_S = (0.1, 0.3, 1.0, 3.0)
 SIM_VS30_MS = 620.0  # Boore & Joyner (1997) generic rock of the simulator.
@@ -115,7 +116,7 @@ def _measure(rows, periods=PERIODS_S) -> Records:
   return Records(col(0), col(1), *(col(j).astype(float) for j in (2, 3, 4, 5)), d75, d95, psa)
 
 
-def simulated_records(num_events, seed, params=simulate.DEFAULT_PARAMS, stations_per_event=(3, 8)) -> Records:
+def simulated_records(num_events, seed, params=stochastic.DEFAULT_PARAMS, stations_per_event=(3, 8)) -> Records:
   """Measure the horizontal components of ``simulate_catalog(num_events, seed)``."""
   rows = []
   for ev in simulate.simulate_catalog(num_events, seed, stations_per_event, params):
