@@ -2,26 +2,28 @@
 
 The direct S wave fills a Saragoni & Hart (1974) window (the shape of Boore
 2003: eps = 0.2, eta = 0.05 at ``t_eta = 2 T_e``) over the excitation duration
-``T_e = 1/fc + D_P(R_ps)`` (Boore & Thompson 2014): a source duration from the
-Brune corner frequency and a path duration ``D_P``, piecewise linear in the
-point-source distance ``R_ps`` through Boore & Thompson's (2014, Table 1)
-breakpoints for active crust (fitted to NGA-West2 durations, which include
-many Japanese records). Their durations are about twice Boore's (2003)
-``0.05 R`` beyond 40 km.
+``T_e = D_S + D_P(R_ps)`` (Boore & Thompson 2014): a source duration (from the
+corner frequencies; :mod:`data_prep.stochastic`) and a path duration ``D_P``,
+piecewise linear in the point-source distance ``R_ps`` through Boore &
+Thompson's (2014, Table 1) breakpoints for active crust, derived from NGA-West2
+records: two to four times Boore's (2003) ``0.05 R`` beyond 40 km.
 
-After the excitation duration the envelope no longer follows the window but
-the single-scattering coda of Aki & Chouet (1975) and Sato (1977), whose
-amplitude at lapse time ``t`` (since the origin) in a band around ``f`` is::
+The scattered coda follows Sato's (1977) single isotropic scattering: at lapse
+time ``t`` (since the origin) the coda power in a band around ``f``, relative
+to the energy ``E_D`` of the direct window, is::
 
-    A(f, t) ~ t^-1 exp(-pi f t / Q_c(f)),      Q_c(f) = Q_c0 f^n
+    P_c(f, t) = E_D g0 beta K(t / t_s) exp(-2 pi f (t - t_s) / Q_c(f)),
+    K(tau) = ln((tau + 1) / (tau - 1)) / tau,       Q_c(f) = Q_c0 f^n
 
-started at the window's level at ``t_c = R / beta + T_e``, so the envelope is
-continuous. Coda Q of western Japan rises from 50-200 at 1 Hz to 1000-2000 at
-20 Hz (Aki & Chouet 1975); Matsumoto & Hasegawa (1989) find n = 0.6-1.2 in
-Tohoku. With Q_c0 = 100 and n = 0.8 (Q_c(20 Hz) = 1100), high frequencies die
-out sooner than low ones, as in real records. The coda is made band by band:
-:func:`band_weights` splits the spectrum into octave bands whose squared
-weights sum to one, and each band gets its own envelope (:func:`s_envelopes`).
+(``t_s`` the S travel time, ``g0`` the scattering coefficient). Late in the
+coda K ~ 2 / tau^2, the ``t^-1`` amplitude decay of Aki & Chouet (1975); the
+coda-to-direct ratio grows with distance, as in real records. Coda Q of
+western Japan rises from 50-200 at 1 Hz to 1000-2000 at 20 Hz (Aki & Chouet
+1975); Matsumoto & Hasegawa (1989) find n = 0.6-1.2 in Tohoku. With Q_c0 = 100
+and n = 0.8 (Q_c(20 Hz) = 1100) high frequencies die out sooner than low ones.
+The coda is made octave by octave: :func:`band_weights` splits white noise
+into bands of independent noise, each with its own envelope
+(:func:`coda_envelopes`).
 
 References:
   Aki, K. & Chouet, B. (1975). Origin of coda waves: source, attenuation, and

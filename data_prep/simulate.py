@@ -141,8 +141,9 @@ def simulate_catalog(num_events, seed, stations_per_event=(3, 8), params: ModelP
   Returns:
     list of event dicts (``event_id``, ``origin_time`` (naive UTC datetime),
     ``lat``, ``lon``, ``depth_km``, ``magnitude`` (the header's),
-    ``moment_magnitude`` (the physics'), ``stress_bar``, ``duration_factor``, ``scattering_g0_per_km``, ``stations``: list of dicts
-    ``station``, ``lat``, ``lon``, ``height_m``, ``dist_km``, ``kappa0_s``,
+    ``moment_magnitude`` (the physics'), ``stress_bar``, ``duration_factor``,
+    ``scattering_g0_per_km``, ``stations``: list of dicts ``station``, ``lat``,
+    ``lon``, ``height_m``, ``dist_km``, ``kappa0_s``,
     ``duration_factor``, ``site_factor``, ``seed`` (a SeedSequence for the record)).
   """
   n, seed, (lo, hi) = _check_catalog_args(num_events, seed, stations_per_event)

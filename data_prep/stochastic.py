@@ -139,8 +139,7 @@ class ModelParams:
       upper end of the 50-70 km found for Japanese data; with 50 km the PSA at
       1-3 s rose with distance against Boore et al. 2014, region 'japan').
     q0, q_eta: S-wave Q(f) = q0 f^q_eta (Raoof et al. 1999, southern California,
-      as used by Atkinson & Silva 2000; a generic crustal value, not fitted to
-      Japanese data).
+      as used by Atkinson & Silva 2000; not fitted to Japanese data).
     qp_over_qs: Q_P / Q_S (1/1.5: Yoshimoto et al. 1993 find Q_P^-1 / Q_S^-1 of
       about 1-2 in the Kanto area; with it P keeps a P(UD)/S(horizontal) peak
       ratio of ~0.3-0.6 at all distances instead of overtaking S far away).
@@ -175,10 +174,8 @@ class ModelParams:
       up nearly vertically through the low-velocity near surface).
     p_site_power: the P site amplification is the S one to this power (the
       near-surface P velocity contrast is much smaller than the S one).
-    p_ramp_s: the P envelope rises linearly from 0 to its value within this time
-      after the onset (one sample at 100 Hz: a sharp onset that an AIC picker
-      finds within a few hundredths of a second).
-    p_eps: Saragoni-Hart peak position of the P envelope (early: impulsive P).
+    p_ramp_s, p_eps: rise time and Saragoni-Hart peak position of the P
+      window (:func:`data_prep.envelopes.p_envelope`).
   """
   stress_bar: float = 100.0
   beta_kms: float = 3.5
@@ -245,10 +242,6 @@ def _check_positive(name, value) -> float:
   if not (np.isfinite(v) and v > 0):
     raise ValueError(f"{name} must be a positive number, got {value!r}")
   return v
-
-
-# ---------------------------------------------------------------------------
-# Source, path and site.
 
 
 def seismic_moment(magnitude) -> np.ndarray:
@@ -372,10 +365,6 @@ def _causal_response(f, dt, nfft, const, shape, path_site):
   return const * double_diff * _min_phase(smooth, nfft)
 
 
-# ---------------------------------------------------------------------------
-# Noise and one record.
-
-
 def _instrument_noise(n, fs, rng, sigma_ms2):
   """[3, n] white sensor noise plus a weaker microseism band (0.1-0.5 Hz)."""
   white = sigma_ms2 * rng.standard_normal((3, n))
@@ -438,8 +427,8 @@ def _ground_motion(m, r, n, dt, tp, ts, stress, kappa, excitation_s, g0, rng, p:
 
 
 def simulate_record(magnitude, dist_km, rng, sampling_rate_hz=100.0, *, stress_bar=None, kappa0_s=None,
-                    duration_factor=1.0, scattering_g0_per_km=None, site_factor=1.0, pre_event_s=None, noise_ms2=None, duration_s=None,
-                    params: ModelParams = DEFAULT_PARAMS) -> dict:
+                    duration_factor=1.0, scattering_g0_per_km=None, site_factor=1.0, pre_event_s=None,
+                    noise_ms2=None, duration_s=None, params: ModelParams = DEFAULT_PARAMS) -> dict:
   """Simulate the three components of one station's record.
 
   Args:
@@ -447,21 +436,25 @@ def simulate_record(magnitude, dist_km, rng, sampling_rate_hz=100.0, *, stress_b
     dist_km: hypocentral distance in km, in (0, 1000].
     rng: ``numpy.random.Generator`` (an int seed is accepted too).
     sampling_rate_hz: samples per second (>= 10).
-    stress_bar: Brune stress drop in bar (default ``params.stress_bar``).
+    stress_bar: stress drop in bar (default ``params.stress_bar``, the median).
     kappa0_s: site kappa in s (default ``params.kappa0_s``).
+    duration_factor: multiplies the excitation duration (event and station terms).
+    scattering_g0_per_km: coda scattering coefficient (default ``params.scattering_g0_per_km``; 0: no coda).
+    site_factor: multiplies the ground motion (a site term).
     pre_event_s: seconds of noise before the P onset (default: uniform 3-15 s).
     noise_ms2: standard deviation of the white sensor noise in m/s^2 (default:
       log-uniform 2e-5 to 1e-4, i.e. ~3-16 counts of a 3920 gal K-NET sensor,
       plus a weaker 0.1-0.5 Hz microseism band); 0 gives noise-free motion.
-    duration_s: record length in s (default: whole seconds until 20 s after the
-      S coda has died down, at least 60 s).
+    duration_s: record length in s (default: whole seconds until 10 s after the
+      coda has died down, 60 s to ``params.max_record_s``).
     params: model parameters.
 
   Returns:
     dict with ``'EW'``, ``'NS'``, ``'UD'``: ``[time]`` float64 acceleration in
     m/s^2 (ground motion plus noise, no DC offset); ``'p_onset_s'``,
     ``'s_onset_s'``: onsets in s after the first sample (S - P = R (1/beta -
-    1/Vp)); ``'sampling_rate_hz'``; ``'fc_hz'``: S corner frequency;
+    1/Vp)); ``'sampling_rate_hz'``; ``'fc_hz'``: Brune corner (the P
+    source's is 1.5 times it); ``'excitation_s'``: the S excitation duration;
     ``'stress_bar'``, ``'kappa0_s'``: the values used.
 
   Raises:
@@ -496,5 +489,6 @@ def simulate_record(magnitude, dist_km, rng, sampling_rate_hz=100.0, *, stress_b
   if sigma > 0:
     accel = accel + _instrument_noise(n, fs, rng, sigma)
   out = {c: accel[i] for i, c in enumerate(knet.COMPONENTS)}
-  out.update(p_onset_s=tp, s_onset_s=ts, sampling_rate_hz=fs, fc_hz=fc_s, stress_bar=stress, kappa0_s=kappa)
+  out.update(p_onset_s=tp, s_onset_s=ts, sampling_rate_hz=fs, fc_hz=fc_s, excitation_s=excitation, stress_bar=stress,
+             kappa0_s=kappa)
   return out
