@@ -1,8 +1,10 @@
-"""Reading NIED K-NET and KiK-net ASCII records into :class:`Record`.
+"""Reading and writing NIED K-NET and KiK-net ASCII records.
 
 The format is parsed by ObsPy's ``KNET`` reader (header, scale factor, JST to UTC,
 the 15 s recording delay); this module turns one trace into a ``Record`` with
-explicit units and the metadata the rest of the project needs.
+explicit units and the metadata the rest of the project needs. ObsPy has no K-NET
+writer, so :func:`write_knet_file` writes the format itself (the simulator's
+records go through exactly the same reader as real ones).
 
 K-NET files end in ``.EW``, ``.NS``, ``.UD``; KiK-net files in ``.EW1/.NS1/.UD1``
 (borehole sensor) and ``.EW2/.NS2/.UD2`` (surface sensor).
@@ -11,6 +13,7 @@ K-NET files end in ``.EW``, ``.NS``, ``.UD``; KiK-net files in ``.EW1/.NS1/.UD1`
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt_lib
 import math
 import os
 import re
@@ -19,8 +22,10 @@ import warnings
 import numpy as np
 
 __all__ = ["FILE_NAME", "is_record_file", "Record", "read_knet_file", "read_knet_bytes", "read_event_header",
-           "hypocentral_distance_km", "KnetFormatError"]
+           "hypocentral_distance_km", "KnetFormatError", "write_knet_file", "knet_file_name", "COMPONENTS"]
 
+# Components of a record, as in the file suffixes (.EW/.NS/.UD) and Record.component.
+COMPONENTS = ("EW", "NS", "UD")
 _EARTH_RADIUS_KM = 6371.0
 # A component file's name: STEM.EW/.NS/.UD (K-NET), .EW1/.NS1/.UD1 or .EW2/.NS2/.UD2 (KiK-net).
 FILE_NAME = re.compile(r"^(?P<stem>.+)\.(?P<comp>EW|NS|UD)(?P<sensor>[12]?)$", re.IGNORECASE)
@@ -174,7 +179,7 @@ def _parse(source, path: str) -> Record:
   m = FILE_NAME.match(os.path.basename(path))
   channel = str(tr.stats.channel).upper()
   component = (m.group("comp").upper() if m else channel[:2])
-  if component not in ("EW", "NS", "UD"):
+  if component not in COMPONENTS:
     raise KnetFormatError(f"{path}: unknown component {channel!r}")
   sensor = m.group("sensor") if m else channel[2:]
   network = "KiK-net" if sensor in ("1", "2") else "K-NET"
@@ -239,3 +244,165 @@ def read_event_header(source: str | bytes, name: str) -> tuple[str, float]:
   except (OSError, ValueError) as e:
     raise KnetFormatError(f"{name}: bad K-NET header ({e})") from e
   return _event_id(origin, lat, lon, depth), mag
+
+
+# ---------------------------------------------------------------------------
+# The K-NET writer.
+
+# K-NET scale factors as found in real headers: (full scale in gal, counts).
+_SCALES = ((3920, 6182761), (7845, 8223790))
+_JST = dt_lib.timedelta(hours=9)
+_KNET_DELAY = dt_lib.timedelta(seconds=15)  # Added to Record Time by the logger.
+_DIRS = dict(zip(COMPONENTS, ("E-W", "N-S", "U-D")))  # Header "Dir." of each component.
+
+
+def _utc(value, name) -> dt_lib.datetime:
+  """datetime (naive UTC), aware datetime, obspy.UTCDateTime or ISO string -> naive UTC datetime."""
+  if hasattr(value, "datetime") and not isinstance(value, dt_lib.datetime):  # obspy.UTCDateTime
+    value = value.datetime
+  elif isinstance(value, str):
+    value = dt_lib.datetime.fromisoformat(value.replace("Z", "+00:00"))
+  if not isinstance(value, dt_lib.datetime):
+    raise ValueError(f"{name} must be a UTC datetime, obspy.UTCDateTime or ISO string, got {value!r}")
+  if value.tzinfo is not None:
+    value = value.astimezone(dt_lib.timezone.utc).replace(tzinfo=None)
+  return value
+
+
+def _jst(t: dt_lib.datetime) -> str:
+  return (t + _JST).strftime("%Y/%m/%d %H:%M:%S")
+
+
+def knet_file_name(station, origin_time_utc, component) -> str:
+  """K-NET file name of one component: station code, origin time in JST to the minute, suffix.
+
+  E.g. ``knet_file_name("AOM001", "2018-01-24T10:51:00Z", "EW") == "AOM0011801241951.EW"``.
+
+  Raises:
+    ValueError: ``component`` is not one of :data:`COMPONENTS`, or the time cannot be read.
+  """
+  if component not in COMPONENTS:
+    raise ValueError(f"component must be one of {list(COMPONENTS)}, got {component!r}")
+  return f"{station}{(_utc(origin_time_utc, 'origin_time_utc') + _JST):%y%m%d%H%M}.{component}"
+
+
+def _choose_scale(peak_gal):
+  """The smallest real K-NET scale factor that holds ``peak_gal`` with margin."""
+  for num, den in _SCALES:
+    if peak_gal <= 0.95 * num:
+      return num, den
+  num, den = _SCALES[-1]
+  return int(math.ceil(peak_gal / 0.95)), den  # Stronger than any K-NET sensor: widen the range.
+
+
+def _data_lines(counts: np.ndarray) -> str:
+  """Counts 8 to a line, each right-aligned in 8 columns and followed by a space."""
+  values = counts.tolist()
+  full = len(values) // 8 * 8
+  body = (("%8d " * 8 + "\n") * (full // 8)) % tuple(values[:full])
+  rest = values[full:]
+  if rest:
+    body += ("%8d " * len(rest) + "\n") % tuple(rest)
+  return body
+
+
+def write_knet_file(path, accel_ms2, sampling_rate_hz, origin_time_utc, event_lat, event_lon, depth_km, magnitude,
+                    station, station_lat, station_lon, station_height_m, component, record_start_utc, *,
+                    scale=None) -> None:
+  """Write one component as a K-NET ASCII file (17 header lines, counts 8 a line).
+
+  Times go into the header in JST; ``Record Time`` is the first sample plus the
+  logger's 15 s delay (which ObsPy subtracts when reading). The acceleration is
+  quantised to integer counts of ``scale`` (gal per count); header ``Max. Acc.``
+  is max |a - mean| of the quantised record in gal.
+
+  Args:
+    path: output file, normally ``<station><yymmddhhmm JST>.<component>``.
+    accel_ms2: ``[time]`` acceleration in m/s^2 (any DC offset is kept).
+    sampling_rate_hz: integer samples per second.
+    origin_time_utc: event origin (datetime in UTC, ``obspy.UTCDateTime`` or ISO
+      string); written to the second, as K-NET does.
+    event_lat, event_lon: epicentre in degrees (written with 3 decimals).
+    depth_km: depth in km (written as an integer).
+    magnitude: written with 1 decimal.
+    station: station code (1-7 characters, no spaces; K-NET uses 6).
+    station_lat, station_lon: degrees (4 decimals); station_height_m: m (integer).
+    component: ``'EW'``, ``'NS'`` or ``'UD'``.
+    record_start_utc: UTC time of the first sample, on a whole second (the
+      header cannot hold fractions).
+    scale: ``(full_scale_gal, full_scale_counts)``, e.g. ``(3920, 6182761)``;
+      default: the smallest real K-NET factor that holds the record.
+
+  Raises:
+    ValueError: an argument cannot be written (the message names it).
+  """
+  a = np.asarray(accel_ms2, np.float64)
+  if a.ndim != 1 or a.size == 0 or not np.all(np.isfinite(a)):
+    raise ValueError(f"accel_ms2 must be a non-empty finite [time] array, got shape {a.shape}")
+  fs = float(sampling_rate_hz)
+  if not (np.isfinite(fs) and fs >= 1.0 and fs == round(fs)):
+    raise ValueError(f"sampling_rate_hz must be an integer number of Hz >= 1, got {sampling_rate_hz!r}")
+  fs = int(fs)
+  _check_header_values(component, station, event_lat, event_lon, depth_km, magnitude, station_lat, station_lon,
+                       station_height_m)
+  origin = _utc(origin_time_utc, "origin_time_utc").replace(microsecond=0)
+  start = _utc(record_start_utc, "record_start_utc")
+  if start.microsecond:
+    raise ValueError(f"record_start_utc must fall on a whole second (the header holds seconds), got {start}")
+  counts, (num, den) = _quantise(100.0 * a, scale)
+  read_gal = counts * (num / den)  # What a reader gets back.
+  max_acc = float(np.max(np.abs(read_gal - read_gal.mean())))
+  rec_time = _jst(start + _KNET_DELAY)
+  header = [
+      ("Origin Time", _jst(origin)),
+      ("Lat.", f"{float(event_lat):.3f}"),
+      ("Long.", f"{float(event_lon):.3f}"),
+      ("Depth. (km)", f"{int(round(float(depth_km)))}"),
+      ("Mag.", f"{float(magnitude):.1f}"),
+      ("Station Code", str(station)),
+      ("Station Lat.", f"{float(station_lat):.4f}"),
+      ("Station Long.", f"{float(station_lon):.4f}"),
+      ("Station Height(m)", f"{int(round(float(station_height_m)))}"),
+      ("Record Time", rec_time),
+      ("Sampling Freq(Hz)", f"{fs}Hz"),
+      ("Duration Time(s)", f"{int(round(a.size / fs))}"),
+      ("Dir.", _DIRS[component]),
+      ("Scale Factor", f"{num}(gal)/{den}"),
+      ("Max. Acc. (gal)", f"{max_acc:.3f}"),
+      ("Last Correction", rec_time),  # As in real K-NET files: the record time.
+      ("Memo.", ""),
+  ]
+  text = "".join(f"{k:<18}{v}\n" for k, v in header) + _data_lines(counts)
+  with open(path, "w", encoding="ascii", newline="\n") as fh:
+    fh.write(text)
+
+
+def _check_header_values(component, station, event_lat, event_lon, depth_km, magnitude, station_lat, station_lon,
+                         station_height_m):
+  if component not in _DIRS:
+    raise ValueError(f"component must be one of {list(_DIRS)}, got {component!r}")
+  station = str(station)
+  if not (1 <= len(station) <= 7) or any(ch.isspace() for ch in station):  # ObsPy refuses longer codes.
+    raise ValueError(f"station must be 1-7 characters without spaces, got {station!r}")
+  for name, v, lim in (("event_lat", event_lat, 90), ("station_lat", station_lat, 90),
+                       ("event_lon", event_lon, 180), ("station_lon", station_lon, 180)):
+    if not (np.isfinite(float(v)) and abs(float(v)) <= lim):
+      raise ValueError(f"{name} must be within +-{lim} degrees, got {v!r}")
+  if not (np.isfinite(float(depth_km)) and float(depth_km) >= 0):
+    raise ValueError(f"depth_km must be >= 0, got {depth_km!r}")
+  for name, v in (("magnitude", magnitude), ("station_height_m", station_height_m)):
+    if not np.isfinite(float(v)):
+      raise ValueError(f"{name} must be a finite number, got {v!r}")
+
+
+def _quantise(a_gal, scale):
+  """(integer counts [time], (full-scale gal, counts)) for acceleration in gal."""
+  if scale is None:
+    scale = _choose_scale(float(np.max(np.abs(a_gal))))
+  try:
+    num, den = (int(v) for v in scale)
+  except (TypeError, ValueError):
+    raise ValueError(f"scale must be (full_scale_gal, full_scale_counts), got {scale!r}") from None
+  if num <= 0 or den <= 0:
+    raise ValueError(f"scale must be two positive integers (gal, counts), got {scale!r}")
+  return np.rint(a_gal / (num / den)).astype(np.int64), (num, den)

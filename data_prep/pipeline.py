@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from cvaegan_jax import intensity
 from data_prep import knet, picking, processing, qc_plots
 
 __all__ = ["Source", "Group", "discover", "assign_splits", "process_group", "SPLITS"]
@@ -295,7 +296,7 @@ def example_dict(rec: knet.Record, win: processing.ProcessedWindow, pick, psa_ms
 
 
 class QcCollector:
-  """Counts kept and skipped records per split; writes ``qc_summary.json`` and figures."""
+  """Counts kept and skipped records per split, and the windows' D5-95; writes ``qc_summary.json`` and figures."""
 
   def __init__(self, problems: Sequence[tuple[str, str]] = ()):
     self.kept: list[dict] = []
@@ -305,7 +306,8 @@ class QcCollector:
   def add(self, split: str, windows, skipped) -> None:
     for r, w, _ in windows:
       self.kept.append(dict(split=split, magnitude=r.magnitude, dist_km=r.dist_km, pga_ms2=w.pga_ms2,
-                            station=r.station, component=r.component, event_id=r.event_id))
+                            station=r.station, component=r.component, event_id=r.event_id,
+                            d5_95_s=float(intensity.d5_95(w.accel_ms2, 1.0 / w.sampling_rate_hz))))
       if len(self.samples) < 6 and r.component in ("EW", "NS"):
         self.samples.append((w.accel_ms2, w.sampling_rate_hz, w.pick_offset_s,
                              f"{r.station} {r.component} M{r.magnitude:.1f} {r.dist_km:.0f} km"))
@@ -316,9 +318,15 @@ class QcCollector:
     events = collections.defaultdict(set)
     for k in self.kept:
       events[k["split"]].add(k["event_id"])
+    d95 = collections.defaultdict(list)
+    for k in self.kept:
+      d95[k["split"]].append(k["d5_95_s"])
     return {
         "kept": dict(kept),
         "events": {s: len(v) for s, v in events.items()},
+        # Significant duration (5-95% of the Arias intensity) of the kept windows, s.
+        "window_d5_95_s": {s: {"median": float(np.median(v)), "p10": float(np.percentile(v, 10)),
+                               "p90": float(np.percentile(v, 90))} for s, v in d95.items()},
         "skipped_by_reason": count_reasons((p, r) for _, p, r in self.skipped),
         "skipped": [{"split": s, "file": p, "reason": r} for s, p, r in self.skipped],
     }

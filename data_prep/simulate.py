@@ -1,127 +1,30 @@
-"""Stochastic strong-motion simulator writing genuine K-NET ASCII files.
+"""Catalogs of simulated Japanese earthquakes, written as genuine K-NET ASCII files.
 
 Real K-NET data cannot be downloaded everywhere, so this module makes records
 that go through exactly the same reader, picker and processing as real ones:
 ``simulate_dataset`` writes ``.EW/.NS/.UD`` files (JST header times, the 15 s
 Record Time delay, integer counts with a DC offset and a real scale factor)
-plus ``onsets.csv`` with the true P and S onsets.
-
-Physics: the stochastic method (Boore 2003) with a Brune omega-squared point
-source. The target Fourier amplitude spectrum of one horizontal S component is::
-
-    A(f) = C M0 (2 pi f)^2 / (1 + (f/fc)^2)     source (acceleration)
-           * G(R_eff)                            geometric spreading
-           * exp(-pi f R_eff / (Q(f) beta))      anelastic attenuation
-           * Amp(f) * exp(-pi kappa0 f)          site amplification and kappa
-
-with ``C = R_theta_phi V F / (4 pi rho beta^3 R0)`` (cgs, ``R0`` = 1 km). A time
-series is windowed Gaussian noise whose spectrum is normalised to unit mean
-square amplitude and multiplied by ``A(f)``. Two departures from Boore's
-recipe, both so that onsets behave like real ones:
-
-* the spectrum is applied with its minimum phase (amplitude unchanged), so
-  attenuation delays and broadens pulses causally and no filter energy
-  arrives before the P wave (a zero-phase product smears it ahead);
-* a P wave precedes the S wave: onset at ``R / Vp`` instead of ``R / Vs``, the
-  same source and path with P constants (radiation 0.52, (beta/alpha)^3 through
-  ``C``, no horizontal partition), corner 1.5 fc, Q_P = Q_S / 1.5, the square
-  root of the S site amplification; full on UD, 0.35 on each horizontal; an
-  envelope that ramps up within 0.01 s. Its peak on UD is ~0.3-0.6 times the S
-  peak on a horizontal, and an AIC picker finds its onset within ~0.03 s
-  (up to ~0.06 s at 300 km, where attenuation makes it emergent).
-
-Parameters (see :class:`ModelParams` for the values and references):
-M0 = 10**(1.5 Mw + 16.05) dyne-cm; fc = 4.906e6 beta (stress/M0)^(1/3) (Brune
-1970; Boore 2003); stress 100 bar; R_theta_phi = 0.55 (S), 0.52 (P) (Boore &
-Boatwright 1984); V = 1/sqrt(2); F = 2; rho = 2.8 g/cm^3; beta = 3.5 km/s;
-Vp = 6.0 km/s; G = 1/R to 50 km then R^-0.5 (Atkinson & Silva 2000 use a
-40 km hinge; studies of Japanese data put it at 50-70 km); Q = 180 f^0.45
-(Raoof et al. 1999; Atkinson & Silva 2000); kappa0 = 0.04 s; Boore & Joyner
-(1997) generic-rock amplification (Vs30 = 620 m/s); R_eff = sqrt(R^2 + h(M)^2),
-h(M) = 10**(-0.405 + 0.235 M) (Yenier & Atkinson 2015), so amplitudes
-saturate near large events; duration 1/fc + 0.05 R with the Saragoni & Hart
-(1974) envelope (eps = 0.2, eta = 0.05, t_eta = 2 x duration, Boore 2003).
-With these, the median PGA of an M6.5 at 30 km is ~0.85 m/s^2, close to the
-~1.0 m/s^2 of Boore, Joyner & Fumal (1997) for Vs30 = 620 m/s.
-
-The magnitude is used both as moment magnitude for the physics and as the
-header's (JMA) magnitude.
-
-References:
-  Boore, D. M. (2003). Simulation of ground motion using the stochastic method.
-  Pure Appl. Geophys. 160, 635-676.
-  Boore, D. M. & Boatwright, J. (1984). Average body-wave radiation coefficients.
-  BSSA 74, 1615-1621.
-  Boore, D. M. & Joyner, W. B. (1997). Site amplifications for generic rock sites.
-  BSSA 87, 327-341.
-  Boore, D. M., Joyner, W. B. & Fumal, T. E. (1997). Equations for estimating
-  horizontal response spectra and peak acceleration from western North American
-  earthquakes: a summary of recent work. SRL 68, 128-153.
-  Brune, J. N. (1970). Tectonic stress and the spectra of seismic shear waves
-  from earthquakes. JGR 75, 4997-5009.
-  Atkinson, G. M. & Silva, W. (2000). Stochastic modeling of California ground
-  motions. BSSA 90, 255-274.
-  Raoof, M., Herrmann, R. B. & Malagnini, L. (1999). Attenuation and excitation
-  of three-component ground motion in southern California. BSSA 89, 888-902.
-  Saragoni, G. R. & Hart, G. C. (1974). Simulation of artificial earthquakes.
-  Earthq. Eng. Struct. Dyn. 2, 249-267.
-  Yenier, E. & Atkinson, G. M. (2015). Regionally adjustable generic
-  ground-motion prediction equation based on equivalent point-source
-  simulations. BSSA 105, 1989-2009.
-  Yoshimoto, K., Sato, H. & Ohtake, M. (1993). Frequency-dependent attenuation
-  of P and S waves in the Kanto area, Japan, based on the coda-normalization
-  method. Geophys. J. Int. 114, 165-174.
+plus ``onsets.csv`` with the true P and S onsets. The physics of one record
+(source, path, site, envelopes) is in :mod:`data_prep.stochastic`.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import dataclasses
 import datetime as dt_lib
 import math
 import os
 import time
 
 import numpy as np
-import scipy.fft
 from tqdm import tqdm
 
 from data_prep import knet
+from data_prep import stochastic
+from data_prep.stochastic import DEFAULT_PARAMS, ModelParams
 
-__all__ = [
-    "ModelParams",
-    "DEFAULT_PARAMS",
-    "MAGNITUDE_RANGE",
-    "seismic_moment",
-    "corner_frequency",
-    "effective_distance",
-    "fourier_spectrum",
-    "simulate_record",
-    "simulate_catalog",
-    "simulate_dataset",
-    "write_knet_file",
-]
-
-# Magnitudes the point-source model is used for (below M2 K-NET hardly triggers;
-# above M9 one point source is no longer a sensible description).
-MAGNITUDE_RANGE = (2.0, 9.0)
-_MAX_DIST_KM = 1000.0
-
-# Boore & Joyner (1997) generic rock (Vs30 = 620 m/s) amplification, as
-# reproduced in Boore (2003): frequency (Hz), amplification. Interpolated
-# linearly in log-log, held constant outside.
-_BJ97_ROCK = np.array([
-    (0.01, 1.00), (0.09, 1.10), (0.16, 1.18), (0.51, 1.42), (0.84, 1.58), (1.25, 1.74),
-    (2.26, 2.06), (3.17, 2.25), (6.05, 2.58), (16.6, 3.13), (61.2, 4.00), (100.0, 4.40),
-])
-
-# K-NET scale factors as found in real headers: (full scale in gal, counts).
-_SCALES = ((3920, 6182761), (7845, 8223790))
-_JST = dt_lib.timedelta(hours=9)
-_KNET_DELAY = dt_lib.timedelta(seconds=15)  # Added to Record Time by the logger.
-_DIRS = {"EW": "E-W", "NS": "N-S", "UD": "U-D"}
-_COMPONENTS = ("EW", "NS", "UD")
+__all__ = ["simulate_catalog", "station_record", "simulate_dataset", "main"]
 
 # Prefecture codes of K-NET station names with rough prefecture centres
 # (lat, lon); a simulated station takes the code of the nearest centre.
@@ -139,476 +42,6 @@ _PREFECTURES = (
     ("SAG", 33.3, 130.1), ("NGS", 32.9, 129.9), ("KMM", 32.6, 130.8), ("OIT", 33.2, 131.4),
     ("MYZ", 32.1, 131.3), ("KGS", 31.6, 130.6), ("OKN", 26.5, 127.9),
 )
-
-
-@dataclasses.dataclass(frozen=True)
-class ModelParams:
-  """Source, path, site and record parameters of the simulator.
-
-  Attributes:
-    stress_bar: Brune stress drop in bar (100 bar: Boore 2003's typical value
-      for active crust; simulate_catalog adds log-normal scatter per event).
-    beta_kms, vp_kms: S and P velocities near the source in km/s.
-    rho_gcc: density near the source in g/cm^3.
-    rad_s, rad_p: average S and P radiation coefficients (Boore & Boatwright 1984).
-    partition: S energy share of one horizontal component (1/sqrt(2)).
-    free_surface: free-surface amplification (2).
-    hinge_km: geometric spreading 1/R up to here, R^-0.5 beyond.
-    q0, q_eta: S-wave Q(f) = q0 f^q_eta (Raoof et al. 1999, southern California,
-      as used by Atkinson & Silva 2000; a generic crustal value, not fitted to
-      Japanese data).
-    qp_over_qs: Q_P / Q_S (1/1.5: Yoshimoto et al. 1993 find Q_P^-1 / Q_S^-1 of
-      about 1-2 in the Kanto area; with it P keeps a P(UD)/S(horizontal) peak
-      ratio of ~0.3-0.6 at all distances instead of overtaking S far away).
-    kappa0_s: site high-cut kappa in s (0.04: between generic rock, 0.035, and
-      K-NET's mostly soil sites).
-    path_duration_per_km: path duration in s per km (Boore 2003 uses ~0.05).
-    fc_p_over_fc_s: P corner frequency / S corner frequency.
-    s_on_ud: S amplitude on UD relative to one horizontal (H/V of S ~ 1.5-2).
-    p_on_ud, p_on_horizontal: P amplitude on UD and on each horizontal (P comes
-      up nearly vertically through the low-velocity near surface).
-    p_site_power: the P site amplification is the S one to this power (the
-      near-surface P velocity contrast is much smaller than the S one).
-    p_ramp_s: the P envelope rises linearly from 0 to its value within this time
-      after the onset (one sample at 100 Hz: a sharp onset that an AIC picker
-      finds within a few hundredths of a second).
-    p_eps: Saragoni-Hart peak position of the P envelope (early: impulsive P).
-  """
-  stress_bar: float = 100.0
-  beta_kms: float = 3.5
-  vp_kms: float = 6.0
-  rho_gcc: float = 2.8
-  rad_s: float = 0.55
-  rad_p: float = 0.52
-  partition: float = 1.0 / math.sqrt(2.0)
-  free_surface: float = 2.0
-  hinge_km: float = 50.0
-  q0: float = 180.0
-  q_eta: float = 0.45
-  qp_over_qs: float = 1.0 / 1.5
-  kappa0_s: float = 0.04
-  path_duration_per_km: float = 0.05
-  fc_p_over_fc_s: float = 1.5
-  s_on_ud: float = 0.6
-  p_on_ud: float = 1.0
-  p_on_horizontal: float = 0.35
-  p_site_power: float = 0.5
-  p_ramp_s: float = 0.01
-  p_eps: float = 0.05
-
-
-DEFAULT_PARAMS = ModelParams()
-
-
-# ---------------------------------------------------------------------------
-# Argument checks.
-
-
-def _check_magnitude(magnitude) -> float:
-  lo, hi = MAGNITUDE_RANGE
-  m = float(magnitude)
-  if not (np.isfinite(m) and lo <= m <= hi):
-    raise ValueError(f"magnitude must be in [{lo}, {hi}], got {magnitude!r}")
-  return m
-
-
-def _check_distance(dist_km) -> float:
-  r = float(dist_km)
-  if not (np.isfinite(r) and 0.0 < r <= _MAX_DIST_KM):
-    raise ValueError(f"dist_km must be a distance in (0, {_MAX_DIST_KM:g}] km, got {dist_km!r}")
-  return r
-
-
-def _check_rate(sampling_rate_hz, integer=False) -> float:
-  fs = float(sampling_rate_hz)
-  if not (np.isfinite(fs) and fs >= 10.0) or (integer and fs != round(fs)):
-    kind = "an integer number of Hz" if integer else "a number of Hz"
-    raise ValueError(f"sampling_rate_hz must be {kind} >= 10, got {sampling_rate_hz!r}")
-  return fs
-
-
-def _check_positive(name, value) -> float:
-  v = float(value)
-  if not (np.isfinite(v) and v > 0):
-    raise ValueError(f"{name} must be a positive number, got {value!r}")
-  return v
-
-
-# ---------------------------------------------------------------------------
-# Source, path and site.
-
-
-def seismic_moment(magnitude) -> np.ndarray:
-  """Seismic moment in dyne-cm of moment magnitude ``magnitude`` (any shape)."""
-  return 10.0 ** (1.5 * np.asarray(magnitude, np.float64) + 16.05)
-
-
-def corner_frequency(magnitude, stress_bar=DEFAULT_PARAMS.stress_bar, beta_kms=DEFAULT_PARAMS.beta_kms) -> np.ndarray:
-  """Brune corner frequency in Hz: ``4.906e6 beta (stress / M0)^(1/3)``.
-
-  Args:
-    magnitude: moment magnitude (any shape).
-    stress_bar: stress drop in bar.
-    beta_kms: shear velocity at the source in km/s.
-  """
-  return 4.906e6 * beta_kms * (stress_bar / seismic_moment(magnitude)) ** (1.0 / 3.0)
-
-
-def effective_distance(magnitude, dist_km) -> np.ndarray:
-  """``sqrt(R^2 + h(M)^2)`` in km, h(M) = 10**(-0.405 + 0.235 M) (Yenier & Atkinson 2015).
-
-  The pseudo-depth h grows with magnitude so that amplitudes saturate near large
-  faults (h ~ 30 km at M8) instead of growing without bound as R -> 0.
-  """
-  h = 10.0 ** (-0.405 + 0.235 * np.asarray(magnitude, np.float64))
-  return np.hypot(np.asarray(dist_km, np.float64), h)
-
-
-def _geometric_spreading(r_km, hinge_km):
-  r = np.asarray(r_km, np.float64)
-  return np.where(r <= hinge_km, 1.0 / r, (1.0 / hinge_km) * np.sqrt(hinge_km / np.maximum(r, hinge_km)))
-
-
-def _site_amplification(f):
-  logf = np.log(np.clip(f, _BJ97_ROCK[0, 0], _BJ97_ROCK[-1, 0]))
-  return np.exp(np.interp(logf, np.log(_BJ97_ROCK[:, 0]), np.log(_BJ97_ROCK[:, 1])))
-
-
-def _wave_terms(magnitude, dist_km, f, wave, stress_bar, kappa0_s, p: ModelParams):
-  """(amplitude constant in m/s, corner frequency, positive path x site term [F])."""
-  if wave == "S":
-    rad, vel, part, q0, fc_factor, amp_power = p.rad_s, p.beta_kms, p.partition, p.q0, 1.0, 1.0
-  else:  # P: no horizontal partition, faster, higher corner, smaller site contrast.
-    rad, vel, part, q0, fc_factor, amp_power = (p.rad_p, p.vp_kms, 1.0, p.q0 * p.qp_over_qs, p.fc_p_over_fc_s,
-                                                p.p_site_power)
-  vel_cms = vel * 1e5
-  const_cgs = rad * part * p.free_surface / (4.0 * np.pi * p.rho_gcc * vel_cms ** 3 * 1e5)
-  const = 0.01 * const_cgs * float(seismic_moment(magnitude))  # cm -> m.
-  fc = fc_factor * float(corner_frequency(magnitude, stress_bar, p.beta_kms))
-  r_eff = float(effective_distance(magnitude, dist_km))
-  # f / Q(f) = f^(1 - eta) / q0, finite at f = 0.
-  anelastic = np.exp(-np.pi * f ** (1.0 - p.q_eta) * r_eff / (q0 * vel))
-  site = _site_amplification(f) ** amp_power * np.exp(-np.pi * kappa0_s * f)
-  path_site = _geometric_spreading(r_eff, p.hinge_km) * anelastic * site
-  return const, fc, path_site
-
-
-def fourier_spectrum(magnitude, dist_km, freqs_hz, wave="S", stress_bar=None, kappa0_s=None,
-                     params: ModelParams = DEFAULT_PARAMS) -> np.ndarray:
-  """Target Fourier amplitude spectrum of acceleration on one component.
-
-  Args:
-    magnitude: moment magnitude.
-    dist_km: hypocentral distance in km.
-    freqs_hz: ``[F]`` frequencies in Hz (>= 0).
-    wave: ``'S'`` (one horizontal component) or ``'P'`` (before the component
-      factors ``p_on_ud`` / ``p_on_horizontal``).
-    stress_bar, kappa0_s: override ``params``.
-    params: model parameters.
-
-  Returns:
-    ``[F]`` float64 Fourier amplitude in m/s (m/s^2 x s).
-  """
-  m, r = _check_magnitude(magnitude), _check_distance(dist_km)
-  if wave not in ("S", "P"):
-    raise ValueError(f"wave must be 'S' or 'P', got {wave!r}")
-  f = np.asarray(freqs_hz, np.float64)
-  stress = params.stress_bar if stress_bar is None else _check_positive("stress_bar", stress_bar)
-  kappa = params.kappa0_s if kappa0_s is None else float(kappa0_s)
-  const, fc, path_site = _wave_terms(m, r, f, wave, stress, kappa, params)
-  return const * (2 * np.pi * f) ** 2 / (1.0 + (f / fc) ** 2) * path_site
-
-
-def _min_phase(amplitude, nfft):
-  """Minimum-phase spectrum with the given positive amplitude on the rfft grid (folded real cepstrum)."""
-  cep = np.fft.irfft(np.log(amplitude), nfft)
-  fold = np.zeros(nfft)
-  fold[0] = cep[0]
-  fold[1:nfft // 2] = 2.0 * cep[1:nfft // 2]
-  fold[nfft // 2] = cep[nfft // 2]
-  return np.exp(np.fft.rfft(fold))
-
-
-def _causal_response(f, dt, nfft, const, fc, path_site):
-  """Complex [nfft//2+1] response with |H| = target spectrum and a causal impulse response.
-
-  The whole spectrum gets its minimum phase, the causal filter whose energy
-  builds up fastest: attenuation then delays and broadens pulses as it does in
-  the Earth instead of smearing energy symmetrically ahead of the onset (as
-  Boore's zero-phase product would). The (2 pi f)^2 of acceleration, which has
-  no logarithm at f = 0, is the causal double difference ((1 - e^{-2 pi i f dt})
-  / dt)^2 times its smooth, positive correction (pi f dt / sin(pi f dt))^2,
-  which goes to the cepstrum with the rest.
-  """
-  double_diff = ((1.0 - np.exp(-2j * np.pi * f * dt)) / dt) ** 2
-  smooth = path_site / (np.sinc(f * dt) ** 2 * (1.0 + (f / fc) ** 2))
-  return const * double_diff * _min_phase(smooth, nfft)
-
-
-# ---------------------------------------------------------------------------
-# Envelopes and noise.
-
-
-def _saragoni_hart(t, t_eta, eps, eta=0.05):
-  """Saragoni-Hart envelope: 0 at t <= 0, peak 1 at eps t_eta, eta at t_eta."""
-  b = -eps * np.log(eta) / (1.0 + eps * (np.log(eps) - 1.0))
-  c = b / eps
-  x = np.maximum(t, 0.0) / t_eta
-  with np.errstate(divide="ignore"):
-    w = np.exp(b * (1.0 - np.log(eps)) + b * np.log(x) - c * x)
-  return np.where(t > 0, w, 0.0)
-
-
-def _instrument_noise(n, fs, rng, sigma_ms2):
-  """[3, n] white sensor noise plus a weaker microseism band (0.1-0.5 Hz)."""
-  white = sigma_ms2 * rng.standard_normal((3, n))
-  f = np.fft.rfftfreq(n, 1.0 / fs)
-  band = np.exp(-0.5 * (np.log(np.maximum(f, 1e-6) / 0.22) / 0.45) ** 2)
-  spec = (rng.standard_normal((3, f.size)) + 1j * rng.standard_normal((3, f.size))) * band
-  micro = np.fft.irfft(spec, n)
-  micro *= 0.7 * sigma_ms2 / np.maximum(micro.std(axis=1, keepdims=True), 1e-300)
-  return white + micro
-
-
-# ---------------------------------------------------------------------------
-# One record.
-
-
-def _record_length_s(pre_s, sp_s, t_eta_s):
-  """Whole seconds: pre-event noise, S-P, the S envelope until it has died down, 20 s more; >= 60 s.
-
-  K-NET keeps recording for a while after the shaking falls below its trigger
-  level; 60 s also leaves room for 30 s analysis windows starting at P.
-  """
-  return float(max(60, math.ceil(pre_s + sp_s + 1.5 * t_eta_s + 20.0)))
-
-
-def _envelopes(t, tp, ts, fc_s, dist_km, p: ModelParams):
-  """[2, time] envelopes of S (Boore 2003) and P (sharp ramp, early peak)."""
-  path = p.path_duration_per_km * dist_km
-  t_eta_s = 2.0 * (1.0 / fc_s + path)
-  t_eta_p = 2.0 * (1.0 / (p.fc_p_over_fc_s * fc_s) + path)
-  w_s = _saragoni_hart(t - ts, t_eta_s, 0.2)
-  ramp = np.clip((t - tp) / max(p.p_ramp_s, 1e-9), 0.0, 1.0)
-  w_p = ramp * _saragoni_hart(t - tp, t_eta_p, p.p_eps)
-  return np.stack([w_s, w_p])
-
-
-def _ground_motion(m, r, n, dt, tp, ts, stress, kappa, rng, p: ModelParams):
-  """[3, n] noise-free EW, NS, UD ground acceleration in m/s^2 (S + P)."""
-  fc_s = float(corner_frequency(m, stress, p.beta_kms))
-  env = _envelopes(np.arange(n) * dt, tp, ts, fc_s, r, p)
-  # Zero padding (at least doubling) keeps the causal tails from wrapping around
-  # into the pre-event part: the min-phase attenuation tail decays slowly
-  # (Q ~ f^0.45 has a cusp at f = 0) and the source tail lasts a few 1/fc.
-  nfft = scipy.fft.next_fast_len(n + int(max(n * dt, 4.0 / fc_s) / dt), real=True)
-  nfft += nfft % 2
-  f = np.fft.rfftfreq(nfft, dt)
-  resp = np.stack([_causal_response(f, dt, nfft, *_wave_terms(m, r, f, w, stress, kappa, p)) for w in ("S", "P")])
-  # Rows: S on EW, NS, UD, then P on EW, NS, UD, each from its own noise (Boore
-  # 2003: windowed Gaussian noise, spectrum normalised to unit mean square).
-  noise = rng.standard_normal((6, n)) * np.repeat(env, 3, axis=0)
-  z = np.fft.rfft(noise, nfft, axis=1)
-  z /= np.sqrt(np.mean(np.abs(z) ** 2, axis=1, keepdims=True))
-  comp = np.array([1.0, 1.0, p.s_on_ud, p.p_on_horizontal, p.p_on_horizontal, p.p_on_ud])[:, None]
-  waves = np.fft.irfft(z * comp * np.repeat(resp, 3, axis=0), nfft, axis=1)[:, :n] / dt
-  return waves[:3] + waves[3:]
-
-
-def simulate_record(magnitude, dist_km, rng, sampling_rate_hz=100.0, *, stress_bar=None, kappa0_s=None,
-                    pre_event_s=None, noise_ms2=None, duration_s=None,
-                    params: ModelParams = DEFAULT_PARAMS) -> dict:
-  """Simulate the three components of one station's record.
-
-  Args:
-    magnitude: moment magnitude in ``MAGNITUDE_RANGE``.
-    dist_km: hypocentral distance in km, in (0, 1000].
-    rng: ``numpy.random.Generator`` (an int seed is accepted too).
-    sampling_rate_hz: samples per second (>= 10).
-    stress_bar: Brune stress drop in bar (default ``params.stress_bar``).
-    kappa0_s: site kappa in s (default ``params.kappa0_s``).
-    pre_event_s: seconds of noise before the P onset (default: uniform 3-15 s).
-    noise_ms2: standard deviation of the white sensor noise in m/s^2 (default:
-      log-uniform 2e-5 to 1e-4, i.e. ~3-16 counts of a 3920 gal K-NET sensor,
-      plus a weaker 0.1-0.5 Hz microseism band); 0 gives noise-free motion.
-    duration_s: record length in s (default: whole seconds until 20 s after the
-      S coda has died down, at least 60 s).
-    params: model parameters.
-
-  Returns:
-    dict with ``'EW'``, ``'NS'``, ``'UD'``: ``[time]`` float64 acceleration in
-    m/s^2 (ground motion plus noise, no DC offset); ``'p_onset_s'``,
-    ``'s_onset_s'``: onsets in s after the first sample (S - P = R (1/beta -
-    1/Vp)); ``'sampling_rate_hz'``; ``'fc_hz'``: S corner frequency;
-    ``'stress_bar'``, ``'kappa0_s'``: the values used.
-
-  Raises:
-    ValueError: an argument is out of range (the message names it).
-  """
-  m, r = _check_magnitude(magnitude), _check_distance(dist_km)
-  fs = _check_rate(sampling_rate_hz)
-  if not isinstance(rng, np.random.Generator):
-    rng = np.random.default_rng(rng)
-  p = params
-  stress = p.stress_bar if stress_bar is None else _check_positive("stress_bar", stress_bar)
-  kappa = p.kappa0_s if kappa0_s is None else _check_positive("kappa0_s", kappa0_s)
-  tp = rng.uniform(3.0, 15.0) if pre_event_s is None else float(pre_event_s)
-  if not (np.isfinite(tp) and tp >= 0):
-    raise ValueError(f"pre_event_s must be >= 0 s, got {pre_event_s!r}")
-  sigma = 10.0 ** rng.uniform(np.log10(2e-5), -4.0) if noise_ms2 is None else float(noise_ms2)
-  if not (np.isfinite(sigma) and sigma >= 0):
-    raise ValueError(f"noise_ms2 must be >= 0, got {noise_ms2!r}")
-  fc_s = float(corner_frequency(m, stress, p.beta_kms))
-  ts = tp + r / p.beta_kms - r / p.vp_kms
-  if duration_s is None:
-    duration_s = _record_length_s(tp, ts - tp, 2.0 * (1.0 / fc_s + p.path_duration_per_km * r))
-  n = int(round(_check_positive("duration_s", duration_s) * fs))
-  accel = _ground_motion(m, r, n, 1.0 / fs, tp, ts, stress, kappa, rng, p)
-  if sigma > 0:
-    accel = accel + _instrument_noise(n, fs, rng, sigma)
-  out = {c: accel[i] for i, c in enumerate(_COMPONENTS)}
-  out.update(p_onset_s=tp, s_onset_s=ts, sampling_rate_hz=fs, fc_hz=fc_s, stress_bar=stress, kappa0_s=kappa)
-  return out
-
-
-# ---------------------------------------------------------------------------
-# The K-NET writer.
-
-
-def _utc(value, name) -> dt_lib.datetime:
-  """datetime (naive UTC), aware datetime, obspy.UTCDateTime or ISO string -> naive UTC datetime."""
-  if hasattr(value, "datetime") and not isinstance(value, dt_lib.datetime):  # obspy.UTCDateTime
-    value = value.datetime
-  elif isinstance(value, str):
-    value = dt_lib.datetime.fromisoformat(value.replace("Z", "+00:00"))
-  if not isinstance(value, dt_lib.datetime):
-    raise ValueError(f"{name} must be a UTC datetime, obspy.UTCDateTime or ISO string, got {value!r}")
-  if value.tzinfo is not None:
-    value = value.astimezone(dt_lib.timezone.utc).replace(tzinfo=None)
-  return value
-
-
-def _jst(t: dt_lib.datetime) -> str:
-  return (t + _JST).strftime("%Y/%m/%d %H:%M:%S")
-
-
-def _choose_scale(peak_gal):
-  """The smallest real K-NET scale factor that holds ``peak_gal`` with margin."""
-  for num, den in _SCALES:
-    if peak_gal <= 0.95 * num:
-      return num, den
-  num, den = _SCALES[-1]
-  return int(math.ceil(peak_gal / 0.95)), den  # Stronger than any K-NET sensor: widen the range.
-
-
-def _data_lines(counts: np.ndarray) -> str:
-  """Counts 8 to a line, each right-aligned in 8 columns and followed by a space."""
-  values = counts.tolist()
-  full = len(values) // 8 * 8
-  body = (("%8d " * 8 + "\n") * (full // 8)) % tuple(values[:full])
-  rest = values[full:]
-  if rest:
-    body += ("%8d " * len(rest) + "\n") % tuple(rest)
-  return body
-
-
-def write_knet_file(path, accel_ms2, sampling_rate_hz, origin_time_utc, event_lat, event_lon, depth_km, magnitude,
-                    station, station_lat, station_lon, station_height_m, component, record_start_utc, *,
-                    scale=None) -> None:
-  """Write one component as a K-NET ASCII file (17 header lines, counts 8 a line).
-
-  Times go into the header in JST; ``Record Time`` is the first sample plus the
-  logger's 15 s delay (which ObsPy subtracts when reading). The acceleration is
-  quantised to integer counts of ``scale`` (gal per count); header ``Max. Acc.``
-  is max |a - mean| of the quantised record in gal.
-
-  Args:
-    path: output file, normally ``<station><yymmddhhmm JST>.<component>``.
-    accel_ms2: ``[time]`` acceleration in m/s^2 (any DC offset is kept).
-    sampling_rate_hz: integer samples per second.
-    origin_time_utc: event origin (datetime in UTC, ``obspy.UTCDateTime`` or ISO
-      string); written to the second, as K-NET does.
-    event_lat, event_lon: epicentre in degrees (written with 3 decimals).
-    depth_km: depth in km (written as an integer).
-    magnitude: written with 1 decimal.
-    station: station code (1-7 characters, no spaces; K-NET uses 6).
-    station_lat, station_lon: degrees (4 decimals); station_height_m: m (integer).
-    component: ``'EW'``, ``'NS'`` or ``'UD'``.
-    record_start_utc: UTC time of the first sample, on a whole second (the
-      header cannot hold fractions).
-    scale: ``(full_scale_gal, full_scale_counts)``, e.g. ``(3920, 6182761)``;
-      default: the smallest real K-NET factor that holds the record.
-
-  Raises:
-    ValueError: an argument cannot be written (the message names it).
-  """
-  a = np.asarray(accel_ms2, np.float64)
-  if a.ndim != 1 or a.size == 0 or not np.all(np.isfinite(a)):
-    raise ValueError(f"accel_ms2 must be a non-empty finite [time] array, got shape {a.shape}")
-  fs = int(_check_rate(sampling_rate_hz, integer=True))
-  _check_header_values(component, station, event_lat, event_lon, depth_km, magnitude, station_lat, station_lon,
-                       station_height_m)
-  origin = _utc(origin_time_utc, "origin_time_utc").replace(microsecond=0)
-  start = _utc(record_start_utc, "record_start_utc")
-  if start.microsecond:
-    raise ValueError(f"record_start_utc must fall on a whole second (the header holds seconds), got {start}")
-  counts, (num, den) = _quantise(100.0 * a, scale)
-  read_gal = counts * (num / den)  # What a reader gets back.
-  max_acc = float(np.max(np.abs(read_gal - read_gal.mean())))
-  rec_time = _jst(start + _KNET_DELAY)
-  header = [
-      ("Origin Time", _jst(origin)),
-      ("Lat.", f"{float(event_lat):.3f}"),
-      ("Long.", f"{float(event_lon):.3f}"),
-      ("Depth. (km)", f"{int(round(float(depth_km)))}"),
-      ("Mag.", f"{float(magnitude):.1f}"),
-      ("Station Code", str(station)),
-      ("Station Lat.", f"{float(station_lat):.4f}"),
-      ("Station Long.", f"{float(station_lon):.4f}"),
-      ("Station Height(m)", f"{int(round(float(station_height_m)))}"),
-      ("Record Time", rec_time),
-      ("Sampling Freq(Hz)", f"{fs}Hz"),
-      ("Duration Time(s)", f"{int(round(a.size / fs))}"),
-      ("Dir.", _DIRS[component]),
-      ("Scale Factor", f"{num}(gal)/{den}"),
-      ("Max. Acc. (gal)", f"{max_acc:.3f}"),
-      ("Last Correction", rec_time),  # As in real K-NET files: the record time.
-      ("Memo.", ""),
-  ]
-  text = "".join(f"{k:<18}{v}\n" for k, v in header) + _data_lines(counts)
-  with open(path, "w", encoding="ascii", newline="\n") as fh:
-    fh.write(text)
-
-
-def _check_header_values(component, station, event_lat, event_lon, depth_km, magnitude, station_lat, station_lon,
-                         station_height_m):
-  if component not in _DIRS:
-    raise ValueError(f"component must be one of {list(_DIRS)}, got {component!r}")
-  station = str(station)
-  if not (1 <= len(station) <= 7) or any(ch.isspace() for ch in station):  # ObsPy refuses longer codes.
-    raise ValueError(f"station must be 1-7 characters without spaces, got {station!r}")
-  for name, v, lim in (("event_lat", event_lat, 90), ("station_lat", station_lat, 90),
-                       ("event_lon", event_lon, 180), ("station_lon", station_lon, 180)):
-    if not (np.isfinite(float(v)) and abs(float(v)) <= lim):
-      raise ValueError(f"{name} must be within +-{lim} degrees, got {v!r}")
-  if not (np.isfinite(float(depth_km)) and float(depth_km) >= 0):
-    raise ValueError(f"depth_km must be >= 0, got {depth_km!r}")
-  for name, v in (("magnitude", magnitude), ("station_height_m", station_height_m)):
-    if not np.isfinite(float(v)):
-      raise ValueError(f"{name} must be a finite number, got {v!r}")
-
-
-def _quantise(a_gal, scale):
-  """(integer counts [time], (full-scale gal, counts)) for acceleration in gal."""
-  if scale is None:
-    scale = _choose_scale(float(np.max(np.abs(a_gal))))
-  try:
-    num, den = (int(v) for v in scale)
-  except (TypeError, ValueError):
-    raise ValueError(f"scale must be (full_scale_gal, full_scale_counts), got {scale!r}") from None
-  if num <= 0 or den <= 0:
-    raise ValueError(f"scale must be two positive integers (gal, counts), got {scale!r}")
-  return np.rint(a_gal / (num / den)).astype(np.int64), (num, den)
 
 
 # ---------------------------------------------------------------------------
@@ -637,12 +70,12 @@ def _stratum_counts(n):
 
 
 def _trigger_distance_km(magnitude):
-  """Distance where the simulated median PGA falls to ~1 gal (M3.5: 50 km, M5: 160 km).
+  """Distance where the simulated median PGA falls to ~1 gal (M3.5: 37 km, M5: 117 km).
 
   K-NET only records what exceeds its trigger level, so small events are not
   recorded far away; beyond this distance a record would be mostly noise.
   """
-  return 10.0 ** (0.55 + magnitude / 3.0)
+  return 10.0 ** (0.40 + magnitude / 3.0)
 
 
 def _destination(lat, lon, azimuth_deg, dist_km):
@@ -684,9 +117,15 @@ def simulate_catalog(num_events, seed, stations_per_event=(3, 8), params: ModelP
   log-normal (median ``params.stress_bar``, sigma log10 = 0.2). Stations
   lie at random azimuths and log-uniform hypocentral distances from 10 km (or
   just below the hypocentre) to 300 km, or less for small events: like a
-  triggered network, only where the median PGA exceeds ~1 gal (50 km at M3.5,
-  160 km at M5, 300 km from M5.8 on). Each station gets a kappa0 scattered
-  log-normally (sigma ln = 0.2) about ``params.kappa0_s``. A
+  triggered network, only where the median PGA exceeds ~1 gal (37 km at M3.5,
+  117 km at M5, 300 km from M6.3 on). Each station gets a kappa0 scattered
+  log-normally (sigma ln = 0.2) about ``params.kappa0_s``, factors on its
+  excitation duration and its amplitude (sigma ln ``params.duration_phi_ln``,
+  ``params.site_sigma_ln``); each event a factor on its excitation duration
+  (sigma ln ``params.duration_tau_ln``) and a scattering coefficient
+  (median ``params.scattering_g0_per_km``, sigma ln ``params.g0_sigma_ln``);
+  its moment magnitude is the header's magnitude plus a normal scatter
+  (sigma ``params.mw_sigma``), as JMA and moment magnitudes differ. A
   record's ``dist_km`` is recomputed from the rounded header values with
   ``knet.hypocentral_distance_km``, so it equals what a reader gets back.
 
@@ -701,9 +140,11 @@ def simulate_catalog(num_events, seed, stations_per_event=(3, 8), params: ModelP
 
   Returns:
     list of event dicts (``event_id``, ``origin_time`` (naive UTC datetime),
-    ``lat``, ``lon``, ``depth_km``, ``magnitude``, ``stress_bar``, ``stations``:
-    list of dicts ``station``, ``lat``, ``lon``, ``height_m``, ``dist_km``,
-    ``kappa0_s``, ``seed`` (a SeedSequence for the record)).
+    ``lat``, ``lon``, ``depth_km``, ``magnitude`` (the header's),
+    ``moment_magnitude`` (the physics'), ``stress_bar``, ``duration_factor``,
+    ``scattering_g0_per_km``, ``stations``: list of dicts ``station``, ``lat``,
+    ``lon``, ``height_m``, ``dist_km``, ``kappa0_s``,
+    ``duration_factor``, ``site_factor``, ``seed`` (a SeedSequence for the record)).
   """
   n, seed, (lo, hi) = _check_catalog_args(num_events, seed, stations_per_event)
   crng = np.random.default_rng(np.random.SeedSequence([seed, 0]))
@@ -724,7 +165,10 @@ def _event(seed, i, event_id, mag_range, minute, stations_per_event, params):
             origin_time=_TIME_RANGE[0] + dt_lib.timedelta(minutes=minute, seconds=int(rng.integers(60))),
             lat=round(rng.uniform(30.0, 45.0), 3), lon=round(rng.uniform(130.0, 145.0), 3),
             depth_km=float(rng.integers(5, 61)),
-            stress_bar=params.stress_bar * 10.0 ** (0.2 * rng.standard_normal()))
+            stress_bar=params.stress_bar * 10.0 ** (0.2 * rng.standard_normal()),
+            duration_factor=math.exp(params.duration_tau_ln * rng.standard_normal()),
+            scattering_g0_per_km=params.scattering_g0_per_km * math.exp(params.g0_sigma_ln * rng.standard_normal()))
+  ev["moment_magnitude"] = ev["magnitude"] + params.mw_sigma * rng.standard_normal()
   n_sta = int(rng.integers(stations_per_event[0], stations_per_event[1] + 1))
   numbers = rng.choice(np.arange(1, 1000), size=n_sta, replace=False)  # Distinct codes within the event.
   ev["stations"] = [_station(seed, i, j, ev, int(numbers[j]), params) for j in range(n_sta)]
@@ -743,37 +187,62 @@ def _station(seed, i, j, ev, number, params):
   lat, lon = round(lat, 4), round(lon, 4)
   dist = knet.hypocentral_distance_km(ev["lat"], ev["lon"], ev["depth_km"], lat, lon, height)
   kappa = params.kappa0_s * math.exp(0.2 * rng.standard_normal())
+  duration_factor = math.exp(params.duration_phi_ln * rng.standard_normal())
+  site_factor = math.exp(params.site_sigma_ln * rng.standard_normal())
   return dict(station=f"{_prefecture(lat, lon)}{number:03d}", lat=lat, lon=lon, height_m=height,
-              dist_km=dist, kappa0_s=kappa, seed=np.random.SeedSequence([seed, 3, i, j]))
+              dist_km=dist, kappa0_s=kappa, duration_factor=duration_factor, site_factor=site_factor,
+              seed=np.random.SeedSequence([seed, 3, i, j]))
 
 
 _CSV_COLUMNS = ("file", "event_id", "station", "component", "magnitude", "dist_km", "p_onset_s", "s_onset_s",
                 "p_time_utc")
 
 
-def _write_record(out_dir, ev, sta, sampling_rate_hz, params) -> list[list]:
-  """Simulate and write one station's three files; their onsets.csv rows."""
+def station_record(ev, sta, sampling_rate_hz=100.0, params: ModelParams = DEFAULT_PARAMS) -> dict:
+  """The three components one catalog station records, exactly as :func:`simulate_dataset` writes them.
+
+  Args:
+    ev: an event of :func:`simulate_catalog`.
+    sta: one of its ``ev["stations"]``.
+    sampling_rate_hz: samples per second.
+    params: model parameters.
+
+  Returns:
+    :func:`data_prep.stochastic.simulate_record`'s dict, each component with
+    its sensor's DC offset added (``[time]`` m/s^2, before quantisation), plus
+    ``record_start_utc`` (naive UTC datetime of the first sample, on a whole
+    second) and ``p_time_utc`` (of the P onset).
+  """
   rng = np.random.default_rng(sta["seed"])
   p_delay = sta["dist_km"] / params.vp_kms
   # Record Time holds whole seconds: start on a second, 3-15 s (plus the
   # fraction) before the P wave.
   start_offset = math.floor(p_delay - rng.uniform(3.0, 15.0))
-  start = ev["origin_time"] + dt_lib.timedelta(seconds=start_offset)
-  rec = simulate_record(ev["magnitude"], sta["dist_km"], rng, sampling_rate_hz, stress_bar=ev["stress_bar"],
-                        kappa0_s=sta["kappa0_s"], pre_event_s=p_delay - start_offset, params=params)
-  p_time = ev["origin_time"] + dt_lib.timedelta(seconds=p_delay)
-  stem = f"{sta['station']}{(ev['origin_time'] + _JST):%y%m%d%H%M}"
-  rows = []
-  for comp in _COMPONENTS:
+  rec = stochastic.simulate_record(ev["moment_magnitude"], sta["dist_km"], rng, sampling_rate_hz,
+                                   stress_bar=ev["stress_bar"], kappa0_s=sta["kappa0_s"],
+                                   duration_factor=ev["duration_factor"] * sta["duration_factor"],
+                                   scattering_g0_per_km=ev["scattering_g0_per_km"], site_factor=sta["site_factor"],
+                                   pre_event_s=p_delay - start_offset, params=params)
+  for comp in knet.COMPONENTS:
     # DC offset like real sensors: a few to ~15 thousand counts, i.e. up to ~0.1 m/s^2.
-    offset = rng.uniform(-0.1, 0.1)
-    rel = f"{ev['event_id']}/{stem}.{comp}"
-    write_knet_file(os.path.join(out_dir, rel), rec[comp] + offset, sampling_rate_hz, ev["origin_time"],
-                    ev["lat"], ev["lon"], ev["depth_km"], ev["magnitude"], sta["station"], sta["lat"], sta["lon"],
-                    sta["height_m"], comp, start)
+    rec[comp] = rec[comp] + rng.uniform(-0.1, 0.1)
+  rec["record_start_utc"] = ev["origin_time"] + dt_lib.timedelta(seconds=start_offset)
+  rec["p_time_utc"] = ev["origin_time"] + dt_lib.timedelta(seconds=p_delay)
+  return rec
+
+
+def _write_record(out_dir, ev, sta, sampling_rate_hz, params) -> list[list]:
+  """Simulate and write one station's three files; their onsets.csv rows."""
+  rec = station_record(ev, sta, sampling_rate_hz, params)
+  rows = []
+  for comp in knet.COMPONENTS:
+    rel = f"{ev['event_id']}/{knet.knet_file_name(sta['station'], ev['origin_time'], comp)}"
+    knet.write_knet_file(os.path.join(out_dir, rel), rec[comp], sampling_rate_hz, ev["origin_time"],
+                         ev["lat"], ev["lon"], ev["depth_km"], ev["magnitude"], sta["station"], sta["lat"], sta["lon"],
+                         sta["height_m"], comp, rec["record_start_utc"])
     rows.append([rel, ev["event_id"], sta["station"], comp, f"{ev['magnitude']:.1f}", f"{sta['dist_km']:.4f}",
                  f"{rec['p_onset_s']:.6f}", f"{rec['s_onset_s']:.6f}",
-                 p_time.isoformat(timespec="microseconds") + "Z"])
+                 rec["p_time_utc"].isoformat(timespec="microseconds") + "Z"])
   return rows
 
 
@@ -800,7 +269,7 @@ def simulate_dataset(out_dir, num_events, seed, stations_per_event=(3, 8), sampl
   Returns:
     The path of ``onsets.csv``.
   """
-  fs = _check_rate(sampling_rate_hz, integer=True)
+  fs = stochastic.check_rate(sampling_rate_hz, integer=True)
   events = simulate_catalog(num_events, seed, stations_per_event, params)
   out_dir = os.fspath(out_dir)
   jobs = [(ev, sta) for ev in events for sta in ev["stations"]]

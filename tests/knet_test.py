@@ -1,8 +1,11 @@
-"""K-NET/KiK-net reader against the headers of real records."""
+"""K-NET/KiK-net reader against the headers of real records; the writer by round trips."""
 
+import datetime
+import math
 import pathlib
 
 import numpy as np
+import obspy
 import pytest
 
 from data_prep import knet
@@ -72,3 +75,64 @@ def test_malformed_files_name_the_file_and_problem(tmp_path, name, edit, match):
   with pytest.raises(knet.KnetFormatError, match=match) as e:
     knet.read_knet_file(p)
   assert str(p) in str(e.value)
+
+
+# ---------------------------------------------------------------------------
+# The writer.
+
+
+def test_writer_round_trip_and_quantisation(tmp_path):
+  rng = np.random.default_rng(0)
+  accel = 0.3 * rng.standard_normal(6003) + 0.05  # Not a multiple of 8 samples; a DC offset.
+  origin = datetime.datetime(2019, 6, 18, 13, 22, 20)
+  start = datetime.datetime(2019, 6, 18, 13, 22, 31)
+  path = tmp_path / "NIG0191906182222.NS"
+  knet.write_knet_file(path, accel, 100, origin, 38.607, 139.478, 14, 6.7, "NIG019", 38.5481, 139.5443, 22,
+                       "NS", start)
+  r = knet.read_knet_file(path)
+  assert (r.station, r.component, r.network, r.sampling_rate_hz) == ("NIG019", "NS", "K-NET", 100.0)
+  assert (r.event_lat, r.event_lon, r.depth_km, r.magnitude) == (38.607, 139.478, 14.0, 6.7)
+  assert (r.station_lat, r.station_lon, r.station_height_m) == (38.5481, 139.5443, 22.0)
+  assert r.origin_time == obspy.UTCDateTime(origin) and r.start_time == obspy.UTCDateTime(start)
+  # Acceleration within half a count of what was written (3920 gal / 6182761 counts).
+  step = 0.01 * 3920 / 6182761
+  assert r.accel_ms2.size == accel.size
+  assert np.max(np.abs(r.accel_ms2 - accel)) <= 0.5 * step * (1 + 1e-9)
+  assert r.pga_ms2 == pytest.approx(r.header_pga_ms2, rel=1e-3)
+  text = path.read_text().splitlines()
+  # JST, and Record Time = first sample + the logger's 15 s delay.
+  assert text[0] == "Origin Time       2019/06/18 22:22:20"
+  assert text[9] == "Record Time       2019/06/18 22:22:46"
+  assert text[13] == "Scale Factor      3920(gal)/6182761"
+  assert len(text) == 17 + math.ceil(6003 / 8)
+
+
+def test_writer_widens_scale_for_strong_motion(tmp_path):
+  accel = np.zeros(800)
+  accel[400] = 50.0  # 5 g: beyond the 3920 gal range.
+  path = tmp_path / "TST0011001010000.UD"
+  knet.write_knet_file(path, accel, 100, "2010-01-01T00:00:00Z", 35.0, 140.0, 10, 7.0, "TST001", 35.1, 140.1, 0,
+                       "UD", "2010-01-01T00:00:05Z")
+  assert "Scale Factor      7845(gal)/8223790" in path.read_text()
+  r = knet.read_knet_file(path)
+  assert r.accel_ms2[400] == pytest.approx(50.0, abs=0.01 * 7845 / 8223790)
+
+
+def test_file_name_is_station_and_jst_minute():
+  # The real record AOM0011801241951.EW: origin 2018-01-24 10:51:00 UTC = 19:51 JST.
+  assert knet.knet_file_name("AOM001", "2018-01-24T10:51:00Z", "EW") == "AOM0011801241951.EW"
+  assert knet.knet_file_name("NIG019", datetime.datetime(2019, 6, 18, 23, 59, 59), "UD") == "NIG0191906190859.UD"
+  with pytest.raises(ValueError, match="component"):
+    knet.knet_file_name("AOM001", "2018-01-24T10:51:00Z", "EW2")
+
+
+def test_writer_rejects_bad_arguments(tmp_path):
+  good = dict(path=tmp_path / "X.EW", accel_ms2=np.zeros(10), sampling_rate_hz=100,
+              origin_time_utc=datetime.datetime(2020, 1, 1), event_lat=35.0, event_lon=140.0, depth_km=10,
+              magnitude=5.0, station="TST001", station_lat=35.1, station_lon=140.1, station_height_m=0,
+              component="EW", record_start_utc=datetime.datetime(2020, 1, 1, 0, 0, 5))
+  for key, bad, word in (("component", "XX", "component"), ("station", "TOO LONG", "station"),
+                         ("record_start_utc", datetime.datetime(2020, 1, 1, 0, 0, 5, 500000), "record_start_utc"),
+                         ("accel_ms2", np.array([np.nan]), "accel_ms2"), ("event_lat", 95.0, "event_lat")):
+    with pytest.raises(ValueError, match=word):
+      knet.write_knet_file(**{**good, key: bad})
