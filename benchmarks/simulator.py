@@ -18,19 +18,34 @@ record (mean removed, 1 s cosine taper, 0.1-25 Hz zero-phase Butterworth), print
   epicentral distance (a point source), the same Vs30; PSA of the geometric mean
   of the two horizontals; mean, between-event tau, within-event phi and total
   sigma (random-effects fit, Abrahamson & Youngs 1992), over M 4-7.5 and
-  10-200 km for the simulated records, over all records for the real ones.
+  10-200 km for the simulated records, over all records for the real ones;
+* the same PSA residuals for all hypocentral depths (the catalog draws 5-60 km)
+  against BSSA14 for hypocentres to 20 km and, deeper, Abrahamson, Gregor & Addo
+  (2016, AGA16, the BC Hydro subduction model) for interface events (rupture
+  distance = hypocentral distance, no backarc term): the simulator's deep events
+  have the crustal median stress drop (100 bar), like interface events and
+  unlike intraslab ones; printed for reference, the deep events against AGA16's
+  intraslab model (hypocentral distance and depth) and all events against
+  Chiou & Youngs (2014, CY14, japan, rupture distance = hypocentral distance,
+  R_JB = epicentral distance, depth to top of rupture = hypocentral depth
+  capped at 20 km, the top of CY14's range).
 
 The functions are what ``tests/simulator_check_test.py`` asserts on.
 
 References:
   Abrahamson, N. A. & Youngs, R. R. (1992). A stable algorithm for regression
   analyses using the random effects model. BSSA 82, 505-510.
+  Abrahamson, N., Gregor, N. & Addo, K. (2016). BC Hydro ground motion
+  prediction equations for subduction earthquakes. Earthquake Spectra 32, 23-44.
   Afshari, K. & Stewart, J. P. (2016). Physically parameterized prediction
   equations for significant duration in active crustal regions. Earthquake
   Spectra 32, 2057-2081.
   Boore, D. M., Stewart, J. P., Seyhan, E. & Atkinson, G. M. (2014). NGA-West2
   equations for predicting PGA, PGV, and 5% damped PSA for shallow crustal
   earthquakes. Earthquake Spectra 30, 1057-1085.
+  Chiou, B. S.-J. & Youngs, R. R. (2014). Update of the Chiou and Youngs NGA
+  model for the average horizontal component of peak ground motion and response
+  spectra. Earthquake Spectra 30, 1117-1153.
 """
 
 from __future__ import annotations
@@ -64,6 +79,10 @@ M_BINS = (2.0, 4.5, 5.5, 6.5, 7.5, 9.0)
 R_BINS_KM = (0.0, 30.0, 60.0, 100.0, 150.0, 300.0)
 # Where the PSA residuals are averaged: BSSA14's shallow crustal domain (hypocentres to 20 km).
 PSA_RANGE = dict(magnitude=(4.0, 7.5), dist_km=(10.0, 200.0), depth_km=(0.0, 20.0))
+# The model each PSA residual is taken against (``psa_residuals``'s ``model``): BSSA14 for every record,
+# or the depth split BSSA14 (hypocentres to PSA_RANGE's 20 km) + AGA16 interface (deeper), or one of the
+# reference models (AGA16's interface or intraslab model, CY14 japan) for every record.
+PSA_MODELS = ("BSSA14", "BSSA14+AGA16-interface", "AGA16-interface", "AGA16-intraslab", "CY14")
 _REAL_DIR = pathlib.Path(__file__).resolve().parent.parent / "tests" / "data"
 
 
@@ -167,6 +186,61 @@ def bssa14_medians_ms2(magnitude, dist_jb_km, vs30_ms, periods=PERIODS_S) -> np.
   return np.array(out)
 
 
+def aga16_medians_ms2(magnitude, dist_km, depth_km, vs30_ms, event_type="interface",
+                      periods=PERIODS_S) -> np.ndarray:
+  """AGA16 (BC Hydro) median PSA in m/s^2, ``[N, len(periods)]``: ``event_type`` 'interface' or 'intraslab'.
+
+  A point source: rupture distance = hypocentral distance = ``dist_km``; ``depth_km`` is the
+  hypocentral depth (used by the intraslab model only); no backarc term.
+  """
+  out = []
+  with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    for m, r, z in zip(np.atleast_1d(magnitude), np.atleast_1d(dist_km), np.atleast_1d(depth_km)):
+      gmm = pygmm.AbrahamsonGregorAddo2016(pygmm.Scenario(mag=float(m), dist_rup=float(r), dist_hyp=float(r),
+                                                          depth_hyp=float(z), v_s30=vs30_ms, event_type=event_type))
+      out.append(gmm.interp_spec_accels(np.asarray(periods, float)) * validation.G_MS2)
+  return np.array(out)
+
+
+def cy14_medians_ms2(magnitude, dist_km, dist_jb_km, depth_km, vs30_ms, periods=PERIODS_S) -> np.ndarray:
+  """CY14 (region 'japan', unspecified mechanism) median PSA in m/s^2, ``[N, len(periods)]``.
+
+  A point source: rupture distance = hypocentral distance ``dist_km``, R_JB = ``dist_jb_km``,
+  depth to top of rupture = hypocentral depth capped at 20 km (CY14's range; its depth term is
+  linear and would add ~1.5 ln units at 60 km), vertical fault, footwall.
+  """
+  out = []
+  with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    for m, r, rjb, z in zip(*(np.atleast_1d(v) for v in (magnitude, dist_km, dist_jb_km, depth_km))):
+      gmm = pygmm.ChiouYoungs2014(pygmm.Scenario(
+          mag=float(m), dist_rup=float(r), dist_jb=float(rjb), dist_x=-float(rjb), dip=90.0, v_s30=vs30_ms,
+          depth_tor=min(float(z), 20.0), mechanism="U", region="japan", on_hanging_wall=False))
+      out.append(gmm.interp_spec_accels(np.asarray(periods, float)) * validation.G_MS2)
+  return np.array(out)
+
+
+def psa_medians_ms2(model, magnitude, dist_km, epi_km, depth_km, vs30_ms) -> np.ndarray:
+  """Median PSA in m/s^2, ``[N, len(PERIODS_S)]``, of one of ``PSA_MODELS`` for point sources."""
+  magnitude, dist_km, epi_km, depth_km = (np.atleast_1d(np.asarray(v, float))
+                                          for v in (magnitude, dist_km, epi_km, depth_km))
+  if model == "BSSA14":
+    return bssa14_medians_ms2(magnitude, epi_km, vs30_ms)
+  if model in ("AGA16-interface", "AGA16-intraslab"):
+    return aga16_medians_ms2(magnitude, dist_km, depth_km, vs30_ms, model.split("-")[1])
+  if model == "CY14":
+    return cy14_medians_ms2(magnitude, dist_km, epi_km, depth_km, vs30_ms)
+  if model == "BSSA14+AGA16-interface":
+    out = np.zeros((magnitude.size, len(PERIODS_S)))
+    shallow = depth_km <= PSA_RANGE["depth_km"][1]
+    for mask, sub in ((shallow, "BSSA14"), (~shallow, "AGA16-interface")):
+      if mask.any():
+        out[mask] = psa_medians_ms2(sub, magnitude[mask], dist_km[mask], epi_km[mask], depth_km[mask], vs30_ms)
+    return out
+  raise ValueError(f"model must be one of {PSA_MODELS}, got {model!r}")
+
+
 def random_effects(residual, group, iterations=50) -> tuple[float, float, float]:
   """(mean, tau, phi) of ``residual [N]`` = mean + event term (std tau) + within-event term (std phi).
 
@@ -195,10 +269,10 @@ def duration_residuals(rec: Records, vs30_ms) -> dict[str, np.ndarray]:
   return {"D5-75": np.log(rec.d5_75_s / m75), "D5-95": np.log(rec.d5_95_s / m95)}
 
 
-def psa_residuals(rec: Records, vs30_ms, select=None) -> tuple[np.ndarray, np.ndarray]:
-  """(``[S, len(PERIODS_S)]`` ln(geometric-mean PSA / BSSA14), ``[S]`` event ids) per station.
+def psa_residuals(rec: Records, vs30_ms, select=None, model="BSSA14") -> tuple[np.ndarray, np.ndarray]:
+  """(``[S, len(PERIODS_S)]`` ln(geometric-mean PSA / model median), ``[S]`` event ids) per station.
 
-  ``select``: optional ``[N]`` mask of components to use.
+  ``select``: optional ``[N]`` mask of components to use; ``model``: one of ``PSA_MODELS``.
   """
   keep = np.ones(rec.magnitude.size, bool) if select is None else np.asarray(select)
   key = np.char.add(np.char.add(rec.event_id.astype(str), "/"), rec.station.astype(str))
@@ -206,7 +280,8 @@ def psa_residuals(rec: Records, vs30_ms, select=None) -> tuple[np.ndarray, np.nd
   ln_psa = np.log(rec.psa_ms2[keep])
   geo = np.stack([np.bincount(idx, ln_psa[:, j]) / np.bincount(idx) for j in range(ln_psa.shape[1])], axis=1)
   where = np.flatnonzero(keep)[first]
-  med = bssa14_medians_ms2(rec.magnitude[where], rec.epi_km[where], vs30_ms)
+  med = psa_medians_ms2(model, rec.magnitude[where], rec.dist_km[where], rec.epi_km[where], rec.depth_km[where],
+                        vs30_ms)
   return geo - np.log(med), rec.event_id[where]
 
 
@@ -226,7 +301,10 @@ def _bin_means(values, x, edges):
 
 
 def report(name, rec: Records, vs30_ms, psa_select) -> None:
-  """Print the duration and PSA tables of one set of records; ``psa_select``: (label, ``[N]`` mask) pairs."""
+  """Print the duration and PSA tables of one set of records.
+
+  ``psa_select``: (label, ``[N]`` mask) or (label, ``[N]`` mask, model) tuples; model BSSA14 if not given.
+  """
   res = duration_residuals(rec, vs30_ms)
   n_ev = np.unique(rec.event_id).size
   print(f"\n{name}: {rec.magnitude.size} horizontal components, {n_ev} events, Vs30 {vs30_ms:g} m/s")
@@ -241,9 +319,13 @@ def report(name, rec: Records, vs30_ms, psa_select) -> None:
       f"{lo:g}-{hi:g} km: {s}" for lo, hi, s in zip(R_BINS_KM[:-1], R_BINS_KM[1:], _bin_means(res["D5-95"],
                                                                                               rec.dist_km,
                                                                                               R_BINS_KM))))
-  for label, select in psa_select:
-    res_psa, ev = psa_residuals(rec, vs30_ms, select)
-    print(f"  PSA vs BSSA14 (japan), {label}: {res_psa.shape[0]} stations of {np.unique(ev).size} events")
+  names = {"BSSA14": "BSSA14 (japan)", "BSSA14+AGA16-interface": "BSSA14 (japan) to 20 km + AGA16 interface deeper",
+           "AGA16-interface": "AGA16 interface", "AGA16-intraslab": "AGA16 intraslab",
+           "CY14": "CY14 (japan, ztor = min(depth, 20 km))"}
+  for label, select, *model in psa_select:
+    model = model[0] if model else "BSSA14"
+    res_psa, ev = psa_residuals(rec, vs30_ms, select, model)
+    print(f"  PSA vs {names[model]}, {label}: {res_psa.shape[0]} stations of {np.unique(ev).size} events")
     print("  period (s)   mean    tau    phi  sigma")
     for j, t in enumerate(PERIODS_S):
       mean, tau, phi = random_effects(res_psa[:, j], ev)
@@ -261,7 +343,13 @@ def main(argv=None) -> None:
   (m0, m1), (r0, r1), (_, z1) = PSA_RANGE["magnitude"], PSA_RANGE["dist_km"], PSA_RANGE["depth_km"]
   report(f"simulated (simulate_catalog({args.num_events}, seed={args.seed}))", sim, SIM_VS30_MS, [
       (f"M {m0:g}-{m1:g}, {r0:g}-{r1:g} km, depth <= {z1:g} km", in_psa_range(sim)),
-      (f"same, depth > {z1:g} km (not BSSA14's domain)", in_psa_range(sim, (z1 + 1e-9, np.inf)))])
+      (f"same, depth > {z1:g} km (not BSSA14's domain)", in_psa_range(sim, (z1 + 1e-9, np.inf))),
+      (f"M {m0:g}-{m1:g}, {r0:g}-{r1:g} km, all depths (the issue's bar)", in_psa_range(sim, (0.0, np.inf)),
+       "BSSA14+AGA16-interface"),
+      (f"same, depth > {z1:g} km only", in_psa_range(sim, (z1 + 1e-9, np.inf)), "AGA16-interface"),
+      (f"same, depth > {z1:g} km, for reference (the simulator has no slab stress drops)",
+       in_psa_range(sim, (z1 + 1e-9, np.inf)), "AGA16-intraslab"),
+      (f"M {m0:g}-{m1:g}, {r0:g}-{r1:g} km, all depths, for reference", in_psa_range(sim, (0.0, np.inf)), "CY14")])
   real = real_records()
   report("real K-NET/KiK-net (tests/data)", real, REAL_VS30_MS, [("all", np.ones(real.magnitude.size, bool))])
   print(f"\n({t_sim:.0f} s to simulate and measure the catalog, {time.perf_counter() - t0:.0f} s in all)")
