@@ -54,7 +54,7 @@ stress drop (sigma log10 0.2), the duration (sigma ln 0.3) and the scattering
 coefficient (sigma ln 0.5), and per station kappa0 (sigma ln 0.2), the duration
 (sigma ln 0.45) and the site amplification (sigma ln 0.4). Checked against
 Afshari & Stewart (2016) durations and Boore et al. (2014, region 'japan')
-PSA by ``benchmarks/simulator.py`` (``docs/experiments_simulator.md``).
+PSA by ``benchmarks/simulator.py`` (``docs/experiments.md``, Simulator).
 
 :func:`simulate_record` takes the moment magnitude; a catalog writes a header
 (JMA) magnitude that differs from it by a normal scatter (``mw_sigma``).
