@@ -4,7 +4,7 @@ A :class:`Target` is a 5%-damped (or other) pseudo-spectral acceleration
 ``sa_ms2 [P]`` in m/s^2 at periods ``periods_s [P]`` in seconds. Sources here:
 
 - a two-column file of period and Sa: :func:`from_file`;
-- a recorded motion (K-NET/KiK-net, PEER AT2, anything ObsPy reads): :func:`from_record`.
+- a recorded motion (K-NET/KiK-net, PEER AT2, MiniSEED, SAC, GSE2, SEG-Y): :func:`from_record`.
 
 Design-code spectra are in :mod:`cvaegan_jax.design_codes`; the one-string spec language
 (``ec8:type=1,ground=B,ag=0.3g``) in :mod:`cvaegan_jax.specs`. :meth:`Target.at` moves a
@@ -25,8 +25,8 @@ import numpy as np
 from cvaegan_jax import exports, spectra, validation
 from data_prep import knet
 
-__all__ = ["G", "UNITS", "Target", "to_ms2", "from_file", "from_record", "check_positive", "check_damping",
-           "check_unit", "check_periods", "warn_once"]
+__all__ = ["G", "UNITS", "OBSPY_FORMATS", "Target", "to_ms2", "from_file", "from_record", "check_positive",
+           "check_damping", "check_unit", "check_periods", "warn_once"]
 
 # Standard gravity, m/s^2.
 G = validation.G_MS2
@@ -304,6 +304,29 @@ def from_file(path: str | os.PathLike, unit: str, name: str | None = None, dampi
 # Recorded motions.
 
 
+# Seismic formats a record target may be, read by ObsPy with the format named: never ObsPy's
+# format detection, whose PICKLE plugin would unpickle (run) a crafted file.
+OBSPY_FORMATS = ("MSEED", "SAC", "GSE2", "SEGY")
+_OBSPY_SUFFIXES = {".mseed": "MSEED", ".miniseed": "MSEED", ".ms": "MSEED", ".sac": "SAC", ".gse": "GSE2",
+                   ".gse2": "GSE2", ".segy": "SEGY", ".sgy": "SEGY"}
+
+
+def _read_obspy(path: str):
+  """An ObsPy Stream from ``path`` in one of :data:`OBSPY_FORMATS`: the format its suffix
+  names, or else each allowed format in turn. Raises ValueError naming the file and the formats."""
+  import obspy  # Slow to import; only this reader needs it.
+  suffix = os.path.splitext(path)[1].lower()
+  formats = (_OBSPY_SUFFIXES[suffix],) if suffix in _OBSPY_SUFFIXES else OBSPY_FORMATS
+  errors = []
+  for fmt in formats:
+    try:
+      return obspy.read(path, format=fmt)
+    except Exception as e:  # ObsPy raises many types for unreadable files.
+      errors.append(f"{fmt}: {type(e).__name__}: {e}")
+  raise ValueError(f"{path}: not a record in the formats read here (K-NET/KiK-net, PEER AT2, "
+                   f"{', '.join(OBSPY_FORMATS)}): {'; '.join(errors)}")
+
+
 def _read_motion(path: str, component: str | None, unit: str) -> tuple[np.ndarray, float, str]:
   """(accel [T] float64 in m/s^2, dt in s, label) from a record file."""
   base = os.path.basename(path)
@@ -315,11 +338,7 @@ def _read_motion(path: str, component: str | None, unit: str) -> tuple[np.ndarra
   if path.lower().endswith(".at2"):
     accel, dt, _ = exports.read_at2(path)
     return accel, dt, base
-  import obspy  # Slow to import; only this reader needs it.
-  try:
-    stream = obspy.read(path)
-  except Exception as e:  # ObsPy raises many types for unreadable files.
-    raise ValueError(f"{path}: not a record ObsPy can read ({type(e).__name__}: {e})") from e
+  stream = _read_obspy(path)
   traces = list(stream)
   if component is not None:
     want = component.strip().upper()
@@ -344,7 +363,8 @@ def from_record(path: str | os.PathLike, periods_s=spectra.DEFAULT_PERIODS, damp
 
   Args:
     path: a K-NET/KiK-net file (``.EW/.NS/.UD``, ``.EW1``...), a PEER ``.AT2``
-      file, or any file ``obspy.read`` reads (MiniSEED, SAC, ...).
+      file, or a MiniSEED, SAC, GSE2 or SEG-Y file (:data:`OBSPY_FORMATS`; ObsPy reads it with
+      the format named, never by detection, so no file is ever unpickled).
     periods_s: ``[P]`` periods in seconds, > 0, strictly increasing.
     damping: ratio of critical damping in (0, 1).
     component: for ObsPy files, take the trace whose channel code ends with it

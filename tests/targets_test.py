@@ -309,3 +309,44 @@ def test_from_record_errors(tmp_path):
   bad.write_text("not a seismogram\n")
   with pytest.raises(ValueError, match="junk.dat"):
     targets.from_record(bad, REC_PERIODS)
+
+
+class _Payload:
+  """Unpickling this creates the file it names: the test's stand-in for arbitrary code."""
+
+  def __init__(self, path):
+    self.path = str(path)
+
+  def __reduce__(self):
+    return (open, (self.path, "w"))
+
+
+@pytest.mark.parametrize("name", ["evil.mseed", "evil.sac", "evil.AT2", "evil"])
+def test_a_pickle_posing_as_a_record_never_runs(tmp_path, name):
+  # ObsPy's format detection would unpickle a file holding "obspy.core.stream" (its PICKLE
+  # plugin); record targets name their formats, so the payload must not run.
+  import pickle
+  marker = tmp_path / "pwned"
+  evil = tmp_path / name
+  evil.write_bytes(pickle.dumps([_Payload(marker), "obspy.core.stream"], protocol=0))
+  for spec in (f"record:{evil}", f"file:{evil},unit=g"):
+    with pytest.raises(ValueError, match="evil"):
+      specs.parse(spec, REC_PERIODS)
+  assert not marker.exists()
+  # The payload is real: unpickling the file does create the marker.
+  pickle.loads(evil.read_bytes())
+  assert marker.exists()
+
+
+def test_no_loader_unpickles_user_files():
+  # Every reader of user files names its formats: no pickle module, no allow_pickle=True, no
+  # ObsPy read without a format anywhere in the package code.
+  import re
+  from tests.conftest import REPO_DIR
+  problems = []
+  for path in sorted(REPO_DIR.glob("cvaegan_jax/*.py")) + sorted(REPO_DIR.glob("data_prep/**/*.py")):
+    for i, line in enumerate(path.read_text().splitlines(), 1):
+      if (re.search(r"\bimport (c?pickle|dill|joblib)\b|allow_pickle\s*=\s*True|pickle\.loads?\(", line)
+          or ("obspy.read(" in line and "format=" not in line)):
+        problems.append(f"{path.name}:{i}: {line.strip()}")
+  assert not problems, problems
