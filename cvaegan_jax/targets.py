@@ -304,6 +304,8 @@ def from_file(path: str | os.PathLike, unit: str, name: str | None = None, dampi
 # Recorded motions.
 
 
+# Below this fraction of a record's largest |value|, its motion after removing the mean is rounding.
+_FLAT_FRACTION = 1e-9
 # Seismic formats a record target may be, read by ObsPy with the format named: never ObsPy's
 # format detection, whose PICKLE plugin would unpickle (run) a crafted file.
 OBSPY_FORMATS = ("MSEED", "SAC", "GSE2", "SEGY")
@@ -391,10 +393,14 @@ def from_record(path: str | os.PathLike, periods_s=spectra.DEFAULT_PERIODS, damp
   accel, dt, label = _read_motion(path, component, unit)
   if accel.size < 2 or not np.all(np.isfinite(accel)):
     raise ValueError(f"{path}: fewer than 2 samples or NaN/inf values")
+  level = float(np.max(np.abs(accel)))
   accel = accel - accel.mean()
   pga = float(np.max(np.abs(accel)))
-  if pga == 0:
-    raise ValueError(f"{path}: the record has no motion (all samples equal)")
+  # Rounding leaves ~1e-16 of a constant record's level after the mean is removed: a record
+  # whose motion is below a billionth of its level (or zero) has none.
+  if pga <= max(_FLAT_FRACTION * level, 0.0):
+    raise ValueError(f"{path}: the record has no motion (PGA {pga:.3g} m/s^2 after removing the mean, "
+                     f"below {_FLAT_FRACTION:g} of its level {level:.3g} m/s^2)")
   sa = spectra.response_spectrum(accel[None].astype(np.float32), dt, periods, damping)
   sa = np.asarray(sa[0], np.float64)
   if np.any(sa <= 0):

@@ -22,7 +22,8 @@ import warnings
 import numpy as np
 
 __all__ = ["FILE_NAME", "is_record_file", "Record", "read_knet_file", "read_knet_bytes", "read_event_header",
-           "hypocentral_distance_km", "KnetFormatError", "write_knet_file", "knet_file_name", "COMPONENTS"]
+           "hypocentral_distance_km", "KnetFormatError", "check_header_values", "MAGNITUDE_RANGE", "DEPTH_RANGE_KM",
+           "write_knet_file", "knet_file_name", "COMPONENTS"]
 
 # Components of a record, as in the file suffixes (.EW/.NS/.UD) and Record.component.
 COMPONENTS = ("EW", "NS", "UD")
@@ -143,6 +144,31 @@ def read_knet_bytes(data: bytes, name: str) -> Record:
   return _parse(io.BytesIO(data), name)
 
 
+# Plausible header values: anything outside is a typo or a corrupt file, refused with the value.
+MAGNITUDE_RANGE = (-3.0, 10.0)
+DEPTH_RANGE_KM = (-10.0, 800.0)
+
+
+def check_header_values(path: str, *, magnitude=None, lat=None, lon=None, depth_km=None, station_lat=None,
+                        station_lon=None, sampling_rate_hz=None) -> None:
+  """Refuse implausible header values: a magnitude outside :data:`MAGNITUDE_RANGE`, a depth
+  outside :data:`DEPTH_RANGE_KM` (km), latitudes outside [-90, 90], longitudes outside
+  [-180, 360] (degrees), a sampling rate that is not a positive number of Hz; NaN anywhere.
+  Values left None are not checked.
+
+  Raises:
+    KnetFormatError: naming the file, the header field and its value.
+  """
+  checks = (("Mag.", magnitude, *MAGNITUDE_RANGE), ("Lat.", lat, -90.0, 90.0), ("Long.", lon, -180.0, 360.0),
+            ("Depth. (km)", depth_km, *DEPTH_RANGE_KM), ("Station Lat.", station_lat, -90.0, 90.0),
+            ("Station Long.", station_lon, -180.0, 360.0))
+  for field, value, lo, hi in checks:
+    if value is not None and not (math.isfinite(float(value)) and lo <= float(value) <= hi):
+      raise KnetFormatError(f"{path}: header {field} {value} is outside [{lo:g}, {hi:g}]")
+  if sampling_rate_hz is not None and not (math.isfinite(float(sampling_rate_hz)) and float(sampling_rate_hz) > 0):
+    raise KnetFormatError(f"{path}: header Sampling Freq(Hz) {sampling_rate_hz} is not a positive number of Hz")
+
+
 def _parse(source, path: str) -> Record:
   import obspy  # Imported here: ObsPy is slow to import and only readers need it.
 
@@ -165,6 +191,8 @@ def _parse(source, path: str) -> Record:
   needed = ("evot", "evla", "evlo", "evdp", "mag", "stla", "stlo", "stel", "accmax")
   if hdr is None or any(k not in hdr for k in needed):
     raise KnetFormatError(f"{path}: not a readable K-NET/KiK-net file (header lines missing or malformed)")
+  check_header_values(path, magnitude=hdr.mag, lat=hdr.evla, lon=hdr.evlo, depth_km=hdr.evdp, station_lat=hdr.stla,
+                      station_lon=hdr.stlo, sampling_rate_hz=tr.stats.sampling_rate)
   if not np.isfinite(tr.stats.calib) or tr.stats.calib == 0:
     raise KnetFormatError(f"{path}: scale factor is zero or not finite")
   accel = np.asarray(tr.data, dtype=np.float64) * tr.stats.calib
@@ -243,6 +271,7 @@ def read_event_header(source: str | bytes, name: str) -> tuple[str, float]:
     lat, lon, depth, mag = (float(v) for v in values[1:])
   except (OSError, ValueError) as e:
     raise KnetFormatError(f"{name}: bad K-NET header ({e})") from e
+  check_header_values(name, magnitude=mag, lat=lat, lon=lon, depth_km=depth)
   return _event_id(origin, lat, lon, depth), mag
 
 

@@ -136,3 +136,26 @@ def test_writer_rejects_bad_arguments(tmp_path):
                          ("accel_ms2", np.array([np.nan]), "accel_ms2"), ("event_lat", 95.0, "event_lat")):
     with pytest.raises(ValueError, match=word):
       knet.write_knet_file(**{**good, key: bad})
+
+
+@pytest.mark.parametrize("line, value, field", [
+    (10, "Sampling Freq(Hz) 0Hz", "Sampling Freq"),
+    (4, "Mag.              12.0", "Mag. 12"),
+    (4, "Mag.              nan", "Mag. nan"),
+    (1, "Lat.              141.0", "Lat. 141"),
+    (3, "Depth. (km)       9999", "Depth"),
+])
+def test_implausible_header_values_are_refused_naming_file_and_field(data_dir, tmp_path, line, value, field):
+  # A typo in a header must not become a record (a 0 Hz rate divided by zero; Mag. 12 moved a
+  # whole event's stations to another split): the reader and the fast header reader refuse it.
+  src = data_dir / "knet/us2000cnnl/AOM0011801241951.EW"
+  lines = src.read_text().splitlines(keepends=True)
+  lines[line] = value + "\n"
+  bad = tmp_path / src.name
+  bad.write_text("".join(lines))
+  with pytest.raises(knet.KnetFormatError, match=rf"{bad.name}.*{field}") as e:
+    knet.read_knet_file(bad)
+  assert isinstance(e.value, ValueError)
+  if line <= 4:  # The event lines: the header reader used to decide splits refuses them too.
+    with pytest.raises(knet.KnetFormatError, match=field):
+      knet.read_event_header(str(bad), str(bad))

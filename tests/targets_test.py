@@ -350,3 +350,16 @@ def test_no_loader_unpickles_user_files():
           or ("obspy.read(" in line and "format=" not in line)):
         problems.append(f"{path.name}:{i}: {line.strip()}")
   assert not problems, problems
+
+
+def test_a_flat_record_is_not_a_target(tmp_path, data_dir):
+  # Constant counts: after the mean is removed, rounding leaves ~1e-17 m/s^2, which once passed
+  # the zero check and gave records of 8e-14 m/s^2 with a misfit of millions of percent.
+  src = data_dir / "knet/us2000cnnl/AOM0011801241951.EW"
+  lines = src.read_text().splitlines(keepends=True)
+  n_data = len(lines) - 17
+  flat = tmp_path / src.name
+  flat.write_text("".join(lines[:17]) + "".join(["        3        3        3        3        3        3        3  "
+                                                 "      3\n"] * n_data))
+  with pytest.raises(ValueError, match=r"no motion"):
+    specs.parse(f"record:{flat}", REC_PERIODS)
