@@ -62,6 +62,17 @@ def _binding_fields(config) -> dict:
   return json.loads(json.dumps(out, default=list))
 
 
+def _flat(tree: dict, prefix: str = "") -> dict:
+  """``{"model": {"latent_dim": 8}}`` -> ``{"model.latent_dim": 8}`` (dotted field names)."""
+  out = {}
+  for k, v in tree.items():
+    if isinstance(v, dict):
+      out.update(_flat(v, f"{prefix}{k}."))
+    else:
+      out[f"{prefix}{k}"] = v
+  return out
+
+
 def check_config(workdir: str, config) -> None:
   """Write ``config.json`` on a fresh workdir; on an existing one, refuse a different model.
 
@@ -74,14 +85,14 @@ def check_config(workdir: str, config) -> None:
   if os.path.exists(path):
     with open(path) as f:
       saved = json.load(f)
-    theirs = saved.get("binding", {})
+    mine, theirs = _flat(mine), _flat(saved.get("binding", {}))
     same = lambda k: json.dumps(mine.get(k), sort_keys=True) == json.dumps(theirs.get(k), sort_keys=True)
     diff = sorted(k for k in set(mine) | set(theirs) if not same(k))
     if diff:
       raise ConfigMismatchError(
-          f"{workdir} holds checkpoints of another config: {', '.join(diff)} differ "
-          f"({ {k: theirs.get(k) for k in diff} } there, { {k: mine.get(k) for k in diff} } here). "
-          "Use a new --workdir or the config that wrote it.")
+          f"{workdir} holds checkpoints of another config: "
+          + "; ".join(f"{k} is {theirs.get(k)!r} there, {mine.get(k)!r} here" for k in diff)
+          + ". Use a new --workdir, or the config that wrote it.")
     return
   os.makedirs(workdir, exist_ok=True)
   with open(path, "w") as f:

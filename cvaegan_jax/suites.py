@@ -12,7 +12,8 @@ import json
 import logging
 import os
 
-from cvaegan_jax import compliance, design_codes, exports, figures, sampling, specs
+from cvaegan_jax import compliance, design_codes, exports, figures, sampling, specs, validation
+from cvaegan_jax import refine as refine_lib
 
 __all__ = ["rule_for_target", "generate_suite"]
 
@@ -40,6 +41,25 @@ def rule_for_target(target: str) -> str:
   return ""
 
 
+def _check_request(target, num, refine, out_dir, formats, rule, t1_s, tol, temperature) -> None:
+  """Every argument of :func:`generate_suite` that can be checked without the model (ValueError)."""
+  if isinstance(num, bool) or not isinstance(num, int) or num < 1:
+    raise ValueError(f"num must be an integer >= 1, got {num!r}")
+  if refine not in refine_lib.REFINE_MODES:
+    raise ValueError(f"refine must be one of {refine_lib.REFINE_MODES}, got {refine!r}")
+  bad = [f for f in formats if str(f).lower() not in exports.FORMATS]
+  if bad:
+    raise ValueError(f"unknown export format(s) {bad}; valid: {', '.join(exports.FORMATS)}")
+  if rule not in ("", "auto") and rule not in compliance.RULES:
+    raise ValueError(f"unknown rule {rule!r}; valid: auto, '' (none), {', '.join(sorted(compliance.RULES))}")
+  if out_dir and os.path.exists(out_dir) and not os.path.isdir(out_dir):
+    raise ValueError(f"out_dir {out_dir!r} is a file, not a folder")
+  validation.positive_float(t1_s, "t1_s", "seconds")
+  validation.non_negative_float(tol, "tol")
+  validation.non_negative_float(temperature, "temperature")
+  specs.parse_spec(target)
+
+
 def generate_suite(workdir: str, target: str, num: int = 11, seed: int = 0, refine: str = "waveform",
                    out_dir: str | None = None, formats=("at2", "csv", "npz"), extrapolate: bool = False,
                    rule: str = "", t1_s: float = 1.0, tol: float = 0.02, band_s=(0.05, 4.0),
@@ -62,7 +82,12 @@ def generate_suite(workdir: str, target: str, num: int = 11, seed: int = 0, refi
   Returns:
     dict: ``generation`` (:class:`Generation`), ``files`` (written paths), ``summary``
     (what ``suite.json`` holds) and ``check`` (the compliance result or None).
+
+  Raises:
+    ValueError: a bad ``num``, format, rule, refinement or target spec, or an ``out_dir``
+      that is a file: all checked before the model loads or anything is written.
   """
+  _check_request(target, num, refine, out_dir, formats, rule, t1_s, tol, temperature)
   gen = sampling.Generator.from_workdir(workdir)
   tgt = specs.parse(target, periods_s=gen.periods_s)
   result = gen.generate(tgt, num=num, seed=seed, refine=refine, extrapolate=extrapolate, tol=tol, band_s=band_s,

@@ -65,11 +65,13 @@ def make_static(config) -> Static:
   """Models, optimizers and the period grid of a project config (checked).
 
   Raises:
-    ValueError: a decorrelation term without prior samples, an amplitude factor below 1,
-      or ``data.num_samples`` that the decoder cannot make.
+    ValueError: a number of steps below 1, a decorrelation term without prior samples, an
+      amplitude factor below 1, or ``data.num_samples`` that the decoder cannot make.
   """
   config = ml_collections.FrozenConfigDict(config)
   t = config.training
+  if isinstance(t.num_steps, bool) or not isinstance(t.num_steps, int) or t.num_steps < 1:
+    raise ValueError(f"training.num_steps={t.num_steps!r}: expected a positive number of steps")
   if t.decorrelation_weight and not (t.adv_on_prior or t.spec_on_prior):
     raise ValueError("training.decorrelation_weight compares prior samples: it needs training.adv_on_prior "
                      "or training.spec_on_prior")

@@ -171,6 +171,23 @@ def test_bad_requests_are_clear_errors(gen, tmp_path, workdir):
     sampling.Generator.from_workdir(str(moved))
 
 
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(num=0), "num"), (dict(formats=("at2", "xyz")), "xyz"), (dict(rule="ec9"), "ec9"),
+    (dict(refine="magic"), "refine"), (dict(target="ec8:type=1,ground=Z,ag=0.3g"), "ground"),
+    (dict(out_dir="FILE"), "is a file"), (dict(t1_s=-1.0), "t1_s"),
+])
+def test_generate_suite_checks_its_request_before_loading_or_writing(tmp_path, kwargs, message):
+  # The workdir does not exist: a request that reached the model would fail there instead, after
+  # minutes, or (--format=at2,xyz) after writing the AT2 files.
+  a_file = tmp_path / "a_file"
+  a_file.write_text("")
+  kwargs = {k: (str(a_file) if v == "FILE" else v) for k, v in kwargs.items()}
+  args = dict(target=EC8, out_dir=str(tmp_path / "out")) | kwargs
+  with pytest.raises(ValueError, match=message):
+    suites.generate_suite(str(tmp_path / "no_workdir"), **args)
+  assert not (tmp_path / "out").exists()
+
+
 def test_generate_suite_exports_checks_and_plots(workdir, tmp_path):
   out = suites.generate_suite(str(workdir), EC8, num=11, seed=0, out_dir=str(tmp_path / "suite"),
                                 formats=("at2", "csv", "npz", "mseed"), rule="auto", t1_s=1.0)

@@ -57,6 +57,11 @@ def test_shapes_through_the_models():
   with pytest.raises(ValueError, match="divisible by 2\\*\\*3"):
     cfg.data.num_samples = 3001
     train_state.make_static(cfg)
+  cfg.data.num_samples = 3000
+  for steps in (-5, 0):  # -5 once exited 0 having done nothing.
+    cfg.training.num_steps = steps
+    with pytest.raises(ValueError, match=f"training.num_steps={steps}"):
+      train_state.make_static(cfg)
 
 
 def test_decoder_zero_mean_removes_only_the_offset():
