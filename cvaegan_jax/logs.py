@@ -12,6 +12,18 @@ import numpy as np
 __all__ = ["MetricLogger"]
 
 
+def _drop_rows_after(path: str, step: int) -> None:
+  """Keep only the rows of a ``metrics.jsonl`` whose step is at most ``step`` (no file: nothing)."""
+  if not os.path.exists(path):
+    return
+  with open(path) as f:
+    rows = f.readlines()
+  kept = [r for r in rows if r.strip() and json.loads(r).get("step", 0) <= step]
+  if len(kept) != len(rows):
+    with open(path, "w") as f:
+      f.writelines(kept)
+
+
 class MetricLogger:
   """Writes scalar metrics to the console, ``metrics.jsonl`` and TensorBoard event files.
 
@@ -19,7 +31,11 @@ class MetricLogger:
   ``tensorboard --logdir WORKDIR/tensorboard``.
   """
 
-  def __init__(self, workdir: str, total_steps: int, global_batch_size: int, enabled: bool = True):
+  def __init__(self, workdir: str, total_steps: int, global_batch_size: int, enabled: bool = True,
+               start_step: int = 0):
+    """``start_step``: the step the run starts (or resumes) from. Rows of ``metrics.jsonl`` past
+    it, written by a run that stopped before its next checkpoint, are dropped (they are logged
+    again), and TensorBoard is told to purge its events past it, so both stay monotonic."""
     self.total_steps = total_steps
     self.batch = global_batch_size
     self.enabled = enabled
@@ -27,9 +43,11 @@ class MetricLogger:
     self._tb = None
     if enabled:
       os.makedirs(workdir, exist_ok=True)
-      self._jsonl = open(os.path.join(workdir, "metrics.jsonl"), "a")
+      path = os.path.join(workdir, "metrics.jsonl")
+      _drop_rows_after(path, start_step)
+      self._jsonl = open(path, "a")
       from tensorboardX import SummaryWriter
-      self._tb = SummaryWriter(os.path.join(workdir, "tensorboard"))
+      self._tb = SummaryWriter(os.path.join(workdir, "tensorboard"), purge_step=start_step + 1 if start_step else None)
     self._t0 = None
     self._s0 = None
 

@@ -404,7 +404,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
   eval_transform = lambda b: conditioning.features(b, config.model, stats)
   loader = input_pipeline.BatchLoader(sources["train"], tcfg.batch_size, tcfg.seed, transform, sharding=sharded)
   p_train, p_eval = compile_steps(static, mesh)
-  logger = logs.MetricLogger(workdir, tcfg.num_steps, tcfg.batch_size, enabled=jax.process_index() == 0)
+  logger = logs.MetricLogger(workdir, tcfg.num_steps, tcfg.batch_size, enabled=jax.process_index() == 0,
+                             start_step=int(state.step))
   val = sources.get("validation")
   eval_bs = min(tcfg.batch_size, (len(val) // ndev) * ndev) if val is not None else 0
 

@@ -74,10 +74,15 @@ def test_resume_continues_bit_for_bit(trained, data_dir, tmp_path):
   half = tiny_config(data_dir)
   half.training.num_steps = 20
   train.train_and_evaluate(half, str(tmp_path))  # "killed" after step 20 (checkpoint at 20)
+  # As if the killed run had logged step 25 before dying: that row is logged again on resume.
+  with open(tmp_path / "metrics.jsonl", "a") as f:
+    f.write(json.dumps({"step": 25, "split": "train", "generator_loss": 1.0}) + "\n")
   resumed = train.train_and_evaluate(tiny_config(data_dir), str(tmp_path))
   assert int(resumed.step) == 30
   for a, b in zip(jax.tree.leaves(full), jax.tree.leaves(resumed)):
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+  steps = [r["step"] for r in read_metrics(tmp_path)]
+  assert steps == list(range(5, 31, 5)), steps  # Monotonic: no step twice.
 
 
 def test_checkpoint_of_another_config_is_refused(trained):
