@@ -10,6 +10,7 @@ Prints the split sizes and where the QC summary (`qc_summary.json`, `qc_figures.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import os
 
@@ -63,13 +64,61 @@ def make_builder(config: str = "simulated", data_dir: str = "data", file_format:
   return Builder(config=cfg, data_dir=data_dir, file_format=file_format)
 
 
+INPUTS_FILE = "inputs.json"  # Beside the shards: what a knet data set was built from.
+
+
+def input_manifest(manual_dir) -> dict:
+  """What a build from ``manual_dir`` reads: ``{relative path: [size in bytes, mtime in s]}`` of
+  every file below it (a single file: itself), so that another folder's data set is told apart."""
+  root = os.path.abspath(os.fspath(manual_dir))
+  if os.path.isfile(root):
+    st = os.stat(root)
+    return {os.path.basename(root): [st.st_size, int(st.st_mtime)]}
+  out = {}
+  for dirpath, _, names in os.walk(root):
+    for n in sorted(names):
+      p = os.path.join(dirpath, n)
+      st = os.stat(p)
+      out[os.path.relpath(p, root)] = [st.st_size, int(st.st_mtime)]
+  return out
+
+
+def _check_inputs(builder, manual_dir) -> None:
+  """Refuse a prepared knet data set built from other inputs than ``manual_dir``'s."""
+  path = os.path.join(os.fspath(builder.data_dir), INPUTS_FILE)
+  if not manual_dir or not os.path.exists(path):
+    return
+  with open(path) as f:
+    saved = json.load(f)
+  now = input_manifest(manual_dir)
+  if saved.get("files") != now:
+    changed = sorted(set(saved.get("files", {})) ^ set(now)) or sorted(
+        k for k in now if saved["files"].get(k) != now[k])
+    raise ValueError(
+        f"the data set in {builder.data_dir} was built from {saved.get('manual_dir')!r} "
+        f"({len(saved.get('files', {}))} files), not from {os.fspath(manual_dir)!r} ({len(now)} files; "
+        f"differing: {', '.join(changed[:5])}{' ...' if len(changed) > 5 else ''}): use another --data_dir, "
+        f"or delete {builder.data_dir} to rebuild")
+
+
 def build(config="simulated", data_dir="data", manual_dir=None, file_format="array_record", **overrides):
-  """Prepare the data set and return the builder (its `.info.splits` has the sizes)."""
+  """Prepare the data set and return the builder (its `.info.splits` has the sizes).
+
+  A knet data set remembers its inputs (``inputs.json``: names, sizes, times of the files of
+  ``manual_dir``); asking for it again with other inputs raises ValueError instead of
+  returning the old data set.
+  """
   import tensorflow_datasets as tfds
 
   builder = make_builder(config, data_dir, file_format, **overrides)
+  if builder.is_prepared():
+    _check_inputs(builder, manual_dir)
+    return builder
   dl_config = tfds.download.DownloadConfig(manual_dir=manual_dir) if manual_dir else None
   builder.download_and_prepare(download_config=dl_config)
+  if manual_dir:
+    with open(os.path.join(os.fspath(builder.data_dir), INPUTS_FILE), "w") as f:
+      json.dump({"manual_dir": os.path.abspath(os.fspath(manual_dir)), "files": input_manifest(manual_dir)}, f)
   return builder
 
 
@@ -103,6 +152,7 @@ def build_from_config(data_config):
   kind = data_config.builder_config
   b = builder_from_config(data_config)
   if b.is_prepared():
+    _check_inputs(b, data_config.manual_dir)
     logging.info("data set %s already prepared in %s", b.info.full_name, b.data_dir)
   else:
     logging.info("preparing data set %s in %s (%s)", b.info.full_name, b.data_dir,

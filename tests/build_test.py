@@ -241,3 +241,21 @@ def test_picks_file_is_honoured_by_the_build(tmp_path):
     start = knet.read_knet_file(manual / pathlib.Path(ex["source_file"].decode()).name).start_time
     # The window starts pre_p_s before the file's pick.
     assert ex["pick_time_utc"].decode().startswith(str(start + 10.0)[:19])
+
+
+def test_a_data_set_refuses_to_stand_in_for_other_inputs(tmp_path):
+  # Built from folder A, then asked for with folder B in the same data_dir: it used to return
+  # A's data set (2 examples instead of 18), exit 0, no warning.
+  import shutil
+  a, b = tmp_path / "A", tmp_path / "B"
+  shutil.copytree(DATA_DIR / "knet/usb000syza", a)
+  shutil.copytree(DATA_DIR / "knet/us2000cnnl", b)
+  data = tmp_path / "data"
+  built = build.build("knet", str(data), manual_dir=str(a))
+  again = build.build("knet", str(data), manual_dir=str(a))  # Same inputs: the same data set.
+  assert again.info.splits.total_num_examples == built.info.splits.total_num_examples
+  with pytest.raises(ValueError, match=r"was built from .*A.* not from .*B"):
+    build.build("knet", str(data), manual_dir=str(b))
+  (a / "CHB0021412312349.EW").write_bytes(b"changed")  # A file of A changed since.
+  with pytest.raises(ValueError, match="CHB0021412312349.EW"):
+    build.build("knet", str(data), manual_dir=str(a))
