@@ -251,7 +251,7 @@ def _bursts(num, starts_s, length_s, dt=0.01, n=3000, seed=0):
   return x
 
 
-def test_duration_stats_match_ground_motion_and_the_soft_values_approach_them():
+def test_duration_stats_match_intensity_and_the_soft_values_approach_them():
   x = _bursts(6, np.linspace(1.0, 20.0, 6), 6.0)
   hard = np.asarray(losses.duration_stats(jnp.asarray(x[..., None], jnp.float32), 0.01))
   assert hard.shape == (6, len(losses.DURATION_STATS))

@@ -250,7 +250,7 @@ def test_validation_on_four_devices_matches_one_device_and_the_criterion(data_di
   assert one["r2_prior_median"] == pytest.approx(np.median(r2), rel=1e-5)
   corr = np.concatenate([np.asarray(p["sample_corr"])[:n] for p, n in per])
   assert np.all(np.abs(corr) <= 1.0 + 1e-6) and one["sample_corr"] == pytest.approx(np.mean(corr), rel=1e-5)
-  # Timing: the real records' D5-95 and peak time as ground_motion measures them (within two
+  # Timing: the real records' D5-95 and peak time as intensity measures them (within two
   # samples), and the KS statistic of the prior samples' against them.
   x_real = np.concatenate([np.asarray(b["x"])[:n, :, 0] for b, n in batches])
   d595 = np.concatenate([np.asarray(p["d5_95_real"])[:n] for p, n in per])
