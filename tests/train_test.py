@@ -222,7 +222,8 @@ def test_amplitude_augmentation_in_the_train_step(data_dir):
 def test_validation_on_four_devices_matches_one_device_and_the_criterion(data_dir):
   from data_prep import build
   cfg = tiny_config(data_dir)
-  val = build.build_from_config(cfg.data).as_data_source()["test"]  # 10 records: 8 + 2 padded to 8.
+  val = build.build_from_config(cfg.data).as_data_source()["test"]  # 11 records: 8 + 3 padded to 8.
+  assert len(val) % 8, "the split must not fill whole batches: the last one is padded"
   results = []
   for n in (1, 4):
     static, mesh, _, state = _setup(cfg, n)
@@ -231,13 +232,13 @@ def test_validation_on_four_devices_matches_one_device_and_the_criterion(data_di
     _, p_eval = train.compile_steps(static, mesh)
     results.append(train.evaluate_split(p_eval, state, val, 8, 16, transform, NamedSharding(mesh, P("data"))))
   one, four = results
-  assert one["num_examples"] == four["num_examples"] == len(val) == 10  # Padding rows dropped.
+  assert one["num_examples"] == four["num_examples"] == len(val)  # Padding rows dropped.
   for k in one:
     np.testing.assert_allclose(four[k], one[k], rtol=1e-4, atol=1e-6, err_msg=k)
   # The share is the paper's criterion applied to eval_step's per-example R^2 and RMSE.
   static, _, _, state = _setup(cfg, 1)
   batches = list(train._eval_batches(val, 8, 16, transform))
-  assert [n for _, n in batches] == [8, 2]
+  assert [n for _, n in batches] == [8, len(val) - 8]
   per = [(train.eval_step(jax.device_get(state), b, static), n) for b, n in batches]
   r2 = np.concatenate([np.asarray(p["r2_prior"])[:n] for p, n in per])
   rmse = np.concatenate([np.asarray(p["rmse_prior"])[:n] for p, n in per])
@@ -260,18 +261,21 @@ def test_validation_on_four_devices_matches_one_device_and_the_criterion(data_di
   assert one["d5_95_real_median"] == pytest.approx(np.median(d595), rel=1e-5)
   d595_prior = np.concatenate([np.asarray(p["d5_95_prior"])[:n] for p, n in per])
   assert one["d5_95_ks"] == pytest.approx(scipy.stats.ks_2samp(d595_prior, d595).statistic)
-  # t5 and D5-75 the same way (within two samples), and the peak times' largest 0.1 s bin.
+  # t5 and D5-75 the same way: the step counts whole samples on a float32 Husid curve, intensity
+  # interpolates a float64 one (a flat curve near a level moves its crossing), so each crossing
+  # agrees within three samples and D5-75, a difference of two, within five; and the peak
+  # times' largest 0.1 s bin.
   values = {k: np.concatenate([np.asarray(p[k])[:n] for p, n in per])
             for k in ("t5_real", "t5_prior", "d5_75_real", "d5_75_prior", "t_peak_prior", "t_peak_real")}
-  np.testing.assert_allclose(values["t5_real"], intensity.t5(x_real, static.dt), atol=0.02)
-  np.testing.assert_allclose(values["d5_75_real"], intensity.d5_75(x_real, static.dt), atol=0.02)
+  np.testing.assert_allclose(values["t5_real"], intensity.t5(x_real, static.dt), atol=0.03)
+  np.testing.assert_allclose(values["d5_75_real"], intensity.d5_75(x_real, static.dt), atol=0.05)
   for name in ("t5", "d5_75"):
     assert one[f"{name}_real_median"] == pytest.approx(np.median(values[f"{name}_real"]), rel=1e-5)
     assert one[f"{name}_ks"] == pytest.approx(
         scipy.stats.ks_2samp(values[f"{name}_prior"], values[f"{name}_real"]).statistic)
   for who in ("prior", "real"):
     bins = np.floor(values[f"t_peak_{who}"] / 0.1 + 1e-4).astype(int)
-    assert one[f"t_peak_max_bin_share_{who}"] == pytest.approx(np.bincount(bins).max() / 10)
+    assert one[f"t_peak_max_bin_share_{who}"] == pytest.approx(np.bincount(bins).max() / len(val))
 
 
 def test_nan_guard_names_step_and_term(data_dir):
