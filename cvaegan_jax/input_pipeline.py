@@ -76,6 +76,14 @@ def _prepare_hint(data_dir: str, builder_config_name: str) -> str:
   return hint
 
 
+def _require_array_record(builder, data_dir: str) -> None:
+  """ValueError unless the prepared shards are array_record (random access needs it)."""
+  file_format = builder.info.file_format
+  if file_format is not None and file_format.value != "array_record":
+    raise ValueError(f"data set {builder.info.full_name} in data_dir={data_dir!r} is stored as {file_format.value}; "
+                     "random access needs array_record: rebuild it in another data_dir with --file_format=array_record")
+
+
 def open_split(data_dir: str, builder_config_name: str, split: str) -> Sequence[Mapping[str, Any]]:
   """Random-access source of one split of a prepared ``knet_spectra`` data set.
 
@@ -110,10 +118,7 @@ def open_split(data_dir: str, builder_config_name: str, split: str) -> Sequence[
   splits = list(builder.info.splits)
   if split not in splits:
     raise ValueError(f"data set {name} in data_dir={data_dir!r} has no split {split!r}; it has {splits}")
-  file_format = builder.info.file_format
-  if file_format is not None and file_format.value != "array_record":
-    raise ValueError(f"data set {name} in data_dir={data_dir!r} is stored as {file_format.value}; random access "
-                     f"needs array_record: rebuild it in another data_dir with --file_format=array_record")
+  _require_array_record(builder, data_dir)
   # download=False: otherwise TFDS would quietly start a build here.
   return tfds.data_source(name, data_dir=data_dir, split=split, download=False)
 
@@ -138,10 +143,7 @@ def open_dataset(data_config) -> dict[str, Sequence[Mapping[str, Any]]]:
   if not builder.is_prepared():
     raise FileNotFoundError(f"data set {builder.info.full_name} is not prepared in {data_config.data_dir!r}: run "
                             "`python -m cvaegan_jax.main --config=CONFIG --workdir=WORKDIR --mode=prepare` first")
-  file_format = builder.info.file_format
-  if file_format is not None and file_format.value != "array_record":
-    raise ValueError(f"data set {builder.info.full_name} in {data_config.data_dir!r} is stored as "
-                     f"{file_format.value}; random access needs array_record")
+  _require_array_record(builder, data_config.data_dir)
   return builder.as_data_source()
 
 
