@@ -51,13 +51,15 @@ def measure(name: str, cfg, batch_size: int, steps: int, peak: float) -> None:
   cfg.training.batch_size = batch_size
   static = train_state.make_static(cfg)
   p = cfg.data.num_periods
-  stats = {"mean": np.zeros(p, np.float32), "std": np.ones(p, np.float32)}
+  k = len(cfg.model.timing_conditions)
+  stats = {"mean": np.zeros(p + k, np.float32), "std": np.ones(p + k, np.float32)}
   mesh = train.make_mesh()
   state = jax.device_put(train_state.create(static, stats, 0), NamedSharding(mesh, P()))
   rng = np.random.default_rng(0)
   t = cfg.data.num_samples
   batch = {"x": rng.standard_normal((batch_size, t, 1)).astype(np.float32) * 0.3,
-           "c": rng.standard_normal((batch_size, p)).astype(np.float32),
+           "c": rng.standard_normal((batch_size, p + k)).astype(np.float32),
+           "timing": rng.uniform(1.0, 20.0, (batch_size, k)).astype(np.float32),  # s.
            "log_psa": rng.standard_normal((batch_size, p)).astype(np.float32) * 0.3,
            "scale": rng.uniform(0.01, 3.0, batch_size).astype(np.float32)}  # PSA(0.01 s), m/s^2.
   batch = jax.device_put(batch, NamedSharding(mesh, P("data")))

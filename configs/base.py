@@ -24,7 +24,7 @@ def get_config():
   config.data.damping = 0.05  # Damping ratio of the condition spectra.
 
   config.model = ml_collections.ConfigDict()
-  config.model.latent_dim = 100  # Latent size, as the paper.
+  config.model.latent_dim = 8  # Latent channels per frame with time_latent (paper: a vector of 100).
   config.model.encoder_features = (64, 128, 256)  # Encoder Conv1D channels, as the paper.
   config.model.encoder_kernel = 10  # As the paper.
   config.model.encoder_stride = 2  # As the paper.
@@ -40,16 +40,25 @@ def get_config():
   config.model.decoder_film = True  # Condition scales and shifts every decoder block (paper: no).
   config.model.waveform_scale = "psa0"  # Records / PSA(0.01 s) ("peak": / PGA, the paper).
   config.model.condition = "log_standardized"  # (log10 PSA - mean) / std ("peak_normalized": paper).
+  config.model.timing_conditions = ("t5", "d5_75", "d5_95")  # Timing measures beside the spectrum (paper: none).
+  config.model.time_latent = True  # Latent with a time axis: latent_dim channels per frame (paper: a vector).
+  config.model.critic = "multiscale"  # "multiscale": raw, x2 and x4 pooled, a score per position ("paper").
+  config.model.critic_scales = (1, 2, 4)  # Average-pooling factors of the multi-scale critic.
 
   config.training = ml_collections.ConfigDict()
   config.training.seed = 0  # Parameter initialisation, data order and noise.
   config.training.batch_size = 128  # Global batch, split over devices (paper: 128).
   config.training.num_steps = 20000  # Generator steps.
-  config.training.n_critic = 2  # Critic updates per generator update (paper: 2).
+  config.training.n_critic = 1  # Critic updates per generator update (paper: 2).
+  config.training.gan_loss = "lsgan"  # "lsgan" (least squares, no penalty) or "wgan-gp" (paper).
   config.training.gp_weight = 10.0  # WGAN-GP lambda (paper: 10).
-  config.training.rec_weight = 5.0  # Reconstruction MSE weight (paper: 5).
+  config.training.rec_weight = 0.0  # Reconstruction MSE weight (paper: 5).
+  config.training.stft_weight = 1.0  # Multi-resolution STFT magnitude loss of reconstructions (paper: none).
+  config.training.envelope_weight = 1.0  # Log-envelope L1 of reconstructions and prior samples (paper: none).
+  config.training.timing_weight = 10.0  # Generated t5/D5-75/D5-95 vs their conditions (paper: none).
+  config.training.feature_matching_weight = 2.0  # Critic feature matching of reconstructions (paper: none).
   config.training.kl_weight = 0.5  # KL weight (paper: 0.5).
-  config.training.adv_weight = 0.1  # Adversarial weight (paper: 0.1).
+  config.training.adv_weight = 1.0  # Adversarial weight (paper: 0.1).
   config.training.spec_weight = 30.0  # Log-spectral misfit weight (paper: none).
   config.training.spec_on_prior = True  # Spectral terms on prior samples too (paper: no).
   config.training.criterion_weight = 10.0  # log1p of the paper's criterion score (paper: none).

@@ -26,7 +26,7 @@ def get_config():
   config = base.get_config()
   config.data.num_events = 60  # Simulated events: a few hundred windows.
   config.data.data_dir = "workdirs/quickstart/data"  # Where the TFDS shards go.
-  config.model.latent_dim = 32  # Narrow model so a CPU trains it in minutes.
+  config.model.latent_dim = 8  # Latent channels per frame (as base).
   config.model.encoder_features = (16, 32, 64)  # A quarter of base's channels.
   config.model.decoder_base_features = 64  # Dense(375 * 64).
   config.model.decoder_features = (64, 32, 16)  # Upsampling blocks' channels.

@@ -14,11 +14,12 @@ import jax
 import ml_collections
 import orbax.checkpoint as ocp
 
-__all__ = ["make_manager", "save", "restore_latest", "check_config", "load_config", "CONFIG_FILE",
+__all__ = ["make_manager", "save", "restore_latest", "check_config", "load_config", "CONFIG_FILE", "CONDITIONS_FILE",
            "CHECKPOINT_DIR", "ConfigMismatchError"]
 
 CONFIG_FILE = "config.json"
 CHECKPOINT_DIR = "checkpoints"
+CONDITIONS_FILE = "conditions.npz"  # The training set's spectra and timing measures (generation draws from them).
 # Fields whose change makes old parameters meaningless (shapes or input units).
 _BINDING = ("model", "data.num_periods", "data.t_min_s", "data.t_max_s", "data.num_samples",
             "data.sampling_rate_hz", "data.damping")

@@ -12,15 +12,48 @@ fields of ``config.model``:
   paper); ``"log_standardized"`` is ``(log10 PSA - mean) / std`` per period with the
   training set's statistics, which keeps the absolute level and weights every period
   alike (ours).
+
+``timing_conditions`` (``config.model``) appends measures of *when* the record shakes to the
+condition, after the ``P`` spectral ordinates: any of ``TIMING_MEASURES`` (the Husid onset t5
+and the significant durations D5-75 and D5-95, in s), each as ``ln(t + 1 s)`` standardised by
+the training set's mean and std (the statistics' last ``K`` entries). A spectrum does not fix
+a duration (a small near event and a large far one can share it), so without them a
+generator cannot know how long to shake; with them the user (or a scenario, or the training
+set's records of similar spectra) says so.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["waveform_scale", "to_model_units", "condition", "condition_stats", "features", "TINY"]
+from cvaegan_jax import intensity
+
+__all__ = ["waveform_scale", "to_model_units", "condition", "condition_stats", "features", "timing",
+           "timing_features", "TIMING_MEASURES", "TINY"]
 
 TINY = 1e-12  # Floor under spectra and scales before logs and divisions (m/s^2).
+TIMING_MEASURES = {"t5": intensity.t5, "d5_75": intensity.d5_75, "d5_95": intensity.d5_95}
+TIMING_OFFSET_S = 1.0  # Timing conditions are ln(t + 1 s): finite at t5 = 0.
+
+
+def check_timing_names(names) -> tuple[str, ...]:
+  """``names`` as a tuple, each one of ``TIMING_MEASURES`` (ValueError naming the bad one)."""
+  names = tuple(names)
+  for n in names:
+    if n not in TIMING_MEASURES:
+      raise ValueError(f"model.timing_conditions: unknown measure {n!r}; choose from {sorted(TIMING_MEASURES)}")
+  return names
+
+
+def timing(accel_ms2: np.ndarray, dt: float, names) -> np.ndarray:
+  """Timing measures ``[B, K]`` (s) of ``accel_ms2 [B, T]`` (m/s^2) in the order of ``names``."""
+  accel = np.asarray(accel_ms2, np.float64)
+  return np.stack([TIMING_MEASURES[n](accel, dt) for n in check_timing_names(names)], axis=-1).astype(np.float32)
+
+
+def timing_features(timing_s, xp=np):
+  """``ln(t + 1 s)`` of timing measures ``[..., K]`` in s (the unstandardised conditions)."""
+  return xp.log(xp.maximum(timing_s, 0.0) + TIMING_OFFSET_S)
 
 
 def waveform_scale(accel_ms2: np.ndarray, psa_ms2: np.ndarray, kind: str) -> np.ndarray:
@@ -39,42 +72,72 @@ def to_model_units(accel_ms2: np.ndarray, scale: np.ndarray) -> np.ndarray:
   return (accel_ms2 / scale[:, None])[..., None].astype(np.float32)
 
 
-def condition_stats(psa_ms2: np.ndarray) -> dict:
-  """Mean and standard deviation of log10 PSA per period over ``psa_ms2 [N, P]``."""
+def condition_stats(psa_ms2: np.ndarray, timing_s: np.ndarray | None = None) -> dict:
+  """Mean and standard deviation per entry of the condition: log10 PSA per period over
+  ``psa_ms2 [N, P]``, then, with ``timing_s [N, K]`` (s), ``ln(t + 1 s)`` per measure.
+  Returns ``{"mean": [P + K], "std": [P + K]}``."""
   log = np.log10(np.maximum(psa_ms2, TINY))
+  if timing_s is not None and np.shape(timing_s)[-1]:
+    log = np.concatenate([log, timing_features(np.asarray(timing_s, np.float64))], axis=-1)
   return {"mean": log.mean(axis=0).astype(np.float32), "std": np.maximum(log.std(axis=0), 1e-3).astype(np.float32)}
 
 
-def condition(psa_ms2, kind: str, stats: dict | None = None, xp=np):
-  """Condition ``[B, P]`` from PSA ``[B, P]`` in m/s^2 (``xp``: numpy or jax.numpy)."""
+def condition(psa_ms2, kind: str, stats: dict | None = None, xp=np, timing_s=None):
+  """Condition ``[B, P + K]`` from PSA ``[B, P]`` in m/s^2 and optional timing measures
+  ``timing_s [B, K]`` in s (``xp``: numpy or jax.numpy).
+
+  Raises:
+    ValueError: an unknown ``kind``; statistics missing or of the wrong length (they must
+      cover the ``P`` periods and the ``K`` timing measures).
+  """
+  p = psa_ms2.shape[-1]
+  k = 0 if timing_s is None else timing_s.shape[-1]
+  if stats is not None and np.shape(stats["mean"])[-1] != p + k:
+    raise ValueError(f"the condition statistics have {np.shape(stats['mean'])[-1]} entries; this condition has "
+                     f"{p} periods and {k} timing measures (a model trained with other timing_conditions?)")
   if kind == "peak_normalized":
-    return psa_ms2 / xp.maximum(xp.max(psa_ms2, axis=-1, keepdims=True), TINY)
-  if kind == "log_standardized":
+    spec = psa_ms2 / xp.maximum(xp.max(psa_ms2, axis=-1, keepdims=True), TINY)
+  elif kind == "log_standardized":
     if stats is None:
       raise ValueError("condition 'log_standardized' needs the training set's stats")
-    return (xp.log10(xp.maximum(psa_ms2, TINY)) - stats["mean"]) / stats["std"]
-  raise ValueError(f"model.condition must be 'peak_normalized' or 'log_standardized', got {kind!r}")
+    spec = (xp.log10(xp.maximum(psa_ms2, TINY)) - stats["mean"][:p]) / stats["std"][:p]
+  else:
+    raise ValueError(f"model.condition must be 'peak_normalized' or 'log_standardized', got {kind!r}")
+  if not k:
+    return spec
+  if stats is None:
+    raise ValueError("timing conditions need the training set's stats")
+  tim = (timing_features(timing_s, xp) - stats["mean"][p:]) / stats["std"][p:]
+  return xp.concatenate([spec, tim.astype(spec.dtype)], axis=-1)
 
 
-def features(batch: dict, model_config, stats: dict | None) -> dict:
+def features(batch: dict, model_config, stats: dict | None, dt: float | None = None) -> dict:
   """Numpy batch from the data set -> model inputs.
 
   Args:
     batch: ``waveform [B, T]`` (m/s^2) and ``spectrum [B, P]`` (PSA, m/s^2).
-    model_config: ``config.model`` (fields ``waveform_scale``, ``condition``).
+    model_config: ``config.model`` (fields ``waveform_scale``, ``condition``,
+      ``timing_conditions``).
     stats: condition statistics (see :func:`condition_stats`).
+    dt: sampling interval, s (needed with ``timing_conditions``).
 
   Returns:
-    ``x [B, T, 1]`` model units, ``c [B, P]``, ``log_psa [B, P]`` (log10 of PSA /
-    scale, the spectral-loss target), ``scale [B]`` m/s^2, ``psa [B, P]`` m/s^2.
+    ``x [B, T, 1]`` model units, ``c [B, P + K]``, ``log_psa [B, P]`` (log10 of PSA /
+    scale, the spectral-loss target), ``scale [B]`` m/s^2, ``psa [B, P]`` m/s^2 and
+    ``timing [B, K]`` (s, the record's own measures; ``K = 0`` without timing conditions).
   """
   accel = np.asarray(batch["waveform"], np.float32)
   psa = np.asarray(batch["spectrum"], np.float32)
   scale = waveform_scale(accel, psa, model_config.waveform_scale)
+  names = check_timing_names(model_config.timing_conditions)
+  if names and dt is None:
+    raise ValueError("conditioning.features needs dt (s) to measure the timing conditions")
+  tim = timing(accel, dt, names) if names else np.zeros((accel.shape[0], 0), np.float32)
   return {
       "x": to_model_units(accel, scale),
-      "c": condition(psa, model_config.condition, stats).astype(np.float32),
+      "c": condition(psa, model_config.condition, stats, timing_s=tim if names else None).astype(np.float32),
       "log_psa": np.log10(np.maximum(psa, TINY) / scale[:, None]).astype(np.float32),
       "scale": scale,
       "psa": psa,
+      "timing": tim,
   }

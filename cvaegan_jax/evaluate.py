@@ -15,7 +15,7 @@ import os
 import numpy as np
 from tqdm import tqdm
 
-from cvaegan_jax import figures, fit, input_pipeline, intensity, sampling, spectra
+from cvaegan_jax import conditioning, figures, fit, input_pipeline, intensity, sampling, spectra
 from data_prep import knet
 
 __all__ = ["find_record_files", "record_spectra_report", "evaluate_model"]
@@ -99,11 +99,14 @@ def record_spectra_report(config, workdir: str, records_dir: str, components=("E
               csv_path=csv_path, figure_path=fig_path, component_pairs=pairs)
 
 
-def _sample_chunked(gen, psa: np.ndarray, seed: int, refine: str, chunk: int, desc: str, temperature: float = 1.0):
-  """:meth:`Generator.sample` over ``psa [N, P]`` in chunks; returns (accel [N, T], psa [N, P])."""
+def _sample_chunked(gen, psa: np.ndarray, seed: int, refine: str, chunk: int, desc: str, temperature: float = 1.0,
+                    timing_s: np.ndarray | None = None):
+  """:meth:`Generator.sample` over ``psa [N, P]`` (and ``timing_s [N, K]``, s, if given) in
+  chunks; returns (accel [N, T], psa [N, P])."""
   accel, out = [], []
   for i, start in enumerate(tqdm(range(0, psa.shape[0], chunk), desc=desc, unit="chunk")):
-    g = gen.sample(psa[start:start + chunk], seed=seed + i, refine=refine, temperature=temperature)
+    tim = None if timing_s is None else timing_s[start:start + chunk]
+    g = gen.sample(psa[start:start + chunk], seed=seed + i, refine=refine, temperature=temperature, timing_s=tim)
     accel.append(g.accel_ms2)
     out.append(g.psa_ms2)
   return np.concatenate(accel), np.concatenate(out)
@@ -152,6 +155,31 @@ def _realism_figure_data(m: dict) -> dict:
   """What :func:`figures.realism` draws for one split, from :func:`fit.realism` with its ``_values``."""
   return dict(m["_values"], ks={n: m[n]["ks"] for n in ("d5_95_s", "t5_s", "t_pga_s")},
               pga_time_max_bin_share=m["pga_time_max_bin_share"])
+
+
+def asked_durations(gen, psa: np.ndarray, seed: int, chunk: int, d5_95_range_s=(5.0, 25.0)) -> dict | None:
+  """How well raw records keep an asked D5-95: each target of ``psa [N, P]`` (m/s^2) asks
+  for a D5-95 log-uniform in ``d5_95_range_s`` (s; the rest completed as
+  :meth:`Generator.complete_timing`). Returns the share with ``|ln(D5-95 got / asked)| < 0.2``,
+  the median of that log ratio and of its absolute value, and the same share for D5-75 and
+  t5 (t5 within 1 s); None for a model without timing conditions."""
+  if "d5_95" not in gen.timing_names:
+    return None
+  lo, hi = np.log(d5_95_range_s)
+  asked95 = np.exp(np.random.default_rng(seed).uniform(lo, hi, psa.shape[0]))
+  timing_s = gen.complete_timing(psa, {"d5_95": asked95}, seed)
+  accel, _ = _sample_chunked(gen, psa, seed, "none", chunk, "asked durations", timing_s=timing_s)
+  out = {"d5_95_range_s": list(d5_95_range_s), "num": int(psa.shape[0])}
+  for name in gen.timing_names:
+    got, asked = conditioning.TIMING_MEASURES[name](accel, gen.dt), timing_s[:, gen.timing_names.index(name)]
+    if name == "t5":
+      out["t5_within_1s_share"] = float(np.mean(np.abs(got - asked) < 1.0))
+      out["t5_median_abs_error_s"] = float(np.median(np.abs(got - asked)))
+      continue
+    r = np.log(got / asked)
+    out[f"{name}_within_0.2_share"] = float(np.mean(np.abs(r) < 0.2))
+    out[f"{name}_median_log_ratio"] = float(np.median(r))
+  return out
 
 
 def evaluate_model(config, workdir: str) -> dict:
@@ -229,6 +257,12 @@ def evaluate_model(config, workdir: str) -> dict:
         realism_fig[split] = _realism_figure_data(m)
       m.pop("_values")
       entry["realism"]["refine_" + mode] = m
+    entry["asked_durations"] = asked_durations(gen, psa, ecfg.seed, ecfg.chunk)
+    if entry["asked_durations"]:
+      a = entry["asked_durations"]
+      print(f"  asked D5-95 of 5-25 s: {a['d5_95_within_0.2_share']:.0%} of raw records within 20% "
+            f"(median ln ratio {a['d5_95_median_log_ratio']:+.2f}); D5-75 {a.get('d5_75_within_0.2_share', 0):.0%}; "
+            f"t5 within 1 s {a.get('t5_within_1s_share', 0):.0%}")
     entry["real_component_pairs"] = _split_pair_reference(src, gen.periods_s, band)
     husids[split] = (np.median(intensity.husid(real, gen.dt), axis=0), np.median(intensity.husid(raw, gen.dt), axis=0))
     report["splits"][split] = entry

@@ -14,7 +14,8 @@ from cvaegan_jax import fit, spectra
 __all__ = ["reconstruction", "kl_divergence", "critic_wasserstein", "gradient_penalty",
            "generator_adversarial", "log_spectrum", "spectral_misfit", "criterion_score", "criterion_misfit",
            "husid", "husid_times", "peak_time", "DURATION_STATS", "duration_stats", "duration_misfit",
-           "waveform_correlation", "decorrelation"]
+           "waveform_correlation", "decorrelation", "STFT_RESOLUTIONS", "stft_magnitude", "stft_loss",
+           "log_envelope", "envelope_loss", "timing_misfit", "critic_lsgan", "generator_lsgan", "feature_matching"]
 
 
 def reconstruction(x, x_rec):
@@ -223,3 +224,79 @@ def decorrelation(x, y):
   one spectrum do, so a suite generated for one target holds distinct records.
   """
   return jnp.mean(waveform_correlation(x, y) ** 2)
+
+
+# Windows of 0.32-2.56 s at 100 Hz with a quarter-window hop: from bursts to the envelope.
+STFT_RESOLUTIONS = ((32, 8), (64, 16), (128, 32), (256, 64))
+
+
+def stft_magnitude(x, window: int, hop: int):
+  """|STFT| ``[B, F, window // 2 + 1]`` of ``x [B, T, 1]`` with a periodic Hann window of
+  ``window`` samples and a hop of ``hop`` (frames from the first sample, none past the end)."""
+  a = x[..., 0]
+  frames = 1 + (a.shape[-1] - window) // hop
+  idx = hop * jnp.arange(frames)[:, None] + jnp.arange(window)[None, :]
+  hann = 0.5 - 0.5 * jnp.cos(2.0 * jnp.pi * jnp.arange(window) / window)
+  return jnp.abs(jnp.fft.rfft(a[:, idx] * hann, axis=-1))
+
+
+def stft_loss(x, y, resolutions=STFT_RESOLUTIONS, eps: float = 1e-5):
+  """Multi-resolution STFT loss of ``x`` against ``y`` (both ``[B, T, 1]``), scalar.
+
+  For each ``(window, hop)``: the spectral convergence ``|| |Y| - |X| ||_F / || |Y| ||_F`` plus
+  the mean absolute difference of ``ln(|X| + eps)`` and ``ln(|Y| + eps)`` (Yamamoto et al.
+  2020, Parallel WaveGAN), averaged over resolutions. Magnitudes only: a record and the same
+  record with other phases inside each window (e.g. shifted by a few samples) score near 0,
+  while *when* the energy comes, frame by frame, is kept. A pointwise MSE on random-phase
+  records teaches only power.
+  """
+  total = 0.0
+  for window, hop in resolutions:
+    mx, my = stft_magnitude(x, window, hop), stft_magnitude(y, window, hop)
+    sc = jnp.sqrt(jnp.sum((my - mx) ** 2, axis=(1, 2))) / jnp.sqrt(jnp.sum(my**2, axis=(1, 2)) + eps)
+    total = total + jnp.mean(sc) + jnp.mean(jnp.abs(jnp.log(mx + eps) - jnp.log(my + eps)))
+  return total / len(resolutions)
+
+
+def log_envelope(x, window: int = 100, hop: int = 25, eps: float = 1e-4):
+  """``ln`` of the RMS of ``x [B, T, 1]`` in windows of ``window`` samples every ``hop``
+  samples, ``[B, F]`` (model units; ``eps`` floors silent windows)."""
+  a2 = x[..., 0] ** 2
+  frames = 1 + (a2.shape[-1] - window) // hop
+  idx = hop * jnp.arange(frames)[:, None] + jnp.arange(window)[None, :]
+  return 0.5 * jnp.log(jnp.mean(a2[:, idx], axis=-1) + eps**2)
+
+
+def envelope_loss(x, y, window: int = 100, hop: int = 25):
+  """Mean absolute difference of :func:`log_envelope` of ``x`` and ``y`` ``[B, T, 1]``,
+  scalar (ln units): a stationary noise and a burst of the same power differ by the log of
+  the burst's crest over its quiet stretches; a record and its re-phased copy barely."""
+  return jnp.mean(jnp.abs(log_envelope(x, window, hop) - log_envelope(y, window, hop)))
+
+
+def timing_misfit(x, timing_s, names, dt: float, temperature: float = 0.02):
+  """Mean squared ``ln((t_x + 1 s) / (t + 1 s))`` (scalar) between the smooth timing measures
+  of ``x [B, T, 1]`` (:func:`duration_stats` with ``temperature``) and the asked ones
+  ``timing_s [B, K]`` (s), in the order of ``names`` (from ``t5``, ``d5_75``, ``d5_95``): what
+  asks a record generated under timing conditions to keep them."""
+  stats = duration_stats(x, dt, temperature)
+  got = jnp.stack([stats[:, DURATION_STATS.index(n)] for n in names], axis=-1)
+  return jnp.mean((jnp.log(jnp.maximum(got, 0.0) + 1.0) - jnp.log(jnp.maximum(timing_s, 0.0) + 1.0)) ** 2)
+
+
+def critic_lsgan(d_real, d_fake):
+  """Least-squares critic loss ``E[(D(real) - 1)^2] + E[D(fake)^2]`` over all scores (Mao et
+  al. 2017; HiFi-GAN's objective), minimised by the critic. No gradient penalty needed."""
+  return jnp.mean((d_real - 1.0) ** 2) + jnp.mean(d_fake**2)
+
+
+def generator_lsgan(d_fake):
+  """The generator's least-squares adversarial term ``E[(D(fake) - 1)^2]``."""
+  return jnp.mean((d_fake - 1.0) ** 2)
+
+
+def feature_matching(feats_real, feats_fake):
+  """Mean over the critic's layers of the mean absolute difference of their activations on
+  real and generated records (HiFi-GAN's feature-matching loss), scalar; the real side is a
+  constant."""
+  return sum(jnp.mean(jnp.abs(jax.lax.stop_gradient(r) - f)) for r, f in zip(feats_real, feats_fake)) / len(feats_real)

@@ -16,7 +16,12 @@ layer list of the authors' public script (``../shared/DESIGN.md``):
 ``Decoder(zero_mean=True)`` (removes the output's time average),
 ``Decoder(peak_normalize=True)`` (divides the output by its own peak) and
 ``Decoder(film=True)`` (the condition scales and shifts the channels of every upsampling
-block). :func:`build` makes the generator and critic of a ``config.model``.
+block). Its timing design (``model.time_latent``, ``model.critic="multiscale"``) gives the
+latent a time axis, ``z [B, F, latent_dim]`` with ``F = T / 2**len(decoder_features)`` frames
+(the encoder keeps time instead of pooling it away; each frame's latent enters the decoder
+beside the condition's per-frame features), and scores records with
+:class:`MultiScaleCritic`. :func:`build` makes the generator and critic of a ``config.model``;
+:func:`latent_shape` gives the latent's shape per record.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from collections.abc import Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
-__all__ = ["Encoder", "Decoder", "Critic", "CVAEGAN", "build"]
+__all__ = ["Encoder", "Decoder", "Critic", "MultiScaleCritic", "CVAEGAN", "build", "latent_shape"]
 
 
 def _batch_norm(x, train: bool):
@@ -35,27 +40,40 @@ def _batch_norm(x, train: bool):
 
 
 class Encoder(nn.Module):
-  """q(z | x, c): ``x [B, T, 1]``, ``c [B, C]`` -> (mean, log-variance), each ``[B, latent]``.
+  """q(z | x, c): ``x [B, T, 1]``, ``c [B, C]`` -> (mean, log-variance), each ``[B, latent]``
+  (``time_latent``: each ``[B, T / stride**len(features), latent]``).
 
-  The last feature map is averaged over all of time (the paper's global pool).
+  The paper averages the last feature map over all of time (a global pool), so the latent
+  cannot say *when* the record shakes. With ``time_latent`` each frame of the last map, with
+  the condition beside it, gives its own latent mean and log-variance (a 1x1 convolution).
   """
   features: Sequence[int] = (64, 128, 256)
   kernel: int = 10
   stride: int = 2
   latent_dim: int = 100
+  time_latent: bool = False
 
   @nn.compact
   def __call__(self, x, c, train: bool):
     for f in self.features:
       x = nn.Conv(f, (self.kernel,), strides=(self.stride,), padding="SAME")(x)
       x = nn.relu(_batch_norm(x, train))
-    h = jnp.concatenate([jnp.mean(x, axis=1), c], axis=-1)
+    if self.time_latent:
+      h = jnp.concatenate([x, jnp.broadcast_to(c[:, None, :], x.shape[:2] + c.shape[-1:])], axis=-1)
+    else:
+      h = jnp.concatenate([jnp.mean(x, axis=1), c], axis=-1)
     return nn.Dense(self.latent_dim, name="mean")(h), nn.Dense(self.latent_dim, name="logvar")(h)
 
 
 class Decoder(nn.Module):
   """p(x | z, c): ``z [B, latent]``, ``c [B, C]`` -> ``x [B, T, 1]`` with
-  ``T = base_length * 2**len(features)``."""
+  ``T = base_length * 2**len(features)``.
+
+  With ``time_latent`` the latent is ``z [B, base_length, latent]``: the first Dense makes
+  the base frames from the condition alone (so where energy goes is the condition's, e.g.
+  its onset and durations) and each frame adds a projection of its own latent (so what is
+  drawn there, its phase and bursts, is the latent's).
+  """
   base_length: int = 375
   base_features: int = 256
   features: Sequence[int] = (128, 64, 32)
@@ -64,11 +82,17 @@ class Decoder(nn.Module):
   zero_mean: bool = False  # Subtract the output's time average (band-passed records have none).
   peak_normalize: bool = False  # Divide the output by its largest |sample| (see below).
   film: bool = False  # The condition sets a scale and shift of every block's channels (see below).
+  time_latent: bool = False  # z has a time axis of base_length frames (see above).
 
   @nn.compact
   def __call__(self, z, c, train: bool):
-    h = nn.Dense(self.base_length * self.base_features)(jnp.concatenate([z, c], axis=-1))
-    x = h.reshape((h.shape[0], self.base_length, self.base_features))
+    if self.time_latent:
+      h = nn.Dense(self.base_length * self.base_features)(c)
+      x = h.reshape((h.shape[0], self.base_length, self.base_features))
+      x = x + nn.Dense(self.base_features, name="latent_frames")(z)
+    else:
+      h = nn.Dense(self.base_length * self.base_features)(jnp.concatenate([z, c], axis=-1))
+      x = h.reshape((h.shape[0], self.base_length, self.base_features))
     for f in self.features:
       x = jnp.repeat(x, 2, axis=1)  # Keras UpSampling1D(2).
       x = nn.Conv(f, (self.kernel,), padding="SAME")(x)
@@ -121,19 +145,54 @@ class Critic(nn.Module):
     return nn.Dense(1)(h)[:, 0]
 
 
+class MultiScaleCritic(nn.Module):
+  """D(x, c) at several time resolutions: ``x [B, T, 1]``, ``c [B, C]`` -> (scores
+  ``[B, N]``, features).
+
+  One sub-critic per entry of ``scales``: the record average-pooled by that factor (1: raw),
+  the condition as a second channel, strided convolutions with LeakyReLU, and a last
+  convolution that scores every position (a patch critic; HiFi-GAN's multi-scale
+  discriminator, Kong et al. 2020). A score per position, not one per record, asks every
+  stretch of the record to look real: a burst where the real record is quiet, or steady
+  noise where it bursts, is scored where it is. ``N`` is the number of positions of all
+  sub-critics together; ``features`` lists every sub-critic's activations (for feature
+  matching).
+  """
+  features: Sequence[int] = (32, 64, 128, 256)
+  kernel: int = 5
+  stride: int = 2
+  scales: Sequence[int] = (1, 2, 4)
+  negative_slope: float = 0.2
+
+  @nn.compact
+  def __call__(self, x, c):
+    scores, feats = [], []
+    for s in self.scales:
+      h = nn.avg_pool(x, (s,), strides=(s,), padding="VALID") if s > 1 else x
+      cond = nn.Dense(h.shape[1], name=f"cond_{s}")(c)[..., None]
+      h = jnp.concatenate([h, cond], axis=-1)
+      for i, f in enumerate(self.features):
+        h = nn.Conv(f, (self.kernel,), strides=(self.stride,), padding="SAME", name=f"conv_{s}_{i}")(h)
+        h = nn.leaky_relu(h, self.negative_slope)
+        feats.append(h)
+      scores.append(nn.Conv(1, (3,), padding="SAME", name=f"score_{s}")(h)[..., 0])
+    return jnp.concatenate(scores, axis=1), feats
+
+
 class CVAEGAN(nn.Module):
   """Encoder + decoder (the generator); the critic is a separate module with its own state."""
   encoder: Encoder
   decoder: Decoder
 
   def __call__(self, x, c, eps, train: bool):
-    """Reconstruct: returns (x_rec [B, T, 1], mean [B, L], logvar [B, L]); eps ~ N(0, I) [B, L]."""
+    """Reconstruct: returns (x_rec [B, T, 1], mean, logvar); eps ~ N(0, I), all three of the
+    latent's shape (``[B, L]``, or ``[B, F, L]`` with a time axis)."""
     mean, logvar = self.encoder(x, c, train)
     z = mean + jnp.exp(0.5 * logvar) * eps
     return self.decoder(z, c, train), mean, logvar
 
   def generate(self, z, c, train: bool = False):
-    """Decode prior samples ``z [B, L]`` under conditions ``c [B, C]`` -> ``[B, T, 1]``."""
+    """Decode prior samples ``z`` (``[B, L]`` or ``[B, F, L]``) under conditions ``c [B, C]`` -> ``[B, T, 1]``."""
     return self.decoder(z, c, train)
 
   def encode(self, x, c, train: bool = False):
@@ -141,7 +200,16 @@ class CVAEGAN(nn.Module):
     return self.encoder(x, c, train)
 
 
-def build(model_config, num_samples: int) -> tuple[CVAEGAN, Critic]:
+def latent_shape(model_config, num_samples: int) -> tuple[int, ...]:
+  """The latent of one record: ``(latent_dim,)``, or ``(frames, latent_dim)`` with
+  ``model.time_latent`` (``frames = num_samples / 2**len(decoder_features)``)."""
+  m = model_config
+  if m.time_latent:
+    return (num_samples // 2 ** len(m.decoder_features), m.latent_dim)
+  return (m.latent_dim,)
+
+
+def build(model_config, num_samples: int) -> tuple[CVAEGAN, nn.Module]:
   """The generator (encoder + decoder) and critic of a ``config.model``.
 
   Args:
@@ -149,15 +217,25 @@ def build(model_config, num_samples: int) -> tuple[CVAEGAN, Critic]:
     num_samples: samples per record ``T``; divisible by ``2**len(decoder_features)``.
 
   Raises:
-    ValueError: ``num_samples`` not divisible by the decoder's total upsampling.
+    ValueError: ``num_samples`` not divisible by the decoder's total upsampling, a time
+      latent whose encoder does not reach the decoder's frames, or an unknown critic.
   """
   m = model_config
   n_up = len(m.decoder_features)
   if num_samples % (2**n_up):
     raise ValueError(f"data.num_samples={num_samples} must be divisible by 2**{n_up} (decoder upsamplings)")
-  enc = Encoder(tuple(m.encoder_features), m.encoder_kernel, m.encoder_stride, m.latent_dim)
-  dec = Decoder(num_samples // 2**n_up, m.decoder_base_features, tuple(m.decoder_features), m.decoder_kernel,
+  frames = num_samples // 2**n_up
+  if m.time_latent and -(-num_samples // m.encoder_stride ** len(m.encoder_features)) != frames:
+    raise ValueError(f"model.time_latent: the encoder's {len(m.encoder_features)} convolutions of stride "
+                     f"{m.encoder_stride} must reduce {num_samples} samples to the decoder's {frames} frames")
+  enc = Encoder(tuple(m.encoder_features), m.encoder_kernel, m.encoder_stride, m.latent_dim, m.time_latent)
+  dec = Decoder(frames, m.decoder_base_features, tuple(m.decoder_features), m.decoder_kernel,
                 m.decoder_output, zero_mean=m.decoder_zero_mean, peak_normalize=m.decoder_peak_normalize,
-                film=m.decoder_film)
-  critic = Critic(tuple(m.critic_features), m.critic_kernel, m.critic_stride)
+                film=m.decoder_film, time_latent=m.time_latent)
+  if m.critic == "paper":
+    critic = Critic(tuple(m.critic_features), m.critic_kernel, m.critic_stride)
+  elif m.critic == "multiscale":
+    critic = MultiScaleCritic(tuple(m.critic_features), m.critic_kernel, m.critic_stride, tuple(m.critic_scales))
+  else:
+    raise ValueError(f"model.critic must be 'paper' or 'multiscale', got {m.critic!r}")
   return CVAEGAN(enc, dec), critic

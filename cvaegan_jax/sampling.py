@@ -21,6 +21,11 @@ checkpoint; the EMA generator weights). :meth:`Generator.generate` turns a
    oscillators' impulse responses ending at their peak times, the wavelets of
    time-domain spectral matching (Lilhanand & Tseng 1988), so it is local and smooth and
    keeps the record's phases, envelope and duration;
+   With timing conditions (``model.timing_conditions``) the condition also holds the
+   records' onset t5 and significant durations D5-75 and D5-95: given by the caller
+   (``timing``), or by default each record takes those of one of the training set's
+   records with the most similar spectra (``workdir/conditions.npz``), so a suite spreads
+   in duration as recordings of such spectra do;
 5. baseline correction (final velocity and displacement zero; in refinement every
    iterate is kept corrected) and the final spectra and misfits
    (``generated / target - 1`` per period).
@@ -63,6 +68,8 @@ class Generation:
     seed: the random seed.
     temperature: the prior's temperature (``z = temperature * N(0, I)``).
     scale_factors: ``[N]`` the factors of ``refine="scale"`` (dimensionless), else None.
+    timing_names: the timing conditions (``model.timing_conditions``), in order.
+    timing_s: ``[N, K]`` the timing each record was asked for, s (``K = 0``: none).
   """
   accel_ms2: np.ndarray
   dt: float
@@ -77,6 +84,8 @@ class Generation:
   seed: int = 0
   temperature: float = 1.0
   scale_factors: np.ndarray | None = None
+  timing_names: tuple = ()
+  timing_s: np.ndarray | None = None
 
   @property
   def band_misfit(self) -> np.ndarray:
@@ -84,12 +93,18 @@ class Generation:
     return self.misfit[:, spectra.band_mask(self.periods_s, self.band_s)]
 
   def summary(self) -> dict:
-    """Mean and max |misfit| over the band (all records), in the unit of a ratio, and the
+    """Mean and max |misfit| over the band (all records), in the unit of a ratio, the
     largest correlation over time between two records (``max_pair_correlation``, None for
-    one record: distinct records of one spectrum are near 0, copies 1)."""
+    one record: distinct records of one spectrum are near 0, copies 1), and each record's
+    onset t5 and significant durations D5-75 and D5-95 (``timing``, s: what the records
+    got, and with timing conditions what they were asked for)."""
     m = np.abs(self.band_misfit)
     n = int(self.accel_ms2.shape[0])
-    return {"num": n, "mean_abs_misfit": float(m.mean()),
+    got = {name: [round(float(v), 2) for v in conditioning.TIMING_MEASURES[name](self.accel_ms2, self.dt)]
+           for name in conditioning.TIMING_MEASURES}
+    asked = ({name: [round(float(v), 2) for v in self.timing_s[:, i]] for i, name in enumerate(self.timing_names)}
+             if self.timing_s is not None and self.timing_names else None)
+    return {"num": n, "mean_abs_misfit": float(m.mean()), "timing": {"got": got, "asked": asked},
             "max_abs_misfit": float(m.max()), "refine": self.refine, "steps": list(self.steps),
             "band_s": list(self.band_s), "temperature": self.temperature,
             "scale_factors": None if self.scale_factors is None else [float(v) for v in self.scale_factors],
@@ -113,8 +128,13 @@ class Generator:
     step: the training step of the loaded checkpoint.
   """
 
-  def __init__(self, config, variables, cond_stats: dict, step: int = 0):
+  def __init__(self, config, variables, cond_stats: dict, step: int = 0, conditions: dict | None = None):
+    """``conditions``: the training set's ``psa [N, P]`` (m/s^2) and ``timing [N, K]`` (s),
+    from which timing conditions are drawn when none are given (needed with timing
+    conditions, see :meth:`draw_timing`)."""
     self.config = config
+    self.timing_names = conditioning.check_timing_names(config.model.timing_conditions)
+    self.conditions = conditions
     self.model, _ = models.build(config.model, config.data.num_samples)
     self.variables = variables
     self.cond_stats = {k: np.asarray(v, np.float32) for k, v in cond_stats.items()}
@@ -156,19 +176,80 @@ class Generator:
           f"the checkpoint in {ckpt_dir} does not fit {workdir}/config.json (another config wrote it?): {e}") from e
     variables = {"params": state.ema_params, "batch_stats": state.gen_batch_stats}
     logging.info("loaded %s at step %d", ckpt_dir, int(state.step))
-    return cls(saved, variables, {"mean": state.cond_mean, "std": state.cond_std}, int(state.step))
+    conditions = None
+    path = os.path.join(workdir, checkpoints.CONDITIONS_FILE)
+    if saved.model.timing_conditions and os.path.exists(path):
+      with np.load(path) as f:  # Arrays only (allow_pickle stays False).
+        conditions = {"psa": f["psa"], "timing": f["timing"]}
+    return cls(saved, variables, {"mean": state.cond_mean, "std": state.cond_std}, int(state.step), conditions)
 
   # -------------------------------------------------------------------------
 
-  def condition(self, psa_ms2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Condition ``c [N, C]`` and waveform scale ``[N]`` (m/s^2) for targets ``psa_ms2 [N, P]``."""
+  def condition(self, psa_ms2: np.ndarray, timing_s: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Condition ``c [N, C]`` and waveform scale ``[N]`` (m/s^2) for targets ``psa_ms2 [N, P]``
+    and, with timing conditions, ``timing_s [N, K]`` (s)."""
     psa = np.asarray(psa_ms2, np.float32)
-    c = conditioning.condition(psa, self.config.model.condition, self.cond_stats).astype(np.float32)
+    c = conditioning.condition(psa, self.config.model.condition, self.cond_stats,
+                               timing_s=timing_s if self.timing_names else None).astype(np.float32)
     return c, np.maximum(psa[:, 0], conditioning.TINY).astype(np.float32)
+
+  def draw_timing(self, psa_ms2: np.ndarray, seed: int = 0, neighbours: int = 10) -> np.ndarray:
+    """Timing conditions ``[N, K]`` (s) for targets ``psa_ms2 [N, P]`` (m/s^2): each row
+    those of a training record drawn at random among the ``neighbours`` whose log10 spectra
+    are nearest the target's (Euclidean over the periods), so durations follow the
+    training set's joint distribution with the spectrum.
+
+    Raises:
+      ValueError: the model has timing conditions but no table of training conditions
+        (``workdir/conditions.npz``, written by training).
+    """
+    if not self.timing_names:
+      return np.zeros((np.shape(psa_ms2)[0], 0), np.float32)
+    if self.conditions is None:
+      raise ValueError(f"this model is conditioned on {self.timing_names} and its workdir has no {checkpoints.CONDITIONS_FILE} "
+                       "to draw them from: give the timing (e.g. --d5_95=12) or retrain to write it")
+    table = np.log10(np.maximum(self.conditions["psa"], conditioning.TINY))
+    log = np.log10(np.maximum(np.asarray(psa_ms2, np.float64), conditioning.TINY))
+    dist = ((log[:, None, :] - table[None, :, :]) ** 2).sum(-1)  # [N, M]
+    k = min(neighbours, table.shape[0])
+    nearest = np.argsort(dist, axis=1)[:, :k]
+    pick = np.random.default_rng(seed).integers(0, k, size=log.shape[0])
+    return self.conditions["timing"][nearest[np.arange(log.shape[0]), pick]].astype(np.float32)
+
+  def complete_timing(self, psa_ms2: np.ndarray, timing: dict | None, seed: int = 0) -> np.ndarray:
+    """Timing conditions ``[N, K]`` (s) from a partial request ``timing`` (name -> s, a
+    number or ``[N]``; names from ``model.timing_conditions``): what is not given comes
+    from :meth:`draw_timing`, and when only one of D5-75 and D5-95 is given the other is the
+    drawn one times the same ratio (so D5-75 < D5-95 holds).
+
+    Raises:
+      ValueError: a name that is not a timing condition of the model, or a value that is
+        not a positive number of seconds (t5 may be 0).
+    """
+    drawn = self.draw_timing(psa_ms2, seed)
+    timing = dict(timing or {})
+    if not self.timing_names and timing:
+      raise ValueError(f"this model has no timing conditions; cannot ask for {sorted(timing)}")
+    for name in timing:
+      if name not in self.timing_names:
+        raise ValueError(f"timing {name!r} is not a condition of this model (it has {self.timing_names})")
+    out = drawn.copy()
+    n = out.shape[0]
+    for name, v in timing.items():
+      v = np.broadcast_to(np.asarray(v, np.float64), (n,))
+      if not np.all(np.isfinite(v)) or np.any(v < 0) or (name != "t5" and np.any(v <= 0)):
+        raise ValueError(f"timing {name}={v.tolist()}: expected finite seconds, > 0 (t5: >= 0)")
+      out[:, self.timing_names.index(name)] = v
+    for given, other in (("d5_95", "d5_75"), ("d5_75", "d5_95")):
+      if given in timing and other not in timing and other in self.timing_names:
+        i, j = self.timing_names.index(given), self.timing_names.index(other)
+        out[:, j] = drawn[:, j] * out[:, i] / np.maximum(drawn[:, i], 1e-3)
+    return out.astype(np.float32)
 
   def sample(self, psa_ms2: np.ndarray, seed: int = 0, refine: str = "none", tol: float = 0.02,
              band_s=(0.05, 4.0), max_latent_steps: int = 60, max_waveform_steps: int = 20,
-             baseline: bool = True, outside_weight: float = 0.25, temperature: float = 1.0) -> Generation:
+             baseline: bool = True, outside_weight: float = 0.25, temperature: float = 1.0,
+             timing_s: np.ndarray | None = None) -> Generation:
     """One record per row of ``psa_ms2 [N, P]`` (targets on the model's periods, m/s^2).
 
     Args:
@@ -186,6 +267,8 @@ class Generator:
       temperature: >= 0, the prior's standard deviation. 1 samples the model as trained;
         below 1 the records fit the target better and resemble each other more (0: every
         record of one target is the same); above 1 the reverse.
+      timing_s: ``[N, K]`` timing conditions, s (models with ``timing_conditions``); by
+        default drawn from training records of similar spectra (:meth:`draw_timing`).
 
     Returns:
       :class:`Generation`.
@@ -203,9 +286,14 @@ class Generator:
     if not np.all(np.isfinite(psa)) or np.any(psa <= 0):
       raise ValueError("psa_ms2 must be finite and positive")
     mask_np = spectra.band_mask(self.periods_s, band_s)
-    c, scale = self.condition(psa)
     n = psa.shape[0]
-    z = temperature * jax.random.normal(jax.random.PRNGKey(seed), (n, self.config.model.latent_dim))
+    if self.timing_names:
+      timing_s = self.draw_timing(psa, seed) if timing_s is None else np.asarray(timing_s, np.float32)
+      if timing_s.shape != (n, len(self.timing_names)):
+        raise ValueError(f"timing_s must be [N, {len(self.timing_names)}] ({self.timing_names}), got {timing_s.shape}")
+    c, scale = self.condition(psa, timing_s)
+    z = temperature * jax.random.normal(jax.random.PRNGKey(seed),
+                                        (n,) + models.latent_shape(self.config.model, self.num_samples))
     log_target = jnp.log10(psa)
     weights_np = np.where(mask_np, 1.0, outside_weight)
     weights = jnp.asarray(weights_np, jnp.float32)
@@ -238,10 +326,11 @@ class Generator:
       out = (out * factors[:, None]).astype(np.float32)  # Exact: PSA(k a) = k PSA(a).
     return Generation(accel_ms2=x, dt=self.dt, periods_s=self.periods_s, target_ms2=psa, psa_ms2=out,
                       misfit=out / psa - 1.0, band_s=tuple(band_s), refine=refine, steps=steps, seed=seed,
-                      temperature=temperature, scale_factors=factors)
+                      temperature=temperature, scale_factors=factors, timing_names=self.timing_names,
+                      timing_s=timing_s if self.timing_names else None)
 
   def generate(self, target, num: int = 11, seed: int = 0, refine: str = "waveform",
-               extrapolate: bool = False, **kwargs) -> Generation:
+               extrapolate: bool = False, timing: dict | None = None, **kwargs) -> Generation:
     """``num`` records for one target spectrum.
 
     Args:
@@ -252,6 +341,9 @@ class Generator:
       refine: "none", "scale", "latent", "waveform" or "both" (see :meth:`sample`).
       extrapolate: allow a target that does not cover the model's periods
         (log-log extrapolation of its end segments).
+      timing: asked timing, name -> s (one number, or ``[num]``), e.g. ``{"d5_95": 12.0}``;
+        the rest is drawn (:meth:`complete_timing`). Models without timing conditions
+        accept only None.
       **kwargs: passed to :meth:`sample` (tol, band_s, step limits, baseline, temperature).
 
     Returns:
@@ -266,6 +358,9 @@ class Generator:
       raise ValueError(f"num must be >= 1, got {num}")
     on_grid = target.at(self.periods_s, extrapolate=extrapolate)
     psa = np.broadcast_to(on_grid.sa_ms2.astype(np.float32), (int(num), self.periods_s.size))
-    result = self.sample(psa, seed=seed, refine=refine, **kwargs)
+    timing_s = self.complete_timing(psa, timing, seed) if self.timing_names else None
+    if timing and not self.timing_names:
+      raise ValueError(f"this model has no timing conditions; cannot ask for {sorted(timing)}")
+    result = self.sample(psa, seed=seed, refine=refine, timing_s=timing_s, **kwargs)
     result.target_name = target.name
     return result

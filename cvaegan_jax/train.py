@@ -52,7 +52,7 @@ def _generate_fakes(static: Static, params, batch_stats, batch, key, train: bool
   b = batch["x"].shape[0]
   variables = {"params": params, "batch_stats": batch_stats}
   mutable = ["batch_stats"] if (train and batch_stats) else False
-  eps = jax.random.normal(k_eps, (b, cfg.model.latent_dim))
+  eps = jax.random.normal(k_eps, (b,) + _latent_shape(static))
   out = static.model.apply(variables, batch["x"], batch["c"], eps, train=train, mutable=mutable)
   (x_rec, mean, logvar), new_vars = out if mutable else (out, {"batch_stats": batch_stats})
   x_prior, new_stats = None, new_vars.get("batch_stats", batch_stats)
@@ -61,14 +61,30 @@ def _generate_fakes(static: Static, params, batch_stats, batch, key, train: bool
   return x_rec, x_prior, mean, logvar, new_stats
 
 
+def _latent_shape(static: Static) -> tuple[int, ...]:
+  return models.latent_shape(static.config.model, static.config.data.num_samples)
+
+
 def _prior_sample(static: Static, params, batch_stats, c, key, train: bool = True):
-  """A sample ``[B, T, 1]`` from N(0, I) latents for conditions ``c [B, P]``, and the
+  """A sample ``[B, T, 1]`` from N(0, I) latents for conditions ``c [B, C]``, and the
   batch statistics after it (updated in training mode)."""
-  z = jax.random.normal(key, (c.shape[0], static.config.model.latent_dim))
+  z = jax.random.normal(key, (c.shape[0],) + _latent_shape(static))
   variables = {"params": params, "batch_stats": batch_stats}
   mutable = ["batch_stats"] if (train and batch_stats) else False
   out = static.model.apply(variables, z, c, train=train, mutable=mutable, method=models.CVAEGAN.generate)
   return (out[0], out[1]["batch_stats"]) if mutable else (out, batch_stats)
+
+
+def _critic_out(static: Static, params, x, c):
+  """(scores, features) of the critic: scores ``[B]`` (paper critic) or ``[B, N]`` (one per
+  position and scale, multi-scale critic); features are ``None`` for the paper's critic."""
+  out = static.critic.apply({"params": params}, x, c)
+  return out if isinstance(out, tuple) else (out, None)
+
+
+def _per_record(scores):
+  """A critic's scores as one per record ``[B]`` (the mean over positions), for WGAN-GP."""
+  return scores if scores.ndim == 1 else jnp.mean(scores, axis=tuple(range(1, scores.ndim)))
 
 
 def _critic_update(static: Static, state: TrainState, batch, key):
@@ -79,33 +95,62 @@ def _critic_update(static: Static, state: TrainState, batch, key):
   fake = jax.lax.stop_gradient(jnp.concatenate(fakes, axis=0))
   real = jnp.concatenate([batch["x"]] * len(fakes), axis=0)
   cond = jnp.concatenate([batch["c"]] * len(fakes), axis=0)
-  mix = jax.random.uniform(k_mix, (real.shape[0], 1, 1))
 
-  def loss_fn(params):
-    critic = lambda x: static.critic.apply({"params": params}, x, cond)
-    w = losses.critic_wasserstein(critic(real), critic(fake))
-    gp = losses.gradient_penalty(critic, real, fake, mix)
-    return w + cfg.gp_weight * gp, (w, gp)
+  if cfg.gan_loss == "lsgan":
+    def loss_fn(params):
+      # The real records are scored once (each appears len(fakes) times in `real`).
+      d_real = _critic_out(static, params, batch["x"], batch["c"])[0]
+      loss = losses.critic_lsgan(d_real, _critic_out(static, params, fake, cond)[0])
+      return loss, {"d_real": jnp.mean(d_real)}
+  else:
+    mix = jax.random.uniform(k_mix, (real.shape[0], 1, 1))
 
-  (loss, (w, gp)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.critic_params)
+    def loss_fn(params):
+      critic = lambda x: _per_record(_critic_out(static, params, x, cond)[0])
+      w = losses.critic_wasserstein(critic(real), critic(fake))
+      gp = losses.gradient_penalty(critic, real, fake, mix)
+      return w + cfg.gp_weight * gp, {"wasserstein": -w, "gradient_penalty": gp}
+
+  (loss, aux), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.critic_params)
   updates, opt_state = static.critic_tx.update(grads, state.critic_opt_state, state.critic_params)
   params = optax.apply_updates(state.critic_params, updates)
-  metrics = {"critic_loss": loss, "wasserstein": -w, "gradient_penalty": gp, "critic_grad_norm": _norm(grads)}
+  metrics = {"critic_loss": loss, **aux, "critic_grad_norm": _norm(grads)}
   return state.replace(critic_params=params, critic_opt_state=opt_state), metrics
 
 
 def _generator_losses(static: Static, params, state: TrainState, batch, key):
   cfg = static.config.training
   x_rec, x_prior, mean, logvar, new_stats = _generate_fakes(static, params, state.gen_batch_stats, batch, key, True)
-  critic = lambda x: static.critic.apply({"params": state.critic_params}, x, batch["c"])
+  critic = lambda x: _critic_out(static, state.critic_params, x, batch["c"])
+  adversarial = losses.generator_lsgan if cfg.gan_loss == "lsgan" else (
+      lambda d: losses.generator_adversarial(_per_record(d)))
+  d_rec, feats_rec = critic(x_rec)
   terms = {
       "reconstruction": losses.reconstruction(batch["x"], x_rec),
       "kl": losses.kl_divergence(mean, logvar),
-      "adversarial": losses.generator_adversarial(critic(x_rec)),
+      "adversarial": adversarial(d_rec),
   }
   if cfg.adv_on_prior:
-    terms["adversarial"] = 0.5 * (terms["adversarial"] + losses.generator_adversarial(critic(x_prior)))
+    terms["adversarial"] = 0.5 * (terms["adversarial"] + adversarial(critic(x_prior)[0]))
   total = cfg.rec_weight * terms["reconstruction"] + cfg.kl_weight * terms["kl"] + cfg.adv_weight * terms["adversarial"]
+  if cfg.feature_matching_weight:
+    # The reconstruction against its own record, layer by layer of the critic.
+    terms["feature_matching"] = losses.feature_matching(critic(batch["x"])[1], feats_rec)
+    total = total + cfg.feature_matching_weight * terms["feature_matching"]
+  if cfg.stft_weight:
+    terms["stft"] = losses.stft_loss(x_rec, batch["x"])
+    total = total + cfg.stft_weight * terms["stft"]
+  fakes_t = {"rec": x_rec} | ({"prior": x_prior} if x_prior is not None else {})
+  if cfg.envelope_weight:
+    # Prior samples too: their condition carries the record's timing, so its envelope is the target.
+    for name, x in fakes_t.items():
+      terms[f"envelope_{name}"] = losses.envelope_loss(x, batch["x"])
+      total = total + cfg.envelope_weight * terms[f"envelope_{name}"]
+  names = tuple(static.config.model.timing_conditions)
+  if cfg.timing_weight and names:
+    for name, x in fakes_t.items():
+      terms[f"timing_{name}"] = losses.timing_misfit(x, batch["timing"], names, static.dt)
+      total = total + cfg.timing_weight * terms[f"timing_{name}"]
   if cfg.spec_weight or cfg.criterion_weight:
     fakes = {"rec": x_rec, "prior": x_prior} if cfg.spec_on_prior else {"rec": x_rec}
     if cfg.criterion_weight:
@@ -150,7 +195,9 @@ def scale_amplitudes(batch: dict, factor: jax.Array, static: Static, state: Trai
   if "psa" in batch:
     out["psa"] = batch["psa"] * factor[:, None]
   if static.config.model.condition == "log_standardized":
-    out["c"] = batch["c"] + jnp.log10(factor)[:, None] / state.cond_std
+    p = batch["log_psa"].shape[-1]  # Timing conditions, after the periods, do not change.
+    shift = jnp.log10(factor)[:, None] / state.cond_std[:p]
+    out["c"] = batch["c"] + jnp.pad(shift, ((0, 0), (0, batch["c"].shape[-1] - p)))
   return out
 
 
@@ -215,7 +262,7 @@ def eval_step(state: TrainState, batch: dict, static: Static) -> dict:
   b = batch["x"].shape[0]
   mean, logvar = static.model.apply(variables, batch["x"], batch["c"], method=models.CVAEGAN.encode)
   x_rec = static.model.apply(variables, mean, batch["c"], method=models.CVAEGAN.generate)
-  z, z2 = jax.random.normal(key, (2, b, cfg.model.latent_dim))
+  z, z2 = jax.random.normal(key, (2, b) + _latent_shape(static))
   x_prior = static.model.apply(variables, z, batch["c"], method=models.CVAEGAN.generate)
   x_prior2 = static.model.apply(variables, z2, batch["c"], method=models.CVAEGAN.generate)
   log_gen = losses.log_spectrum(x_prior, static.dt, static.periods, cfg.data.damping)
@@ -268,12 +315,23 @@ def check_finite(metrics: dict, step: int) -> None:
 # The loop.
 
 
-def read_condition_stats(source, max_examples: int = 20000) -> dict:
-  """Condition statistics from up to ``max_examples`` spectra of the training split."""
+def read_conditions(source, names=(), dt: float = 0.01, max_examples: int = 20000) -> dict:
+  """Spectra ``psa [N, P]`` (m/s^2) and timing measures ``timing [N, K]`` (s, in the order of
+  ``names``) of up to ``max_examples`` records of the training split, evenly spaced."""
   n = len(source)
   idx = np.linspace(0, n - 1, min(n, max_examples)).astype(int)
-  psa = np.stack([np.asarray(source[int(i)]["spectrum"]) for i in idx])
-  return conditioning.condition_stats(psa)
+  rows = [source[int(i)] for i in idx]
+  psa = np.stack([np.asarray(r["spectrum"], np.float32) for r in rows])
+  tim = (conditioning.timing(np.stack([np.asarray(r["waveform"]) for r in rows]), dt, names) if names
+         else np.zeros((len(rows), 0), np.float32))
+  return {"psa": psa, "timing": tim}
+
+
+def read_condition_stats(source, max_examples: int = 20000, names=(), dt: float = 0.01) -> dict:
+  """Condition statistics (:func:`conditioning.condition_stats`) from up to ``max_examples``
+  records of the training split: their spectra and, with ``names``, timing measures."""
+  cond = read_conditions(source, names, dt, max_examples)
+  return conditioning.condition_stats(cond["psa"], cond["timing"])
 
 
 def _eval_batches(source, batch_size: int, max_examples: int, transform):
@@ -393,15 +451,20 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
   replicated, sharded = NamedSharding(mesh, P()), NamedSharding(mesh, P("data"))
 
   manager = checkpoints.make_manager(workdir, tcfg.keep_checkpoints)
-  state = jax.device_put(train_state.create(static, read_condition_stats(sources["train"]), tcfg.seed), replicated)
+  names = tuple(config.model.timing_conditions)
+  conds = read_conditions(sources["train"], names, static.dt)
+  if names and jax.process_index() == 0:  # Generation draws timing from records of similar spectra.
+    np.savez(os.path.join(workdir, checkpoints.CONDITIONS_FILE), psa=conds["psa"], timing=conds["timing"], names=np.asarray(names))
+  stats = conditioning.condition_stats(conds["psa"], conds["timing"])
+  state = jax.device_put(train_state.create(static, stats, tcfg.seed), replicated)
   restored = checkpoints.restore_latest(manager, state)
   if restored is not None:
     state = restored
     logging.info("resumed from %s at step %d", manager.directory, int(state.step))
   stats = {"mean": np.asarray(state.cond_mean), "std": np.asarray(state.cond_std)}
-  keep = ("x", "c", "log_psa", "scale")
-  transform = lambda b: {k: v for k, v in conditioning.features(b, config.model, stats).items() if k in keep}
-  eval_transform = lambda b: conditioning.features(b, config.model, stats)
+  keep = ("x", "c", "log_psa", "scale", "timing")
+  transform = lambda b: {k: v for k, v in conditioning.features(b, config.model, stats, static.dt).items() if k in keep}
+  eval_transform = lambda b: conditioning.features(b, config.model, stats, static.dt)
   loader = input_pipeline.BatchLoader(sources["train"], tcfg.batch_size, tcfg.seed, transform, sharding=sharded)
   p_train, p_eval = compile_steps(static, mesh)
   logger = logs.MetricLogger(workdir, tcfg.num_steps, tcfg.batch_size, enabled=jax.process_index() == 0,

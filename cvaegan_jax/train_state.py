@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import ml_collections
 import optax
 
-from cvaegan_jax import models, spectra
+from cvaegan_jax import conditioning, models, spectra
 
 __all__ = ["TrainState", "Static", "make_optimizers", "make_static", "create", "abstract"]
 
@@ -36,8 +36,8 @@ class TrainState:
   critic_opt_state: Any
   ema_params: Any
   key: jax.Array  # uint32[2] raw root key.
-  cond_mean: jax.Array  # [P] log10 PSA mean of the training set.
-  cond_std: jax.Array  # [P] log10 PSA std.
+  cond_mean: jax.Array  # [P + K] log10 PSA mean of the training set, then ln(t + 1 s) of its K timing measures.
+  cond_std: jax.Array  # [P + K] their standard deviations.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,6 +72,14 @@ def make_static(config) -> Static:
   t = config.training
   if isinstance(t.num_steps, bool) or not isinstance(t.num_steps, int) or t.num_steps < 1:
     raise ValueError(f"training.num_steps={t.num_steps!r}: expected a positive number of steps")
+  if t.gan_loss not in ("wgan-gp", "lsgan"):
+    raise ValueError(f"training.gan_loss must be 'wgan-gp' or 'lsgan', got {t.gan_loss!r}")
+  names = conditioning.check_timing_names(config.model.timing_conditions)
+  if t.timing_weight and not names:
+    raise ValueError("training.timing_weight asks records to keep their timing conditions: set "
+                     "model.timing_conditions (e.g. ('t5', 'd5_75', 'd5_95'))")
+  if t.feature_matching_weight and config.model.critic != "multiscale":
+    raise ValueError("training.feature_matching_weight needs the critic's features: model.critic='multiscale'")
   if t.decorrelation_weight and not (t.adv_on_prior or t.spec_on_prior):
     raise ValueError("training.decorrelation_weight compares prior samples: it needs training.adv_on_prior "
                      "or training.spec_on_prior")
@@ -97,8 +105,8 @@ def create(static: Static, cond_stats: dict, seed: int) -> TrainState:
   key = jax.random.PRNGKey(seed)
   k_gen, k_critic, k_eps = jax.random.split(key, 3)
   x = jnp.zeros((2, cfg.data.num_samples, 1))
-  c = jnp.zeros((2, cfg.data.num_periods))
-  eps = jnp.zeros((2, cfg.model.latent_dim))
+  c = jnp.zeros((2, cfg.data.num_periods + len(cfg.model.timing_conditions)))
+  eps = jnp.zeros((2,) + models.latent_shape(cfg.model, cfg.data.num_samples))
   variables = static.model.init(k_gen, x, c, eps, train=False)
   gen_params = variables["params"]
   critic_params = static.critic.init(k_critic, x, c)["params"]
@@ -119,6 +127,6 @@ def create(static: Static, cond_stats: dict, seed: int) -> TrainState:
 def abstract(static: Static) -> TrainState:
   """The state's structure as ``jax.ShapeDtypeStruct`` leaves (nothing is computed or
   allocated): the template for restoring a checkpoint of ``static``'s config."""
-  p = static.config.data.num_periods
+  p = static.config.data.num_periods + len(static.config.model.timing_conditions)
   stats = {"mean": jnp.zeros(p, jnp.float32), "std": jnp.ones(p, jnp.float32)}
   return jax.eval_shape(lambda s: create(static, s, 0), stats)

@@ -14,9 +14,9 @@ PACKAGES = ("cvaegan_jax", "data_prep")
 # Bottom to top. A module may import modules of lower layers only (not its own layer).
 LAYERS = (
     {"cvaegan_jax.validation"},
-    {"cvaegan_jax.spectra", "cvaegan_jax.intensity", "cvaegan_jax.conditioning", "cvaegan_jax.exports",
+    {"cvaegan_jax.spectra", "cvaegan_jax.intensity", "cvaegan_jax.scenarios", "cvaegan_jax.exports",
      "cvaegan_jax.logs", "data_prep.envelopes", "data_prep.knet", "data_prep.processing", "data_prep.picking", "data_prep.qc_plots"},
-    {"cvaegan_jax.fit", "cvaegan_jax.simqke", "cvaegan_jax.models", "cvaegan_jax.compliance", "cvaegan_jax.checkpoints",
+    {"cvaegan_jax.fit", "cvaegan_jax.conditioning", "cvaegan_jax.simqke", "cvaegan_jax.models", "cvaegan_jax.compliance", "cvaegan_jax.checkpoints",
      "cvaegan_jax.figures", "data_prep.stochastic", "data_prep.aic_picker", "data_prep.external_pickers"},
     {"data_prep.pickers", "data_prep.pipeline", "data_prep.simulate"},
     {"cvaegan_jax.losses", "cvaegan_jax.targets", "cvaegan_jax.train_state",
