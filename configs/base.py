@@ -105,4 +105,10 @@ def get_config():
   config.generate.allow_extrapolation = False  # Extrapolate targets short of the model's periods.
   config.generate.check = "auto"  # Suite rule: auto (the target's code), ec8, asce7-16, asce7-22, "".
   config.generate.t1_s = 1.0  # Fundamental period for the compliance check, s.
+  config.generate.t5_s = 0.0  # Asked onset t5, s (0: drawn from training records of similar spectra).
+  config.generate.d5_75_s = 0.0  # Asked D5-75, s (0: drawn, or from the scenario).
+  config.generate.d5_95_s = 0.0  # Asked D5-95, s (0: drawn, or from the scenario).
+  config.generate.magnitude = 0.0  # Scenario Mw for AS16 durations (0: no scenario).
+  config.generate.distance_km = 0.0  # Scenario rupture distance, km.
+  config.generate.vs30_ms = 400.0  # Scenario Vs30, m/s.
   return config

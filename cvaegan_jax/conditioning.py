@@ -15,8 +15,9 @@ fields of ``config.model``:
 
 ``timing_conditions`` (``config.model``) appends measures of *when* the record shakes to the
 condition, after the ``P`` spectral ordinates: any of ``TIMING_MEASURES`` (the Husid onset t5
-and the significant durations D5-75 and D5-95, in s), each as ``ln(t + 1 s)`` standardised by
-the training set's mean and std (the statistics' last ``K`` entries). A spectrum does not fix
+and the significant durations D5-75 and D5-95, in s), each as ``ln(t + 1 s)``, not
+standardised (it is O(1) already, and the timing decoder reads the seconds back from it: the
+statistics' last ``K`` entries are mean 0, std 1). A spectrum does not fix
 a duration (a small near event and a large far one can share it), so without them a
 generator cannot know how long to shake; with them the user (or a scenario, or the training
 set's records of similar spectra) says so.
@@ -74,12 +75,13 @@ def to_model_units(accel_ms2: np.ndarray, scale: np.ndarray) -> np.ndarray:
 
 def condition_stats(psa_ms2: np.ndarray, timing_s: np.ndarray | None = None) -> dict:
   """Mean and standard deviation per entry of the condition: log10 PSA per period over
-  ``psa_ms2 [N, P]``, then, with ``timing_s [N, K]`` (s), ``ln(t + 1 s)`` per measure.
-  Returns ``{"mean": [P + K], "std": [P + K]}``."""
+  ``psa_ms2 [N, P]``, then, with ``timing_s [N, K]`` (s), 0 and 1 for the ``K`` timing
+  measures (used as ``ln(t + 1 s)``, unstandardised). Returns ``{"mean": [P + K], "std": [P + K]}``."""
   log = np.log10(np.maximum(psa_ms2, TINY))
-  if timing_s is not None and np.shape(timing_s)[-1]:
-    log = np.concatenate([log, timing_features(np.asarray(timing_s, np.float64))], axis=-1)
-  return {"mean": log.mean(axis=0).astype(np.float32), "std": np.maximum(log.std(axis=0), 1e-3).astype(np.float32)}
+  mean, std = log.mean(axis=0), np.maximum(log.std(axis=0), 1e-3)
+  k = 0 if timing_s is None else np.shape(timing_s)[-1]
+  return {"mean": np.concatenate([mean, np.zeros(k)]).astype(np.float32),
+          "std": np.concatenate([std, np.ones(k)]).astype(np.float32)}
 
 
 def condition(psa_ms2, kind: str, stats: dict | None = None, xp=np, timing_s=None):

@@ -42,9 +42,11 @@ def main(argv):
     evaluate.evaluate_model(config, workdir)
   if mode in ("generate", "quickstart"):
     g = config.generate
+    timing = {k: v for k, v in (("t5", g.t5_s), ("d5_75", g.d5_75_s), ("d5_95", g.d5_95_s)) if v}
+    scenario = dict(magnitude=g.magnitude, distance_km=g.distance_km, vs30_ms=g.vs30_ms) if g.magnitude else None
     suites.generate_suite(workdir, g.target, num=g.num, seed=g.seed, refine=g.refine, out_dir=g.out_dir or None,
                           formats=tuple(g.formats), extrapolate=g.allow_extrapolation, rule=g.check, t1_s=g.t1_s,
-                          tol=g.tol, temperature=g.temperature)
+                          tol=g.tol, temperature=g.temperature, timing=timing or None, scenario=scenario)
 
 
 if __name__ == "__main__":

@@ -29,9 +29,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 
-__all__ = ["Encoder", "Decoder", "Critic", "MultiScaleCritic", "CVAEGAN", "build", "latent_shape"]
+__all__ = ["Encoder", "Decoder", "TimingDecoder", "husid_template", "Critic", "MultiScaleCritic", "CVAEGAN", "build",
+           "latent_shape", "TEMPLATE_TIMING"]
+
+TEMPLATE_TIMING = ("t5", "d5_75", "d5_95")  # The timing conditions the Husid template reads, in order.
 
 
 def _batch_norm(x, train: bool):
@@ -68,11 +72,6 @@ class Encoder(nn.Module):
 class Decoder(nn.Module):
   """p(x | z, c): ``z [B, latent]``, ``c [B, C]`` -> ``x [B, T, 1]`` with
   ``T = base_length * 2**len(features)``.
-
-  With ``time_latent`` the latent is ``z [B, base_length, latent]``: the first Dense makes
-  the base frames from the condition alone (so where energy goes is the condition's, e.g.
-  its onset and durations) and each frame adds a projection of its own latent (so what is
-  drawn there, its phase and bursts, is the latent's).
   """
   base_length: int = 375
   base_features: int = 256
@@ -82,17 +81,11 @@ class Decoder(nn.Module):
   zero_mean: bool = False  # Subtract the output's time average (band-passed records have none).
   peak_normalize: bool = False  # Divide the output by its largest |sample| (see below).
   film: bool = False  # The condition sets a scale and shift of every block's channels (see below).
-  time_latent: bool = False  # z has a time axis of base_length frames (see above).
 
   @nn.compact
   def __call__(self, z, c, train: bool):
-    if self.time_latent:
-      h = nn.Dense(self.base_length * self.base_features)(c)
-      x = h.reshape((h.shape[0], self.base_length, self.base_features))
-      x = x + nn.Dense(self.base_features, name="latent_frames")(z)
-    else:
-      h = nn.Dense(self.base_length * self.base_features)(jnp.concatenate([z, c], axis=-1))
-      x = h.reshape((h.shape[0], self.base_length, self.base_features))
+    h = nn.Dense(self.base_length * self.base_features)(jnp.concatenate([z, c], axis=-1))
+    x = h.reshape((h.shape[0], self.base_length, self.base_features))
     for f in self.features:
       x = jnp.repeat(x, 2, axis=1)  # Keras UpSampling1D(2).
       x = nn.Conv(f, (self.kernel,), padding="SAME")(x)
@@ -120,6 +113,78 @@ class Decoder(nn.Module):
       # target's exactly. (It does not remove the fixed-time spike the spectral losses favour:
       # the spike then sets the level of the rest of the record; see docs/experiments.md.)
       x = x / (jnp.max(jnp.abs(x), axis=1, keepdims=True) + 1e-6)
+    return x
+
+
+def husid_template(timing_s, frames: int, frame_s: float):
+  """The Husid curve that timing conditions describe, per frame: ``timing_s [B, 3]`` (t5,
+  D5-75, D5-95 in s) -> ``[B, frames, 2]``: the curve ``H`` (piecewise linear through 0 at the
+  start, 0.05 at t5, 0.75 at t5 + D5-75, 0.95 at t5 + D5-95 and 1 at the window's end, read at
+  each frame's centre) and ``ln`` of its slope times the window length (the log energy
+  density: 0 for energy spread evenly over the window).
+
+  Ding et al. (2026) condition their generator on the Husid curve itself; here it is built
+  from the three numbers, so that a user can ask for them.
+  """
+  length = frames * frame_s
+  t5 = jnp.clip(timing_s[:, 0], 0.0, 0.97 * length)
+  t75 = jnp.clip(t5 + timing_s[:, 1], t5 + 0.01 * frame_s, 0.98 * length)
+  t95 = jnp.clip(t5 + timing_s[:, 2], t75 + 0.01 * frame_s, 0.99 * length)
+  knots_t = jnp.stack([jnp.zeros_like(t5), t5, t75, t95, jnp.full_like(t5, length)], axis=-1)  # [B, 5]
+  knots_h = jnp.asarray([0.0, 0.05, 0.75, 0.95, 1.0])
+  t = frame_s * (jnp.arange(frames) + 0.5)
+  h = jax.vmap(lambda kt: jnp.interp(t, kt, knots_h))(knots_t)
+  seg = jnp.clip(jnp.sum(t[None, :, None] >= knots_t[:, None, 1:4], axis=-1), 0, 3)  # Segment of each frame.
+  slope = jnp.diff(knots_h)[None, :] / jnp.maximum(jnp.diff(knots_t, axis=-1), 1e-3)  # [B, 4] per s.
+  log_density = jnp.log(jnp.take_along_axis(slope, seg, axis=-1) * length)
+  return jnp.stack([h, log_density], axis=-1)
+
+
+class TimingDecoder(nn.Module):
+  """p(x | z, c) with a time-axis latent: ``z [B, F, latent]``, ``c [B, C]`` -> ``x [B, T, 1]``,
+  ``T = F * 2**len(features)``.
+
+  Nothing in it is tied to an absolute time: each base frame is a Dense of its own latent,
+  the condition and (with timing conditions) the Husid template at that frame
+  (:func:`husid_template`, read from the condition's last three entries, ``ln(t + 1 s)``);
+  dilated residual convolutions at the frame rate (``dilations``) give the frames a context
+  of seconds (long periods); the upsampling blocks are the paper's, with FiLM. The paper's
+  decoder makes its first frames with one Dense of the condition, a weight for every instant,
+  which is where the fixed-time spikes of its samples come from.
+  """
+  base_length: int = 375
+  base_features: int = 64
+  features: Sequence[int] = (64, 32, 16)
+  kernel: int = 3
+  zero_mean: bool = True
+  film: bool = True
+  dilations: Sequence[int] = (1, 3, 9, 27)
+  timing: bool = False  # The condition ends in ln(t5 + 1), ln(D5-75 + 1), ln(D5-95 + 1) (s).
+  frame_s: float = 0.08  # Seconds per base frame.
+  negative_slope: float = 0.2
+
+  @nn.compact
+  def __call__(self, z, c, train: bool):
+    b, f = z.shape[0], z.shape[1]
+    parts = [z, jnp.broadcast_to(c[:, None, :], (b, f, c.shape[-1]))]
+    if self.timing:
+      parts.append(husid_template(jnp.exp(c[:, -3:]) - 1.0, f, self.frame_s))
+    x = nn.Dense(self.base_features, name="frames")(jnp.concatenate(parts, axis=-1))
+    for i, d in enumerate(self.dilations):
+      h = nn.Conv(self.base_features, (3,), kernel_dilation=(d,), padding="SAME", name=f"context_{i}")(
+          nn.leaky_relu(x, self.negative_slope))
+      x = x + h
+    for f_out in self.features:
+      x = jnp.repeat(x, 2, axis=1)
+      x = nn.Conv(f_out, (self.kernel,), padding="SAME")(x)
+      x = _batch_norm(x, train)
+      if self.film:
+        gb = nn.Dense(2 * f_out, kernel_init=nn.initializers.zeros)(c)[:, None, :]
+        x = x * (1.0 + gb[..., :f_out]) + gb[..., f_out:]
+      x = nn.relu(x)
+    x = nn.Conv(1, (self.kernel,), padding="SAME")(x)
+    if self.zero_mean:
+      x = x - jnp.mean(x, axis=1, keepdims=True)
     return x
 
 
@@ -182,7 +247,7 @@ class MultiScaleCritic(nn.Module):
 class CVAEGAN(nn.Module):
   """Encoder + decoder (the generator); the critic is a separate module with its own state."""
   encoder: Encoder
-  decoder: Decoder
+  decoder: nn.Module
 
   def __call__(self, x, c, eps, train: bool):
     """Reconstruct: returns (x_rec [B, T, 1], mean, logvar); eps ~ N(0, I), all three of the
@@ -209,16 +274,18 @@ def latent_shape(model_config, num_samples: int) -> tuple[int, ...]:
   return (m.latent_dim,)
 
 
-def build(model_config, num_samples: int) -> tuple[CVAEGAN, nn.Module]:
+def build(model_config, num_samples: int, dt: float | None = None) -> tuple[CVAEGAN, nn.Module]:
   """The generator (encoder + decoder) and critic of a ``config.model``.
 
   Args:
     model_config: ``config.model`` (see ``configs/base.py``).
     num_samples: samples per record ``T``; divisible by ``2**len(decoder_features)``.
+    dt: sampling interval, s (needed by the timing decoder with timing conditions).
 
   Raises:
     ValueError: ``num_samples`` not divisible by the decoder's total upsampling, a time
-      latent whose encoder does not reach the decoder's frames, or an unknown critic.
+      latent whose encoder does not reach the decoder's frames, timing conditions other than
+      ``("t5", "d5_75", "d5_95")`` with a time latent, or an unknown critic.
   """
   m = model_config
   n_up = len(m.decoder_features)
@@ -229,9 +296,20 @@ def build(model_config, num_samples: int) -> tuple[CVAEGAN, nn.Module]:
     raise ValueError(f"model.time_latent: the encoder's {len(m.encoder_features)} convolutions of stride "
                      f"{m.encoder_stride} must reduce {num_samples} samples to the decoder's {frames} frames")
   enc = Encoder(tuple(m.encoder_features), m.encoder_kernel, m.encoder_stride, m.latent_dim, m.time_latent)
-  dec = Decoder(frames, m.decoder_base_features, tuple(m.decoder_features), m.decoder_kernel,
-                m.decoder_output, zero_mean=m.decoder_zero_mean, peak_normalize=m.decoder_peak_normalize,
-                film=m.decoder_film, time_latent=m.time_latent)
+  if m.time_latent:
+    timing = tuple(m.timing_conditions)
+    if timing not in ((), TEMPLATE_TIMING):
+      raise ValueError(f"model.time_latent reads its Husid template from timing_conditions {TEMPLATE_TIMING} "
+                       f"(or none), got {timing}")
+    if timing and dt is None:
+      raise ValueError("models.build needs dt (s) for the timing decoder's Husid template")
+    dec = TimingDecoder(frames, m.decoder_base_features, tuple(m.decoder_features), m.decoder_kernel,
+                        zero_mean=m.decoder_zero_mean, film=m.decoder_film, timing=bool(timing),
+                        frame_s=(dt or 0.0) * 2**n_up)
+  else:
+    dec = Decoder(frames, m.decoder_base_features, tuple(m.decoder_features), m.decoder_kernel,
+                  m.decoder_output, zero_mean=m.decoder_zero_mean, peak_normalize=m.decoder_peak_normalize,
+                  film=m.decoder_film)
   if m.critic == "paper":
     critic = Critic(tuple(m.critic_features), m.critic_kernel, m.critic_stride)
   elif m.critic == "multiscale":

@@ -135,7 +135,7 @@ class Generator:
     self.config = config
     self.timing_names = conditioning.check_timing_names(config.model.timing_conditions)
     self.conditions = conditions
-    self.model, _ = models.build(config.model, config.data.num_samples)
+    self.model, _ = models.build(config.model, config.data.num_samples, 1.0 / float(config.data.sampling_rate_hz))
     self.variables = variables
     self.cond_stats = {k: np.asarray(v, np.float32) for k, v in cond_stats.items()}
     self.periods = tuple(float(t) for t in spectra.log_periods(config.data.t_min_s, config.data.t_max_s,

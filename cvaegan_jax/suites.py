@@ -12,7 +12,9 @@ import json
 import logging
 import os
 
-from cvaegan_jax import compliance, design_codes, exports, figures, sampling, specs, validation
+import numpy as np
+
+from cvaegan_jax import compliance, design_codes, exports, figures, sampling, scenarios, specs, validation
 from cvaegan_jax import refine as refine_lib
 
 __all__ = ["rule_for_target", "generate_suite"]
@@ -41,8 +43,18 @@ def rule_for_target(target: str) -> str:
   return ""
 
 
-def _check_request(target, num, refine, out_dir, formats, rule, t1_s, tol, temperature) -> None:
+def _check_request(target, num, refine, out_dir, formats, rule, t1_s, tol, temperature, timing, scenario) -> None:
   """Every argument of :func:`generate_suite` that can be checked without the model (ValueError)."""
+  for name, v in (timing or {}).items():
+    if name == "t5":
+      validation.non_negative_float(v, "t5", "seconds")
+    else:
+      validation.positive_float(v, name, "seconds")
+  if scenario:
+    unknown = set(scenario) - {"magnitude", "distance_km", "vs30_ms", "mechanism"}
+    if unknown or not {"magnitude", "distance_km"} <= set(scenario):
+      raise ValueError(f"scenario needs magnitude and distance_km (optional vs30_ms, mechanism), got {sorted(scenario)}")
+    scenarios.durations(**scenario)  # Checks every value, naming it.
   if isinstance(num, bool) or not isinstance(num, int) or num < 1:
     raise ValueError(f"num must be an integer >= 1, got {num!r}")
   if refine not in refine_lib.REFINE_MODES:
@@ -63,7 +75,7 @@ def _check_request(target, num, refine, out_dir, formats, rule, t1_s, tol, tempe
 def generate_suite(workdir: str, target: str, num: int = 11, seed: int = 0, refine: str = "waveform",
                    out_dir: str | None = None, formats=("at2", "csv", "npz"), extrapolate: bool = False,
                    rule: str = "", t1_s: float = 1.0, tol: float = 0.02, band_s=(0.05, 4.0),
-                   temperature: float = 1.0) -> dict:
+                   temperature: float = 1.0, timing: dict | None = None, scenario: dict | None = None) -> dict:
   """The generate job: load ``workdir``, generate a suite for ``target``, export, check, plot.
 
   Args:
@@ -78,6 +90,11 @@ def generate_suite(workdir: str, target: str, num: int = 11, seed: int = 0, refi
     rule: "" (no check), "ec8", "asce7-16" or "asce7-22": suite compliance of the
       records' mean spectrum (:func:`cvaegan_jax.compliance.check_suite`) around ``t1_s``;
       "auto": the rule of the target's own code (:func:`rule_for_target`), none for others.
+    timing: asked timing conditions, name -> s (``t5``, ``d5_75``, ``d5_95``), the same for
+      every record; the rest drawn (:meth:`Generator.complete_timing`).
+    scenario: ``{"magnitude", "distance_km"[, "vs30_ms", "mechanism"]}``: each record's
+      D5-75 and D5-95 drawn from Afshari & Stewart (2016) for it
+      (:func:`cvaegan_jax.scenarios.durations`); ``timing`` overrides it.
 
   Returns:
     dict: ``generation`` (:class:`Generation`), ``files`` (written paths), ``summary``
@@ -87,11 +104,21 @@ def generate_suite(workdir: str, target: str, num: int = 11, seed: int = 0, refi
     ValueError: a bad ``num``, format, rule, refinement or target spec, or an ``out_dir``
       that is a file: all checked before the model loads or anything is written.
   """
-  _check_request(target, num, refine, out_dir, formats, rule, t1_s, tol, temperature)
+  _check_request(target, num, refine, out_dir, formats, rule, t1_s, tol, temperature, timing, scenario)
   gen = sampling.Generator.from_workdir(workdir)
+  if (timing or scenario) and not gen.timing_names:
+    raise ValueError(f"{workdir}'s model has no timing conditions (model.timing_conditions): it cannot take "
+                     "asked durations or a scenario")
   tgt = specs.parse(target, periods_s=gen.periods_s)
+  asked = {}
+  if scenario:
+    d = scenarios.durations(num=num, seed=seed, **scenario)
+    asked.update({k: d[k] for k in ("d5_75", "d5_95") if k in gen.timing_names})
+    print(f"scenario {scenario}: AS16 median D5-75 {d['median']['d5_75']:.1f} s, D5-95 {d['median']['d5_95']:.1f} s "
+          f"(sigma ln {d['sigma']['d5_95']:.2f})")
+  asked.update(timing or {})
   result = gen.generate(tgt, num=num, seed=seed, refine=refine, extrapolate=extrapolate, tol=tol, band_s=band_s,
-                        temperature=temperature)
+                        temperature=temperature, timing=asked or None)
   out_dir = out_dir or os.path.join(workdir, "generated")
   os.makedirs(out_dir, exist_ok=True)
   names = [f"gen_{seed:04d}_{i:03d}" for i in range(num)]
@@ -117,6 +144,11 @@ def generate_suite(workdir: str, target: str, num: int = 11, seed: int = 0, refi
   figures.suite(result, fig, title=f"{tgt.name}: {num} records, refine={refine}"
                       + (f", temperature {temperature:g}" if temperature != 1 else ""))
   files += [os.path.join(out_dir, "suite.json"), fig]
+  tim = summary["timing"]
+  print("durations (median of the suite): " + ", ".join(
+      f"{name} {np.median(tim['got'][name]):.1f} s"
+      + (f" (asked {np.median(tim['asked'][name]):.1f} s)" if tim["asked"] and name in tim["asked"] else "")
+      for name in ("t5", "d5_75", "d5_95")))
   print(f"{num} records for {tgt.name}: mean |misfit| {summary['mean_abs_misfit']:.2%}, "
         f"max {summary['max_abs_misfit']:.2%} over {band_s[0]}-{band_s[1]} s"
         + (f"; largest correlation between two records {summary['max_pair_correlation']:.2f}" if num > 1 else "")

@@ -86,7 +86,7 @@ def make_static(config) -> Static:
   augment = t.amplitude_augment
   if augment and augment < 1.0:
     raise ValueError(f"training.amplitude_augment={augment}: expected 0 (off) or the largest factor, >= 1")
-  model, critic = models.build(config.model, config.data.num_samples)
+  model, critic = models.build(config.model, config.data.num_samples, 1.0 / config.data.sampling_rate_hz)
   gen_tx, critic_tx = make_optimizers(config.optimizer)
   periods = tuple(float(t) for t in spectra.log_periods(config.data.t_min_s, config.data.t_max_s,
                                                         config.data.num_periods))

@@ -6,8 +6,8 @@ import shutil
 import numpy as np
 import pytest
 
-from cvaegan_jax import (checkpoints, evaluate, exports, fit, intensity, refine, sampling, specs, spectra, suites,
-                         targets, train, train_state)
+from cvaegan_jax import (checkpoints, evaluate, exports, fit, intensity, models, refine, sampling, specs, spectra,
+                         suites, targets, train, train_state)
 from tests.train_test import tiny_config
 
 EC8 = "ec8:type=1,ground=B,ag=0.3g"
@@ -113,14 +113,15 @@ def test_temperature_scales_the_latent(gen):
   np.testing.assert_array_equal(default.accel_ms2, one.accel_ms2)
   # By hand: decode 0.5 z with the same z, bring to m/s^2, baseline-correct.
   half = gen.generate(EC8, num=3, seed=5, refine="none", temperature=0.5)
-  c, scale = gen.condition(half.target_ms2)
-  z = 0.5 * jax.random.normal(jax.random.PRNGKey(5), (3, gen.config.model.latent_dim))
+  c, scale = gen.condition(half.target_ms2, half.timing_s)
+  z = 0.5 * jax.random.normal(jax.random.PRNGKey(5), (3,) + models.latent_shape(gen.config.model, gen.num_samples))
   x = np.asarray(sampling._decode(gen.model, gen.variables, z, c), np.float64) * scale[:, None]
   np.testing.assert_allclose(half.accel_ms2, intensity.baseline_correct(x, gen.dt), rtol=1e-4,
                              atol=1e-5 * np.abs(x).max())
   assert half.temperature == 0.5 and half.summary()["temperature"] == 0.5
-  # Temperature 0: the prior's mean, the same record for every seed and row.
-  zero = [gen.generate(EC8, num=2, seed=s, refine="none", temperature=0.0).accel_ms2 for s in (0, 1)]
+  # Temperature 0: the prior's mean, the same record for every seed and row (under the same timing).
+  timing = {"t5": 3.0, "d5_75": 5.0, "d5_95": 12.0}
+  zero = [gen.generate(EC8, num=2, seed=s, refine="none", temperature=0.0, timing=timing).accel_ms2 for s in (0, 1)]
   np.testing.assert_array_equal(zero[0][0], zero[0][1])
   np.testing.assert_array_equal(zero[0], zero[1])
   for bad in (-0.1, float("nan")):

@@ -47,13 +47,22 @@ def test_shapes_through_the_models():
   cfg.model.decoder_features = (8, 8, 8)
   cfg.model.critic_features = (4, 4, 4, 4)
   static = train_state.make_static(cfg)
-  state = train_state.create(static, {"mean": np.zeros(100), "std": np.ones(100)}, 0)
+  state = train_state.create(static, {"mean": np.zeros(103), "std": np.ones(103)}, 0)  # 100 periods, 3 timings.
   x = jnp.ones((3, 3000, 1))
-  c = jnp.ones((3, 100))
+  c = jnp.ones((3, 103))
   v = {"params": state.gen_params, "batch_stats": state.gen_batch_stats}
-  x_rec, mean, logvar = static.model.apply(v, x, c, jnp.zeros((3, 100)), train=False)
-  assert x_rec.shape == (3, 3000, 1) and mean.shape == logvar.shape == (3, 100)
-  assert static.critic.apply({"params": state.critic_params}, x, c).shape == (3,)
+  x_rec, mean, logvar = static.model.apply(v, x, c, jnp.zeros((3, 375, 8)), train=False)
+  assert x_rec.shape == (3, 3000, 1) and mean.shape == logvar.shape == (3, 375, 8)  # 8 latents per frame.
+  scores, feats = static.critic.apply({"params": state.critic_params}, x, c)
+  assert scores.shape == (3, 188 + 94 + 47) and len(feats) == 12  # A score per position of 3 scales.
+  paper_cfg = paper.get_config()
+  paper_static = train_state.make_static(paper_cfg)
+  paper_state = train_state.create(paper_static, {"mean": np.zeros(200), "std": np.ones(200)}, 0)
+  c200 = jnp.ones((3, 200))
+  assert paper_static.critic.apply({"params": paper_state.critic_params}, x, c200).shape == (3,)
+  _, mean, _ = paper_static.model.apply({"params": paper_state.gen_params, "batch_stats": paper_state.gen_batch_stats},
+                                        x, c200, jnp.zeros((3, 100)), train=False)
+  assert mean.shape == (3, 100)
   with pytest.raises(ValueError, match="divisible by 2\\*\\*3"):
     cfg.data.num_samples = 3001
     train_state.make_static(cfg)

@@ -91,7 +91,7 @@ def test_multiscale_critic_shapes():
 
 
 def _model_config(**kw):
-  cfg = ml_collections.ConfigDict(dict(
+  cfg = ml_collections.ConfigDict(dict(timing_conditions=("t5", "d5_75", "d5_95"),
       latent_dim=4, encoder_features=(4, 4, 8), encoder_kernel=10, encoder_stride=2, decoder_base_features=8,
       decoder_features=(8, 4, 4), decoder_kernel=3, critic_features=(4, 4), critic_kernel=5, critic_stride=2,
       decoder_output="linear", decoder_zero_mean=True, decoder_peak_normalize=False, decoder_film=True,
@@ -102,9 +102,9 @@ def _model_config(**kw):
 
 def test_time_latent_has_a_time_axis_and_moves_the_record_locally():
   cfg = _model_config()
-  gen, _ = models.build(cfg, 3000)
+  gen, _ = models.build(cfg, 3000, 0.01)
   assert models.latent_shape(cfg, 3000) == (375, 4)
-  x, c = jnp.zeros((2, 3000, 1)), jnp.zeros((2, 5))
+  x, c = jnp.zeros((2, 3000, 1)), jnp.zeros((2, 8))
   variables = gen.init(jax.random.PRNGKey(0), x, c, jnp.zeros((2, 375, 4)), train=False)
   mean, logvar = gen.apply(variables, x, c, method=models.CVAEGAN.encode)
   assert mean.shape == logvar.shape == (2, 375, 4)
@@ -112,14 +112,28 @@ def test_time_latent_has_a_time_axis_and_moves_the_record_locally():
   out = gen.apply(variables, z, c[:1], method=models.CVAEGAN.generate)
   z2 = z.at[:, 300:].set(0.0)  # Change the latent of the last 75 frames (the last 6 s) only.
   out2 = gen.apply(variables, z2, c[:1], method=models.CVAEGAN.generate)
-  diff = np.abs(np.asarray(out2 - out)[0, :, 0])
-  # The decoder's receptive field is a few frames; zero_mean spreads a constant, removed here.
-  diff = np.abs(np.asarray((out2 - out)[0, :, 0]) - np.median(np.asarray((out2 - out)[0, :2000, 0])))
-  assert diff[:2300].max() < 1e-5 < diff[2450:].max()
+  # The dilated context reaches 40 frames (3.2 s) back; zero_mean spreads a constant, removed here.
+  d = np.asarray((out2 - out)[0, :, 0])
+  diff = np.abs(d - np.median(d[:1500]))
+  assert diff[:2000].max() < 1e-5 < diff[2400:].max()
   with pytest.raises(ValueError, match="encoder"):
-    models.build(_model_config(encoder_features=(4, 4)), 3000)
+    models.build(_model_config(encoder_features=(4, 4)), 3000, 0.01)
   with pytest.raises(ValueError, match="model.critic"):
-    models.build(_model_config(critic="patch"), 3000)
+    models.build(_model_config(critic="patch"), 3000, 0.01)
+  with pytest.raises(ValueError, match="Husid template"):
+    models.build(_model_config(timing_conditions=("d5_95",)), 3000, 0.01)
+
+
+def test_husid_template_passes_through_the_asked_times():
+  frame_s, frames = 0.08, 375  # 30 s.
+  tpl = np.asarray(models.husid_template(jnp.asarray([[4.0, 6.0, 14.0]]), frames, frame_s))[0]
+  t = frame_s * (np.arange(frames) + 0.5)
+  h = tpl[:, 0]
+  np.testing.assert_allclose(np.interp([4.0, 10.0, 18.0], t, h), [0.05, 0.75, 0.95], atol=3e-3)  # Frame centres straddle the knots.
+  assert np.all(np.diff(h) >= 0) and h[0] > 0 and h[-1] < 1
+  # Log energy density times the window: 0.70 of the energy in 6 s of 30 s -> ln(0.7 * 30 / 6).
+  np.testing.assert_allclose(tpl[np.searchsorted(t, 7.0), 1], np.log(0.7 * 30 / 6), rtol=1e-5)
+  np.testing.assert_allclose(tpl[0, 1], np.log(0.05 * 30 / 4), rtol=1e-5)
 
 
 def test_timing_conditions_round_trip_through_normalisation():
@@ -130,8 +144,8 @@ def test_timing_conditions_round_trip_through_normalisation():
   assert stats["mean"].shape == (9,)
   c = conditioning.condition(psa, "log_standardized", stats, timing_s=timing)
   assert c.shape == (50, 9)
-  np.testing.assert_allclose(c.mean(0), 0.0, atol=1e-4)  # Standardised by its own statistics.
-  back = np.exp(c[:, 6:] * stats["std"][6:] + stats["mean"][6:]) - conditioning.TIMING_OFFSET_S
+  np.testing.assert_allclose(c[:, :6].mean(0), 0.0, atol=1e-4)  # Spectra: standardised by their own statistics.
+  back = np.exp(c[:, 6:]) - conditioning.TIMING_OFFSET_S  # Timing: ln(t + 1 s), what the decoder reads back.
   np.testing.assert_allclose(back, timing, rtol=1e-4, atol=1e-4)
   np.testing.assert_allclose(c[:, :6], conditioning.condition(psa, "log_standardized",
                                                               {k: v[:6] for k, v in stats.items()}), rtol=1e-6)

@@ -98,10 +98,10 @@ def _setup(cfg, num_devices):
   from data_prep import build
   static = train_state.make_static(cfg)
   source = build.build_from_config(cfg.data).as_data_source()["train"]
-  stats = train.read_condition_stats(source)
+  stats = train.read_condition_stats(source, names=tuple(cfg.model.timing_conditions), dt=static.dt)
   mesh = train.make_mesh(num_devices)
   sharded = NamedSharding(mesh, P("data"))
-  transform = lambda b: conditioning.features(b, cfg.model, stats)
+  transform = lambda b: conditioning.features(b, cfg.model, stats, static.dt)
   loader = input_pipeline.BatchLoader(source, cfg.training.batch_size, 0, transform, sharding=sharded)
   state = jax.device_put(train_state.create(static, stats, 0), NamedSharding(mesh, P()))
   return static, mesh, loader, state
@@ -194,10 +194,12 @@ def test_amplitude_augmentation_is_the_batch_of_the_scaled_records(data_dir):
   accel = np.stack([np.asarray(source[i]["waveform"], np.float32) for i in range(4)])
   psa = lambda a: np.asarray(spectra.response_spectrum(a, static.dt, static.periods, cfg.data.damping))
   k = np.array([0.2, 0.7, 1.0, 4.0], np.float32)
-  want = conditioning.features({"waveform": k[:, None] * accel, "spectrum": psa(k[:, None] * accel)}, cfg.model, stats)
-  got = train.scale_amplitudes(conditioning.features({"waveform": accel, "spectrum": psa(accel)}, cfg.model, stats),
+  want = conditioning.features({"waveform": k[:, None] * accel, "spectrum": psa(k[:, None] * accel)}, cfg.model, stats,
+                                static.dt)
+  got = train.scale_amplitudes(conditioning.features({"waveform": accel, "spectrum": psa(accel)}, cfg.model, stats,
+                                                     static.dt),
                                jnp.asarray(k), static, state)
-  for name in ("x", "c", "log_psa", "scale", "psa"):
+  for name in ("x", "c", "log_psa", "scale", "psa", "timing"):
     np.testing.assert_allclose(np.asarray(got[name]), want[name], rtol=2e-4, atol=2e-4, err_msg=name)
 
 
@@ -228,7 +230,7 @@ def test_validation_on_four_devices_matches_one_device_and_the_criterion(data_di
   for n in (1, 4):
     static, mesh, _, state = _setup(cfg, n)
     stats = {"mean": np.asarray(state.cond_mean), "std": np.asarray(state.cond_std)}
-    transform = lambda b: conditioning.features(b, cfg.model, stats)
+    transform = lambda b: conditioning.features(b, cfg.model, stats, static.dt)
     _, p_eval = train.compile_steps(static, mesh)
     results.append(train.evaluate_split(p_eval, state, val, 8, 16, transform, NamedSharding(mesh, P("data"))))
   one, four = results
