@@ -151,6 +151,11 @@ class TimingDecoder(nn.Module):
   of seconds (long periods); the upsampling blocks are the paper's, with FiLM. The paper's
   decoder makes its first frames with one Dense of the condition, a weight for every instant,
   which is where the fixed-time spikes of its samples come from.
+
+  The output is divided by its own RMS and multiplied by a level that only the condition
+  sets (``exp(Dense(c))``, model units): the latent decides the waveform, not how strong it
+  is. Otherwise prior latents, which the decoder sees less than the encoder's, come out
+  weaker than reconstructions (0.6 times their spectra at step 500 of the first run).
   """
   base_length: int = 375
   base_features: int = 64
@@ -185,7 +190,9 @@ class TimingDecoder(nn.Module):
     x = nn.Conv(1, (self.kernel,), padding="SAME")(x)
     if self.zero_mean:
       x = x - jnp.mean(x, axis=1, keepdims=True)
-    return x
+    rms = jnp.sqrt(jnp.mean(x * x, axis=1, keepdims=True) + 1e-12)
+    log_level = nn.Dense(1, name="level", bias_init=nn.initializers.constant(-1.7))(c)[:, None, :]  # Real: RMS ~ 0.19 PSA(0.01 s).
+    return x / rms * jnp.exp(log_level)
 
 
 class Critic(nn.Module):

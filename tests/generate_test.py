@@ -35,10 +35,12 @@ def test_loads_the_ema_weights_of_the_latest_checkpoint(gen, workdir):
   assert gen.step == 10 and gen.periods_s.size == 100 and gen.dt == 0.01 and gen.num_samples == 3000
   cfg = checkpoints.load_config(str(workdir))
   manager = checkpoints.make_manager(str(workdir), keep=1, async_save=False)
-  like = train_state.create(train_state.make_static(cfg), {"mean": np.zeros(100), "std": np.ones(100)}, 0)
+  like = train_state.create(train_state.make_static(cfg), {"mean": np.zeros(103), "std": np.ones(103)}, 0)
   state = checkpoints.restore_latest(manager, like)
-  np.testing.assert_array_equal(gen.variables["params"]["decoder"]["Dense_0"]["kernel"],
-                                state.ema_params["decoder"]["Dense_0"]["kernel"])
+  np.testing.assert_array_equal(gen.variables["params"]["decoder"]["frames"]["kernel"],
+                                state.ema_params["decoder"]["frames"]["kernel"])
+  assert not np.array_equal(state.ema_params["decoder"]["frames"]["kernel"],
+                            state.gen_params["decoder"]["frames"]["kernel"])  # EMA, not the last weights.
 
 
 def test_raw_records_units_spectra_baseline_and_seeds(gen):
@@ -129,6 +131,36 @@ def test_temperature_scales_the_latent(gen):
       gen.generate(EC8, num=2, refine="none", temperature=bad)
 
 
+def test_timing_conditions_are_drawn_from_similar_spectra_asked_and_reported(gen):
+  from cvaegan_jax import conditioning, input_pipeline
+  # The table training wrote holds every training record's spectrum and measured timing.
+  train_src = input_pipeline.open_dataset(gen.config.data)["train"]
+  rows = [train_src[i] for i in range(len(train_src))]
+  np.testing.assert_allclose(gen.conditions["psa"], np.stack([r["spectrum"] for r in rows]), rtol=1e-6)
+  np.testing.assert_allclose(gen.conditions["timing"],
+                             conditioning.timing(np.stack([r["waveform"] for r in rows]), gen.dt, gen.timing_names),
+                             rtol=1e-5)
+  # A target equal to a training spectrum draws that record's timing when one neighbour is asked.
+  np.testing.assert_array_equal(gen.draw_timing(gen.conditions["psa"][[3, 5]], neighbours=1),
+                                gen.conditions["timing"][[3, 5]])
+  # A partial request: D5-95 given, D5-75 scaled by the same ratio, t5 drawn.
+  psa = np.repeat(gen.conditions["psa"][:1], 4, axis=0)
+  drawn = gen.draw_timing(psa, seed=2)
+  asked = gen.complete_timing(psa, {"d5_95": 12.0}, seed=2)
+  np.testing.assert_allclose(asked[:, 2], 12.0)
+  np.testing.assert_allclose(asked[:, 1], drawn[:, 1] * 12.0 / drawn[:, 2], rtol=1e-5)
+  np.testing.assert_array_equal(asked[:, 0], drawn[:, 0])
+  g = gen.generate(EC8, num=3, seed=1, refine="none", timing={"d5_95": 12.0, "t5": 4.0})
+  np.testing.assert_allclose(g.timing_s[:, [0, 2]], [[4.0, 12.0]] * 3)
+  summary = g.summary()["timing"]
+  assert summary["asked"]["d5_95"] == [12.0] * 3 and summary["asked"]["t5"] == [4.0] * 3
+  np.testing.assert_allclose(summary["got"]["d5_95"], intensity.d5_95(g.accel_ms2, g.dt), atol=0.006)
+  with pytest.raises(ValueError, match="'d5_90' is not a condition"):
+    gen.generate(EC8, num=2, timing={"d5_90": 5.0})
+  with pytest.raises(ValueError, match="d5_95"):
+    gen.generate(EC8, num=2, timing={"d5_95": -1.0})
+
+
 def test_target_must_cover_the_model_periods(gen, tmp_path):
   path = tmp_path / "sa.csv"
   p = np.geomspace(0.1, 2.0, 12)
@@ -175,7 +207,9 @@ def test_bad_requests_are_clear_errors(gen, tmp_path, workdir):
 @pytest.mark.parametrize("kwargs, message", [
     (dict(num=0), "num"), (dict(formats=("at2", "xyz")), "xyz"), (dict(rule="ec9"), "ec9"),
     (dict(refine="magic"), "refine"), (dict(target="ec8:type=1,ground=Z,ag=0.3g"), "ground"),
-    (dict(out_dir="FILE"), "is a file"), (dict(t1_s=-1.0), "t1_s"),
+    (dict(out_dir="FILE"), "is a file"), (dict(t1_s=-1.0), "t1_s"), (dict(timing={"d5_95": 0.0}), "d5_95"),
+    (dict(scenario={"magnitude": 7.0}), "distance_km"), (dict(scenario={"magnitude": 7.0, "distance_km": -3}),
+                                                         "distance_km"),
 ])
 def test_generate_suite_checks_its_request_before_loading_or_writing(tmp_path, kwargs, message):
   # The workdir does not exist: a request that reached the model would fail there instead, after
@@ -187,6 +221,18 @@ def test_generate_suite_checks_its_request_before_loading_or_writing(tmp_path, k
   with pytest.raises(ValueError, match=message):
     suites.generate_suite(str(tmp_path / "no_workdir"), **args)
   assert not (tmp_path / "out").exists()
+
+
+def test_scenario_suite_asks_afshari_stewart_durations(workdir, tmp_path):
+  from cvaegan_jax import scenarios
+  out = suites.generate_suite(str(workdir), EC8, num=11, seed=3, refine="none", out_dir=str(tmp_path / "s"),
+                              formats=(), scenario={"magnitude": 7.0, "distance_km": 50.0})
+  want = scenarios.durations(7.0, 50.0, num=11, seed=3)
+  np.testing.assert_allclose(out["generation"].timing_s[:, 1], want["d5_75"], rtol=1e-5)
+  np.testing.assert_allclose(out["generation"].timing_s[:, 2], want["d5_95"], rtol=1e-5)
+  saved = json.loads((tmp_path / "s" / "suite.json").read_text())
+  np.testing.assert_allclose(saved["timing"]["asked"]["d5_95"], want["d5_95"], atol=0.006)
+  assert len(saved["timing"]["got"]["t5"]) == 11
 
 
 def test_generate_suite_exports_checks_and_plots(workdir, tmp_path):
