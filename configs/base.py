@@ -63,7 +63,6 @@ def get_config():
   config.training.spec_on_prior = True  # Spectral terms on prior samples too (paper: no).
   config.training.criterion_weight = 10.0  # log1p of the paper's criterion score (paper: none).
   config.training.decorrelation_weight = 10.0  # Two prior samples of one target differ (paper: none).
-  config.training.duration_weight = 0.0  # Batch durations and peak times vs real (trade-off; 0: off).
   config.training.amplitude_augment = 0.0  # Largest log-uniform amplitude factor (0: off; weak targets: 3).
   config.training.adv_on_prior = True  # The critic also scores prior samples (paper: no).
   config.training.ema_decay = 0.999  # EMA of generator weights used for sampling (paper: none).

@@ -1,7 +1,11 @@
 """Pure loss functions of the CVAE-GAN (no optimizers, no state).
 
-Shapes: ``x [B, T, 1]`` model units, critic scores ``[B]``, latent statistics
-``[B, L]``, log10 spectra ``[B, P]``.
+Shapes: ``x [B, T, 1]`` model units, critic scores ``[B]`` (paper) or ``[B, N]`` (one per
+position, multi-scale), latent statistics ``[B, L]`` or ``[B, F, L]``, log10 spectra ``[B, P]``.
+
+The paper's terms (MSE, KL, WGAN-GP) sit beside the timing design's: phase-blind
+reconstruction (:func:`stft_loss`, :func:`envelope_loss`), timing against the condition
+(:func:`timing_misfit`), least-squares adversarial terms and feature matching.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from cvaegan_jax import fit, spectra
 
 __all__ = ["reconstruction", "kl_divergence", "critic_wasserstein", "gradient_penalty",
            "generator_adversarial", "log_spectrum", "spectral_misfit", "criterion_score", "criterion_misfit",
-           "husid", "husid_times", "peak_time", "DURATION_STATS", "duration_stats", "duration_misfit",
+           "husid", "husid_times", "peak_time", "DURATION_STATS", "duration_stats",
            "waveform_correlation", "decorrelation", "STFT_RESOLUTIONS", "stft_magnitude", "stft_loss",
            "log_envelope", "envelope_loss", "timing_misfit", "critic_lsgan", "generator_lsgan", "feature_matching"]
 
@@ -179,26 +183,6 @@ def duration_stats(x, dt: float, temperature: float = 0.0, sharpness: float = 0.
   (losses)."""
   t5, t75, t95 = jnp.moveaxis(husid_times(x, (0.05, 0.75, 0.95), dt, temperature), -1, 0)
   return jnp.stack([t5, t75, t95, t75 - t5, t95 - t5, peak_time(x, dt, sharpness)], axis=-1)
-
-
-def duration_misfit(x, x_ref, dt: float, temperature: float = 0.02, sharpness: float = 30.0):
-  """Distance between the batch's distributions of :func:`duration_stats` of generated ``x``
-  and real ``x_ref`` (both ``[B, T, 1]``): the squared 1-D Wasserstein-2 distance of each
-  statistic (sorted values against sorted values), in units of the window's length, averaged
-  over the six statistics. Scalar, dimensionless, >= 0; 0 when the two batches' statistics
-  are the same sets.
-
-  A moment of the population, not of each record: the generated record for a condition need
-  not shake when that condition's real record did (its latent is not that record's), but the
-  batch must hold as many short and late records, and as many peaks at each time, as the real
-  batch. The spectral losses alone favour long stationary shaking (its peak responses vary
-  least from sample to sample) and a peak at one fixed time; the batch's mean envelope
-  cannot tell that from bursts spread over the window, whose mean is as flat.
-  """
-  length = x.shape[1] * dt
-  s = jnp.sort(duration_stats(x, dt, temperature, sharpness), axis=0) / length
-  s_ref = jnp.sort(duration_stats(x_ref, dt, temperature, sharpness), axis=0) / length
-  return jnp.mean((s - s_ref) ** 2)
 
 
 def waveform_correlation(x, y):

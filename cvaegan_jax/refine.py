@@ -115,7 +115,8 @@ def latent(model, variables, z, c, scale, log_target, weights, mask, *, dt, peri
 
   def loss(zz):
     err = (log_psa(zz) - log_target) ** 2
-    return jnp.sum(weights * err, axis=-1) / jnp.sum(weights) + prior_weight * jnp.mean(zz**2, axis=tuple(range(1, zz.ndim)))
+    prior = jnp.mean(zz**2, axis=tuple(range(1, zz.ndim)))  # Over the latent's axes (time too).
+    return jnp.sum(weights * err, axis=-1) / jnp.sum(weights) + prior_weight * prior
 
   return _adam_loop(loss, lambda zz: _band_error(log_psa(zz), log_target, mask), z, lr, max_steps, tol)
 

@@ -206,8 +206,9 @@ class Generator:
     if not self.timing_names:
       return np.zeros((np.shape(psa_ms2)[0], 0), np.float32)
     if self.conditions is None:
-      raise ValueError(f"this model is conditioned on {self.timing_names} and its workdir has no {checkpoints.CONDITIONS_FILE} "
-                       "to draw them from: give the timing (e.g. --d5_95=12) or retrain to write it")
+      raise ValueError(f"this model is conditioned on {self.timing_names} and its workdir has no "
+                       f"{checkpoints.CONDITIONS_FILE} to draw them from: give all of them "
+                       "(--config.generate.t5_s, d5_75_s, d5_95_s) or retrain to write it")
     table = np.log10(np.maximum(self.conditions["psa"], conditioning.TINY))
     log = np.log10(np.maximum(np.asarray(psa_ms2, np.float64), conditioning.TINY))
     dist = ((log[:, None, :] - table[None, :, :]) ** 2).sum(-1)  # [N, M]
@@ -226,15 +227,17 @@ class Generator:
       ValueError: a name that is not a timing condition of the model, or a value that is
         not a positive number of seconds (t5 may be 0).
     """
-    drawn = self.draw_timing(psa_ms2, seed)
     timing = dict(timing or {})
+    n = np.shape(psa_ms2)[0]
+    # With every measure given nothing is drawn (a workdir without conditions.npz works too).
+    drawn = (np.zeros((n, len(self.timing_names)), np.float32) if set(self.timing_names) <= set(timing)
+             else self.draw_timing(psa_ms2, seed))
     if not self.timing_names and timing:
       raise ValueError(f"this model has no timing conditions; cannot ask for {sorted(timing)}")
     for name in timing:
       if name not in self.timing_names:
         raise ValueError(f"timing {name!r} is not a condition of this model (it has {self.timing_names})")
     out = drawn.copy()
-    n = out.shape[0]
     for name, v in timing.items():
       v = np.broadcast_to(np.asarray(v, np.float64), (n,))
       if not np.all(np.isfinite(v)) or np.any(v < 0) or (name != "t5" and np.any(v <= 0)):

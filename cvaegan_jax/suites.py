@@ -53,7 +53,8 @@ def _check_request(target, num, refine, out_dir, formats, rule, t1_s, tol, tempe
   if scenario:
     unknown = set(scenario) - {"magnitude", "distance_km", "vs30_ms", "mechanism"}
     if unknown or not {"magnitude", "distance_km"} <= set(scenario):
-      raise ValueError(f"scenario needs magnitude and distance_km (optional vs30_ms, mechanism), got {sorted(scenario)}")
+      raise ValueError(f"scenario needs magnitude and distance_km (optional vs30_ms, mechanism), "
+                       f"got {sorted(scenario)}")
     scenarios.durations(**scenario)  # Checks every value, naming it.
   if isinstance(num, bool) or not isinstance(num, int) or num < 1:
     raise ValueError(f"num must be an integer >= 1, got {num!r}")

@@ -171,11 +171,6 @@ def _generator_losses(static: Static, params, state: TrainState, batch, key):
     x_prior2, _ = _prior_sample(static, params, state.gen_batch_stats, batch["c"], jax.random.fold_in(key, 2))
     terms["decorrelation"] = losses.decorrelation(x_prior, x_prior2)
     total = total + cfg.decorrelation_weight * terms["decorrelation"]
-  if cfg.duration_weight:
-    # Population term: each generated batch (reconstructions, prior samples) against the real one.
-    fakes = [x_rec] + ([x_prior] if x_prior is not None else [])
-    terms["duration"] = sum(losses.duration_misfit(x, batch["x"], dt=static.dt) for x in fakes) / len(fakes)
-    total = total + cfg.duration_weight * terms["duration"]
   terms["generator_loss"] = total
   return total, (terms, new_stats)
 
@@ -454,7 +449,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
   names = tuple(config.model.timing_conditions)
   conds = read_conditions(sources["train"], names, static.dt)
   if names and jax.process_index() == 0:  # Generation draws timing from records of similar spectra.
-    np.savez(os.path.join(workdir, checkpoints.CONDITIONS_FILE), psa=conds["psa"], timing=conds["timing"], names=np.asarray(names))
+    np.savez(os.path.join(workdir, checkpoints.CONDITIONS_FILE), psa=conds["psa"], timing=conds["timing"],
+             names=np.asarray(names))
   stats = conditioning.condition_stats(conds["psa"], conds["timing"])
   state = jax.device_put(train_state.create(static, stats, tcfg.seed), replicated)
   restored = checkpoints.restore_latest(manager, state)

@@ -136,7 +136,8 @@ def test_four_devices_match_one_device(data_dir):
 
 # Every generator loss weight at 0: a test that trains one term alone updates with this first.
 _ONLY = dict(rec_weight=0.0, kl_weight=0.0, adv_weight=0.0, spec_weight=0.0, criterion_weight=0.0,
-             decorrelation_weight=0.0, duration_weight=0.0)
+             decorrelation_weight=0.0, stft_weight=0.0, envelope_weight=0.0, timing_weight=0.0,
+             feature_matching_weight=0.0)
 
 
 def _train_on_one_batch(cfg, steps: int) -> list[dict]:
@@ -152,13 +153,17 @@ def _train_on_one_batch(cfg, steps: int) -> list[dict]:
   return history
 
 
-def test_duration_term_moves_the_generated_batch_to_the_real_one(data_dir):
-  # Trained on training.duration_weight alone, the distributions of the generated batch's
-  # Husid times, durations and peak times approach the real batch's.
+def test_timing_term_moves_generated_records_to_their_timing_conditions(data_dir):
+  # Trained on training.timing_weight alone, the t5, D5-75 and D5-95 of reconstructions and
+  # prior samples approach those in their conditions (the records' own).
   cfg = tiny_config(data_dir)
-  cfg.training.update(_ONLY, duration_weight=1.0)
-  history = [float(m["duration"]) for m in _train_on_one_batch(cfg, 25)]
-  assert history[-1] < 0.5 * history[0], history
+  cfg.training.update(_ONLY, timing_weight=1.0)
+  history = _train_on_one_batch(cfg, 25)
+  for term in ("timing_prior", "timing_rec"):
+    assert history[-1][term] < 0.5 * history[0][term], [float(m[term]) for m in history]
+  cfg.model.timing_conditions = ()
+  with pytest.raises(ValueError, match="timing_weight"):
+    train_state.make_static(cfg)
 
 
 def test_decorrelation_term_makes_prior_samples_of_one_condition_differ(data_dir):
