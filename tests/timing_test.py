@@ -173,3 +173,19 @@ def test_scenario_durations_follow_afshari_stewart_2016():
     scenarios.durations(6.0, -5.0)
   with pytest.raises(ValueError, match="mechanism"):
     scenarios.durations(6.0, 50.0, mechanism="thrust")
+
+
+def test_config_checks_name_the_field():
+  from configs import base
+  from cvaegan_jax import train_state
+  for field, value, message in (("gan_loss", "hinge", "training.gan_loss"),
+                                ("feature_matching_weight", 2.0, "feature_matching_weight")):
+    cfg = base.get_config()
+    cfg.model.critic = "paper" if field == "feature_matching_weight" else cfg.model.critic
+    cfg.training[field] = value
+    with pytest.raises(ValueError, match=message):
+      train_state.make_static(cfg)
+  cfg = base.get_config()
+  cfg.model.timing_conditions = ("t5", "d5_90")
+  with pytest.raises(ValueError, match="d5_90"):
+    train_state.make_static(cfg)

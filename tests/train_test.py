@@ -49,12 +49,14 @@ def test_end_to_end_learns_and_writes_outputs(trained):
   rows = read_metrics(workdir)
   assert [r["step"] for r in rows] == list(range(5, 31, 5))
   first, last = rows[0], rows[-1]
-  # The generator's loss and the spectral terms of its prior samples fall. (Not the pointwise
-  # MSE: a peak-normalised output starts at the records' own power, and random-phase records
-  # leave a small latent nothing of their phases to reconstruct.)
+  # The generator's loss, the spectral terms of its prior samples, their timing against the
+  # condition and the reconstructions' STFT loss fall (30 steps of the tiny model: by 20%,
+  # 26%, 17%, 20% and 14% when written).
   assert last["generator_loss"] < 0.8 * first["generator_loss"]
-  assert last["criterion_prior"] < 0.8 * first["criterion_prior"]
-  assert last["spectral_prior"] < first["spectral_prior"]
+  assert last["spectral_prior"] < 0.85 * first["spectral_prior"]
+  assert last["criterion_prior"] < 0.9 * first["criterion_prior"]
+  assert last["timing_prior"] < 0.9 * first["timing_prior"]
+  assert last["stft"] < 0.95 * first["stft"]
   for key in ("steps_per_s", "examples_per_s", "eta_s", "gen_grad_norm", "critic_grad_norm", "gen_param_norm"):
     assert key in rows[-1]
   val = read_metrics(workdir, "validation")
@@ -121,9 +123,12 @@ def test_four_devices_match_one_device(data_dir):
     runs.append((history, jax.device_get(state)))
     assert p_train._cache_size() == 1  # one compile for every step of a shape
   (h1, s1), (h4, s4) = runs
-  for m1, m4 in zip(h1, h4):
-    for k in m1:
-      np.testing.assert_allclose(m4[k], m1[k], rtol=2e-3, atol=1e-5, err_msg=k)
+  # Gradient norms sum ~1e5 squared terms in another order on four devices: within 1%
+  # (gen_grad_norm at step 1 differed by 0.5%, while every loss and the next step agreed).
+  rtol = lambda k: 1e-2 if k.endswith("grad_norm") else 2e-3
+  off = [(i, k, float(m1[k]), float(m4[k])) for i, (m1, m4) in enumerate(zip(h1, h4)) for k in m1
+         if not np.allclose(m4[k], m1[k], rtol=rtol(k), atol=1e-5)]
+  assert not off, off
   # Parameters are compared through what they compute: a convolution bias right before
   # BatchNorm has a zero gradient up to rounding, which Adam turns into +-lr steps.
   static, mesh, loader, _ = _setup(cfg, 1)
@@ -323,7 +328,7 @@ def test_nan_in_the_loop_keeps_the_last_good_checkpoint(data_dir, tmp_path, monk
   manager = real_make_manager(str(tmp_path), 3, async_save=False)
   assert manager.latest_step() == 8
   static = train_state.make_static(cfg)
-  like = train_state.create(static, {"mean": np.zeros(100, np.float32), "std": np.ones(100, np.float32)}, 0)
+  like = train_state.create(static, {"mean": np.zeros(103, np.float32), "std": np.ones(103, np.float32)}, 0)
   like = jax.device_put(like, NamedSharding(train.make_mesh(), P()))
   restored = checkpoints.restore_latest(manager, like)
   assert int(restored.step) == 8
