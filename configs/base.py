@@ -1,8 +1,11 @@
-"""Our default CVAE-GAN: the paper's architecture with the changes that measured better.
+"""Our default CVAE-GAN: the paper's method with the changes that measured better, built to
+learn timing (timing conditions, a time-axis latent, the timing decoder, phase-blind
+reconstruction, a multi-scale critic; docs/experiments.md, "a design that learns timing").
 
   python -m cvaegan_jax.main --config=configs/base.py --workdir=workdirs/base
 Prepares the simulated 600-event set if missing, then trains 20k steps at batch 128 (hours on
-one GPU; ~8.5 s a step on a 2-core CPU). Comments give the paper's value where it differs.
+one GPU; 26 s a step on the 2-core CPU of benchmarks/README.md). Comments give the paper's
+value where it differs.
 """
 
 import ml_collections
