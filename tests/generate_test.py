@@ -117,7 +117,8 @@ def test_temperature_scales_the_latent(gen):
   half = gen.generate(EC8, num=3, seed=5, refine="none", temperature=0.5)
   c, scale = gen.condition(half.target_ms2, half.timing_s)
   z = 0.5 * jax.random.normal(jax.random.PRNGKey(5), (3,) + models.latent_shape(gen.config.model, gen.num_samples))
-  x = np.asarray(sampling._decode(gen.model, gen.variables, z, c), np.float64) * scale[:, None]
+  x = sampling.highpass(np.asarray(sampling._decode(gen.model, gen.variables, z, c), np.float64) * scale[:, None],
+                        gen.dt, 0.1)
   np.testing.assert_allclose(half.accel_ms2, intensity.baseline_correct(x, gen.dt), rtol=1e-4,
                              atol=1e-5 * np.abs(x).max())
   assert half.temperature == 0.5 and half.summary()["temperature"] == 0.5

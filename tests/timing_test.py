@@ -189,3 +189,14 @@ def test_config_checks_name_the_field():
   cfg.model.timing_conditions = ("t5", "d5_90")
   with pytest.raises(ValueError, match="d5_90"):
     train_state.make_static(cfg)
+
+
+def test_highpass_removes_drift_and_keeps_shaking():
+  from cvaegan_jax import sampling
+  t = 0.01 * np.arange(3000)
+  shake = np.sin(2 * np.pi * 2.0 * t)  # 2 Hz: far above the 0.1 Hz corner.
+  drift = 0.5 * np.sin(2 * np.pi * 0.01 * t)  # 0.01 Hz: a decade below it.
+  out = sampling.highpass((shake + drift)[None], 0.01, 0.1)[0]
+  mid = slice(1000, 2000)  # Away from the tapers' transients: the 0.5 drift is down to < 0.015.
+  np.testing.assert_allclose(out[mid], shake[mid], atol=0.015)
+  np.testing.assert_array_equal(sampling.highpass(shake[None], 0.01, 0.0)[0], shake)
