@@ -43,6 +43,25 @@ def _batch_norm(x, train: bool):
   return nn.BatchNorm(use_running_average=not train, momentum=0.99, epsilon=1e-3)(x)
 
 
+def _upsample_block(x, c, features: int, kernel: int, film: bool, train: bool):
+  """One decoder block, called from a compact ``__call__`` (its layers belong to the caller):
+  ``x [B, L, C]`` -> ``[B, 2 L, features]``: repeat x2 (Keras UpSampling1D), Conv1D, BatchNorm,
+  optional FiLM from ``c [B, C]``, ReLU.
+
+  FiLM (conditional normalisation; de Vries et al. 2017, Perez et al. 2018): the channels get a
+  scale 1 + gamma(c) and a shift beta(c). Otherwise the condition enters only the first layer,
+  and the last blocks, which make the short periods, see it through three convolutions.
+  Zero-initialised: training starts from the plain decoder.
+  """
+  x = jnp.repeat(x, 2, axis=1)
+  x = nn.Conv(features, (kernel,), padding="SAME")(x)
+  x = _batch_norm(x, train)
+  if film:
+    gb = nn.Dense(2 * features, kernel_init=nn.initializers.zeros)(c)[:, None, :]
+    x = x * (1.0 + gb[..., :features]) + gb[..., features:]
+  return nn.relu(x)
+
+
 class Encoder(nn.Module):
   """q(z | x, c): ``x [B, T, 1]``, ``c [B, C]`` -> (mean, log-variance), each ``[B, latent]``
   (``time_latent``: each ``[B, T / stride**len(features), latent]``).
@@ -87,17 +106,7 @@ class Decoder(nn.Module):
     h = nn.Dense(self.base_length * self.base_features)(jnp.concatenate([z, c], axis=-1))
     x = h.reshape((h.shape[0], self.base_length, self.base_features))
     for f in self.features:
-      x = jnp.repeat(x, 2, axis=1)  # Keras UpSampling1D(2).
-      x = nn.Conv(f, (self.kernel,), padding="SAME")(x)
-      x = _batch_norm(x, train)
-      if self.film:
-        # Conditional normalisation (FiLM; de Vries et al. 2017, Perez et al. 2018): each
-        # block's channels get a scale 1 + gamma(c) and a shift beta(c). Otherwise the condition
-        # enters only the first Dense, and the last blocks, which make the short periods, see
-        # it through three convolutions. Zero-initialised: training starts from the plain decoder.
-        gb = nn.Dense(2 * f, kernel_init=nn.initializers.zeros)(c)[:, None, :]
-        x = x * (1.0 + gb[..., :f]) + gb[..., f:]
-      x = nn.relu(x)
+      x = _upsample_block(x, c, f, self.kernel, self.film, train)
     x = nn.Conv(1, (self.kernel,), padding="SAME")(x)
     if self.output == "tanh":
       x = jnp.tanh(x)
@@ -180,13 +189,7 @@ class TimingDecoder(nn.Module):
           nn.leaky_relu(x, self.negative_slope))
       x = x + h
     for f_out in self.features:
-      x = jnp.repeat(x, 2, axis=1)
-      x = nn.Conv(f_out, (self.kernel,), padding="SAME")(x)
-      x = _batch_norm(x, train)
-      if self.film:
-        gb = nn.Dense(2 * f_out, kernel_init=nn.initializers.zeros)(c)[:, None, :]
-        x = x * (1.0 + gb[..., :f_out]) + gb[..., f_out:]
-      x = nn.relu(x)
+      x = _upsample_block(x, c, f_out, self.kernel, self.film, train)
     x = nn.Conv(1, (self.kernel,), padding="SAME")(x)
     if self.zero_mean:
       x = x - jnp.mean(x, axis=1, keepdims=True)

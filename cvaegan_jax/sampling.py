@@ -379,9 +379,7 @@ class Generator:
       raise ValueError(f"num must be >= 1, got {num}")
     on_grid = target.at(self.periods_s, extrapolate=extrapolate)
     psa = np.broadcast_to(on_grid.sa_ms2.astype(np.float32), (int(num), self.periods_s.size))
-    timing_s = self.complete_timing(psa, timing, seed) if self.timing_names else None
-    if timing and not self.timing_names:
-      raise ValueError(f"this model has no timing conditions; cannot ask for {sorted(timing)}")
+    timing_s = self.complete_timing(psa, timing, seed) if (self.timing_names or timing) else None
     result = self.sample(psa, seed=seed, refine=refine, timing_s=timing_s, **kwargs)
     result.target_name = target.name
     return result
