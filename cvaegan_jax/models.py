@@ -33,7 +33,7 @@ import jax
 import jax.numpy as jnp
 
 __all__ = ["Encoder", "Decoder", "TimingDecoder", "husid_template", "Critic", "MultiScaleCritic", "CVAEGAN", "build",
-           "latent_shape", "TEMPLATE_TIMING"]
+           "latent_shape", "TEMPLATE_TIMING", "HUSID_KNOTS", "husid_knot_times"]
 
 TEMPLATE_TIMING = ("t5", "d5_75", "d5_95")  # The timing conditions the Husid template reads, in order.
 
@@ -125,6 +125,20 @@ class Decoder(nn.Module):
     return x
 
 
+HUSID_KNOTS = (0.0, 0.05, 0.75, 0.95, 1.0)  # Husid levels at 0, t5, t5 + D5-75, t5 + D5-95, the end.
+
+
+def husid_knot_times(timing_s, length_s: float, min_gap_s: float = 1e-3):
+  """``[B, 5]`` times (s) at which the Husid curve that ``timing_s [B, 3]`` (t5, D5-75, D5-95,
+  s) describes takes the levels ``HUSID_KNOTS``: 0, t5, t5 + D5-75, t5 + D5-95 and
+  ``length_s``, clipped into the window (t5 <= 0.97, t75 <= 0.98, t95 <= 0.99 of it) and
+  kept increasing by at least ``min_gap_s``."""
+  t5 = jnp.clip(timing_s[:, 0], 0.0, 0.97 * length_s)
+  t75 = jnp.clip(t5 + timing_s[:, 1], t5 + min_gap_s, 0.98 * length_s)
+  t95 = jnp.clip(t5 + timing_s[:, 2], t75 + min_gap_s, 0.99 * length_s)
+  return jnp.stack([jnp.zeros_like(t5), t5, t75, t95, jnp.full_like(t5, length_s)], axis=-1)
+
+
 def husid_template(timing_s, frames: int, frame_s: float):
   """The Husid curve that timing conditions describe, per frame: ``timing_s [B, 3]`` (t5,
   D5-75, D5-95 in s) -> ``[B, frames, 2]``: the curve ``H`` (piecewise linear through 0 at the
@@ -136,11 +150,8 @@ def husid_template(timing_s, frames: int, frame_s: float):
   from the three numbers, so that a user can ask for them.
   """
   length = frames * frame_s
-  t5 = jnp.clip(timing_s[:, 0], 0.0, 0.97 * length)
-  t75 = jnp.clip(t5 + timing_s[:, 1], t5 + 0.01 * frame_s, 0.98 * length)
-  t95 = jnp.clip(t5 + timing_s[:, 2], t75 + 0.01 * frame_s, 0.99 * length)
-  knots_t = jnp.stack([jnp.zeros_like(t5), t5, t75, t95, jnp.full_like(t5, length)], axis=-1)  # [B, 5]
-  knots_h = jnp.asarray([0.0, 0.05, 0.75, 0.95, 1.0])
+  knots_t = husid_knot_times(timing_s, length, 0.01 * frame_s)  # [B, 5]
+  knots_h = jnp.asarray(HUSID_KNOTS)
   t = frame_s * (jnp.arange(frames) + 0.5)
   h = jax.vmap(lambda kt: jnp.interp(t, kt, knots_h))(knots_t)
   seg = jnp.clip(jnp.sum(t[None, :, None] >= knots_t[:, None, 1:4], axis=-1), 0, 3)  # Segment of each frame.

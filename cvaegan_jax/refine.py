@@ -26,7 +26,8 @@ import optax
 
 from cvaegan_jax import conditioning, intensity, losses, models, spectra
 
-__all__ = ["REFINE_MODES", "least_squares_scale", "latent", "waveform", "baseline_projector"]
+__all__ = ["REFINE_MODES", "least_squares_scale", "latent", "waveform", "baseline_projector", "timing",
+           "timing_gain", "TIMING_ORDER"]
 
 REFINE_MODES = ("none", "scale", "latent", "waveform", "both")
 
@@ -212,3 +213,88 @@ def waveform(x, log_target, weights, mask, proj_u, proj_m, *, dt, periods, dampi
   mu0 = jnp.full((x.shape[0],), damping_mu, x.dtype)
   a, _, steps, _ = jax.lax.while_loop(cond, body, (x, mu0, jnp.zeros((), jnp.int32), jnp.zeros(x.shape[0], bool)))
   return a, steps
+
+
+TIMING_ORDER = models.TEMPLATE_TIMING  # The columns of :func:`timing`'s ``timing_s``.
+
+
+def timing(accel_ms2, dt: float, timing_s, max_gain: float = 4.0, smooth_s: float = 1.0,
+           iterations: int = 6) -> tuple[np.ndarray, np.ndarray]:
+  """Bring records' onset and significant durations to asked values with a smooth envelope gain.
+
+  Each record ``accel_ms2 [N, T]`` (m/s^2) is multiplied by a slowly varying gain (at most
+  ``max_gain``, smoothed over ``smooth_s``; :func:`timing_gain`) so that
+  its Husid curve passes 5% at the asked t5, 75% at t5 + D5-75 and 95% at t5 + D5-95
+  (``timing_s [N, 3]``, s), with its Arias intensity kept. The phases and fine structure
+  (which wave arrives when within each stretch) are the record's own: the envelope step of
+  stochastic simulation (Boore 2003), applied to a record that nearly has the envelope.
+
+  Args:
+    accel_ms2: ``[N, T]`` accelerations, m/s^2, each with some energy.
+    dt: sampling interval, s.
+    timing_s: ``[N, 3]`` asked t5, D5-75 and D5-95, s (clipped into the window as the
+      model's Husid template is).
+    max_gain: > 1, the largest factor by which any instant is amplified or attenuated.
+    smooth_s: > 0, the length of the moving average of the log gain, s.
+    iterations: fixed-point passes (each re-measures the Husid curve).
+
+  Returns:
+    ``(records [N, T] float64, gains [N, T])``.
+
+  Raises:
+    ValueError: shapes that do not fit, a record with no energy, non-finite or negative
+      timing, ``max_gain <= 1`` or ``smooth_s <= 0``.
+  """
+  x = np.asarray(accel_ms2, np.float64)
+  t = np.asarray(timing_s, np.float64)
+  if x.ndim != 2 or t.shape != (x.shape[0], 3):
+    raise ValueError(f"accel_ms2 [N, T] and timing_s [N, 3] expected, got {x.shape} and {t.shape}")
+  if not np.all(np.isfinite(t)) or np.any(t < 0):
+    raise ValueError(f"timing_s must be finite, non-negative seconds, got {t.tolist()}")
+  if not max_gain > 1 or not smooth_s > 0:
+    raise ValueError(f"max_gain must be > 1 and smooth_s > 0, got {max_gain!r} and {smooth_s!r}")
+  energy = (x * x).sum(-1)
+  if np.any(energy <= 0) or not np.all(np.isfinite(energy)):
+    raise ValueError("accel_ms2: every record needs finite, non-zero energy to take a timing")
+  gain = np.asarray(timing_gain(jnp.asarray(x, jnp.float32), jnp.asarray(t, jnp.float32), dt=float(dt),
+                                max_gain=float(max_gain), smooth_s=float(smooth_s), iterations=int(iterations)),
+                    np.float64)
+  return x * gain, gain
+
+
+@functools.partial(jax.jit, static_argnames=("dt", "max_gain", "smooth_s", "iterations"))
+def timing_gain(x, timing_s, *, dt: float, max_gain: float, smooth_s: float, iterations: int):
+  """The smooth envelope gain ``[B, T]`` that brings records ``x [B, T]`` to the onset and
+  significant durations ``timing_s [B, 3]`` (t5, D5-75, D5-95, s): their Husid curve then
+  passes 5% at t5, 75% at t5 + D5-75 and 95% at t5 + D5-95.
+
+  Per iteration the window is cut at the asked times into four segments; each segment's
+  gain is ``sqrt(asked / current share of the energy)``; the log gain is smoothed with a
+  moving average of ``smooth_s`` (so it varies over seconds: the record's phases and fine
+  structure stay its own, and its Fourier spectrum is smeared by less than ``1 / smooth_s``
+  Hz) and accumulated, within ``[1 / max_gain, max_gain]``. The gain is finally scaled so
+  that ``x * gain`` has the energy of ``x``. Jitted; :func:`timing` is the checked entry point.
+  """
+  b, num = x.shape
+  knots = models.husid_knot_times(timing_s, num * dt)
+  asked = jnp.diff(jnp.asarray(models.HUSID_KNOTS, x.dtype))  # [4]
+  t_sample = dt * (jnp.arange(num) + 0.5)  # Sample i holds the energy of [i dt, (i + 1) dt).
+  segment = jnp.clip(jnp.sum(t_sample[None, :, None] >= knots[:, None, 1:4], axis=-1), 0, 3)  # [B, T]
+  width = max(1, int(round(smooth_s / dt)))
+  left, right = (width - 1) // 2, width // 2
+  edges = dt * jnp.arange(num + 1)
+  bound = jnp.log(max_gain)
+  energy0 = jnp.sum(x * x, axis=-1, keepdims=True) + 1e-30
+  log_gain = jnp.zeros_like(x)
+  for _ in range(iterations):
+    y = x * jnp.exp(log_gain)
+    cum = jnp.concatenate([jnp.zeros((b, 1), x.dtype), jnp.cumsum(y * y, axis=-1)], axis=-1)
+    cum = cum / (cum[:, -1:] + 1e-30)
+    h = jax.vmap(lambda k, c: jnp.interp(k, edges, c))(knots, cum)  # [B, 5]
+    step = 0.5 * jnp.log(asked[None, :] / jnp.maximum(jnp.diff(h, axis=-1), 1e-12))  # [B, 4]
+    step_t = jnp.take_along_axis(step, segment, axis=-1)
+    padded = jnp.pad(step_t, ((0, 0), (left, right)), mode="edge")  # Moving average, edges held.
+    csum = jnp.concatenate([jnp.zeros((b, 1), x.dtype), jnp.cumsum(padded, axis=-1)], axis=-1)
+    log_gain = jnp.clip(log_gain + (csum[:, width:] - csum[:, :-width]) / width, -bound, bound)
+  gain = jnp.exp(log_gain)
+  return gain * jnp.sqrt(energy0 / (jnp.sum((x * gain) ** 2, axis=-1, keepdims=True) + 1e-30))

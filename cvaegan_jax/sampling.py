@@ -25,7 +25,10 @@ checkpoint; the EMA generator weights). :meth:`Generator.generate` turns a
    records' onset t5 and significant durations D5-75 and D5-95: given by the caller
    (``timing``), or by default each record takes those of one of the training set's
    records with the most similar spectra (``workdir/conditions.npz``), so a suite spreads
-   in duration as recordings of such spectra do;
+   in duration as recordings of such spectra do; each decoded record is then brought to
+   the timing it was asked for by a smooth envelope gain (``timing_gain``,
+   :func:`cvaegan_jax.refine.timing`), its geometric-mean PSA over the band kept, and all
+   are high-passed at 0.1 Hz as the data were (``highpass_hz``);
 5. baseline correction (final velocity and displacement zero; in refinement every
    iterate is kept corrected) and the final spectra and misfits
    (``generated / target - 1`` per period).
@@ -233,11 +236,13 @@ class Generator:
     """Timing conditions ``[N, K]`` (s) from a partial request ``timing`` (name -> s, a
     number or ``[N]``; names from ``model.timing_conditions``): what is not given comes
     from :meth:`draw_timing`, and when only one of D5-75 and D5-95 is given the other is the
-    drawn one times the same ratio (so D5-75 < D5-95 holds).
+    drawn one times the same ratio (so D5-75 < D5-95 holds). The strong phase ends at least
+    1 s before the window does: a drawn t5 moves earlier, or drawn durations shrink.
 
     Raises:
-      ValueError: a name that is not a timing condition of the model, or a value that is
-        not a positive number of seconds (t5 may be 0).
+      ValueError: a name that is not a timing condition of the model, a value that is
+        not a positive number of seconds (t5 may be 0), or a D5-95 (with an asked t5:
+        t5 + D5-95) longer than the window less 1 s.
     """
     timing = dict(timing or {})
     n = np.shape(psa_ms2)[0]
@@ -259,12 +264,32 @@ class Generator:
       if given in timing and other not in timing and other in self.timing_names:
         i, j = self.timing_names.index(given), self.timing_names.index(other)
         out[:, j] = drawn[:, j] * out[:, i] / np.maximum(drawn[:, i], 1e-3)
+    if "t5" in self.timing_names and "d5_95" in self.timing_names:
+      # The strong phase must end inside the window (1 s before its end, the taper): a drawn
+      # onset moves earlier to make room for a long asked duration.
+      i5, i95 = self.timing_names.index("t5"), self.timing_names.index("d5_95")
+      room = self.num_samples * self.dt - 1.0
+      if np.any(out[:, i95] > room):
+        raise ValueError(f"timing d5_95={out[:, i95].max():.1f} s does not fit the model's "
+                         f"{self.num_samples * self.dt:g} s window (at most {room:g} s)")
+      late = out[:, i5] + out[:, i95] > room
+      if "t5" in timing and "d5_95" in timing and np.any(late):
+        raise ValueError(f"timing t5 + d5_95 = {(out[:, i5] + out[:, i95]).max():.1f} s ends after the model's "
+                         f"window ({room:g} s of {self.num_samples * self.dt:g} s usable): ask for an earlier t5")
+      if "t5" in timing and np.any(out[:, i5] > room - 1.0):
+        raise ValueError(f"timing t5={out[:, i5].max():.1f} s leaves no room for shaking in the model's "
+                         f"{self.num_samples * self.dt:g} s window (at most {room - 1.0:g} s)")
+      if "t5" in timing:  # Drawn durations shrink to fit after the asked onset.
+        shrink = np.where(late, (room - out[:, i5]) / out[:, i95], 1.0)
+        out[:, [k for k, name in enumerate(self.timing_names) if name != "t5"]] *= shrink[:, None]
+      else:
+        out[:, i5] = np.where(late, room - out[:, i95], out[:, i5])
     return out.astype(np.float32)
 
   def sample(self, psa_ms2: np.ndarray, seed: int = 0, refine: str = "none", tol: float = 0.02,
              band_s=(0.05, 4.0), max_latent_steps: int = 60, max_waveform_steps: int = 20,
              baseline: bool = True, outside_weight: float = 0.25, temperature: float = 1.0,
-             timing_s: np.ndarray | None = None, highpass_hz: float = 0.1) -> Generation:
+             timing_s: np.ndarray | None = None, highpass_hz: float = 0.1, timing_gain: float = 4.0) -> Generation:
     """One record per row of ``psa_ms2 [N, P]`` (targets on the model's periods, m/s^2).
 
     Args:
@@ -288,6 +313,10 @@ class Generator:
         before refinement, as the training windows were (:func:`highpass`; 0: off). Without
         it the raw records' PGD was 4.4 times the real ones' (0.91 times with it, spectra
         within 0.05-4 s unchanged; docs/experiments.md).
+      timing_gain: with timing conditions t5, D5-75 and D5-95, each decoded record is
+        brought to the timing it was asked for by a smooth envelope gain of at most this
+        factor (:func:`cvaegan_jax.refine.timing`; 1: off): the decoder alone keeps an
+        asked D5-95 within 20% for about two records in three.
 
     Returns:
       :class:`Generation`.
@@ -326,6 +355,8 @@ class Generator:
                             max_steps=int(max_latent_steps), lr=0.05, tol=tol, prior_weight=1e-3, **statics)
       steps = (int(s), 0)
     x = _decode(self.model, self.variables, z, c) * scale[:, None]
+    if timing_gain > 1 and set(self.timing_names) == set(refine_lib.TIMING_ORDER):
+      x = self._take_timing(x, timing_s, timing_gain, mask)
     if highpass_hz:
       x = jnp.asarray(highpass(np.asarray(x), self.dt, highpass_hz), jnp.float32)
     if refine in ("waveform", "both") and max_waveform_steps:
@@ -349,6 +380,19 @@ class Generator:
                       misfit=out / psa - 1.0, band_s=tuple(band_s), refine=refine, steps=steps, seed=seed,
                       temperature=temperature, scale_factors=factors, timing_names=self.timing_names,
                       timing_s=timing_s if self.timing_names else None)
+
+  def _take_timing(self, x, timing_s: np.ndarray, max_gain: float, mask) -> jnp.ndarray:
+    """Records ``x [N, T]`` (m/s^2) brought to ``timing_s [N, K]`` (s) by
+    :func:`cvaegan_jax.refine.timing`, each then scaled so that its geometric-mean PSA over the
+    band (``mask [P]``) is what it was: the envelope moves energy in time, not the level the
+    decoder chose for the target."""
+    order = [self.timing_names.index(name) for name in refine_lib.TIMING_ORDER]
+    shaped = jnp.asarray(refine_lib.timing(np.asarray(x), self.dt, timing_s[:, order], max_gain=max_gain)[0],
+                         jnp.float32)
+    before = spectra.response_spectrum(x, self.dt, self.periods_s, self.damping)
+    after = spectra.response_spectrum(shaped, self.dt, self.periods_s, self.damping)
+    log_ratio = jnp.sum(jnp.where(mask, jnp.log(before / after), 0.0), -1) / jnp.sum(mask)
+    return shaped * jnp.exp(log_ratio)[:, None]
 
   def generate(self, target, num: int = 11, seed: int = 0, refine: str = "waveform",
                extrapolate: bool = False, timing: dict | None = None, **kwargs) -> Generation:

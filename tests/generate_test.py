@@ -150,12 +150,23 @@ def test_timing_conditions_are_drawn_from_similar_spectra_asked_and_reported(gen
   asked = gen.complete_timing(psa, {"d5_95": 12.0}, seed=2)
   np.testing.assert_allclose(asked[:, 2], 12.0)
   np.testing.assert_allclose(asked[:, 1], drawn[:, 1] * 12.0 / drawn[:, 2], rtol=1e-5)
-  np.testing.assert_array_equal(asked[:, 0], drawn[:, 0])
+  np.testing.assert_array_equal(asked[:, 0], np.minimum(drawn[:, 0], 29.0 - 12.0))
   g = gen.generate(EC8, num=3, seed=1, refine="none", timing={"d5_95": 12.0, "t5": 4.0})
   np.testing.assert_allclose(g.timing_s[:, [0, 2]], [[4.0, 12.0]] * 3)
   summary = g.summary()["timing"]
   assert summary["asked"]["d5_95"] == [12.0] * 3 and summary["asked"]["t5"] == [4.0] * 3
   np.testing.assert_allclose(summary["got"]["d5_95"], intensity.d5_95(g.accel_ms2, g.dt), atol=0.006)
+  # The strong phase ends 1 s before the 30 s window: a long asked D5-95 moves the drawn onset
+  # earlier, an asked late onset shrinks the drawn durations, both asked and too long is refused.
+  long = gen.complete_timing(psa, {"d5_95": 25.0}, seed=2)
+  np.testing.assert_allclose(long[:, 0], np.minimum(drawn[:, 0], 4.0), rtol=1e-6)
+  late = gen.complete_timing(psa, {"t5": 20.0}, seed=2)
+  np.testing.assert_allclose(late[:, 2], np.minimum(drawn[:, 2], 9.0), rtol=1e-6)
+  np.testing.assert_allclose(late[:, 1] / late[:, 2], drawn[:, 1] / drawn[:, 2], rtol=1e-5)
+  with pytest.raises(ValueError, match="ends after the model's window"):
+    gen.complete_timing(psa, {"t5": 10.0, "d5_95": 25.0})
+  with pytest.raises(ValueError, match="does not fit"):
+    gen.complete_timing(psa, {"d5_95": 29.5})
   with pytest.raises(ValueError, match="'d5_90' is not a condition"):
     gen.generate(EC8, num=2, timing={"d5_90": 5.0})
   with pytest.raises(ValueError, match="d5_95"):

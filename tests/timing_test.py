@@ -7,7 +7,7 @@ import ml_collections
 import numpy as np
 import pytest
 
-from cvaegan_jax import conditioning, intensity, losses, models, scenarios
+from cvaegan_jax import conditioning, intensity, losses, models, refine, scenarios
 
 
 def _burst(rng, n=3000, dt=0.01, t0=8.0, width=3.0):
@@ -200,3 +200,48 @@ def test_highpass_removes_drift_and_keeps_shaking():
   mid = slice(1000, 2000)  # Away from the tapers' transients: the 0.5 drift is down to < 0.015.
   np.testing.assert_allclose(out[mid], shake[mid], atol=0.015)
   np.testing.assert_array_equal(sampling.highpass(shake[None], 0.01, 0.0)[0], shake)
+
+
+def _piecewise_energy_record(rng, knots_s, n=3000, dt=0.01):
+  """White noise whose energy in each stretch between ``knots_s`` (0, t5, t75, t95, end) is
+  exactly 5%, 70%, 20%, 5% of the total: ``[n]`` float64."""
+  x = rng.standard_normal(n)
+  seg = np.searchsorted(np.asarray(knots_s[1:4]) / dt, np.arange(n), side="right")
+  for k, share in enumerate(np.diff(models.HUSID_KNOTS)):
+    m = seg == k
+    x[m] *= np.sqrt(share / np.sum(x[m] ** 2))
+  return x
+
+
+def test_timing_gain_brings_stationary_noise_to_the_asked_husid_times():
+  rng = np.random.default_rng(0)
+  dt = 0.01
+  x = rng.standard_normal((4, 3000))
+  asked = np.array([[2.0, 5.0, 10.0], [8.0, 3.0, 6.0], [1.0, 15.0, 25.0], [10.0, 6.0, 12.0]])
+  y, gain = refine.timing(x, dt, asked)
+  np.testing.assert_allclose(intensity.t5(y, dt), asked[:, 0], atol=0.05)
+  np.testing.assert_allclose(intensity.d5_75(y, dt), asked[:, 1], rtol=0.02)
+  np.testing.assert_allclose(intensity.d5_95(y, dt), asked[:, 2], rtol=0.02)
+  # The energy is kept; the gain is the ratio, and smooth: over one sample its log changes by
+  # at most 2 ln(4) / 100 per pass (a 1 s moving average).
+  np.testing.assert_allclose((y * y).sum(-1), (x * x).sum(-1), rtol=1e-5)
+  np.testing.assert_allclose(y, x * gain)
+  log_gain = np.log(gain / gain.mean(-1, keepdims=True))
+  assert np.abs(np.diff(log_gain, axis=-1)).max() < 6 * 2 * np.log(4.0) / 100
+  with pytest.raises(ValueError, match="timing_s"):
+    refine.timing(x, dt, asked[:, :2])
+  with pytest.raises(ValueError, match="energy"):
+    refine.timing(np.zeros((1, 3000)), dt, asked[:1])
+  with pytest.raises(ValueError, match="max_gain"):
+    refine.timing(x, dt, asked, max_gain=1.0)
+
+
+def test_timing_gain_leaves_a_record_that_has_its_timing():
+  # Energy shares exactly 5/70/20/5% between the asked times: the Husid curve already passes
+  # the knots, every pass's step is zero, the gain is 1.
+  rng = np.random.default_rng(1)
+  knots = (0.0, 4.0, 10.0, 18.0, 30.0)
+  x = _piecewise_energy_record(rng, knots)[None]
+  y, gain = refine.timing(x, 0.01, [[4.0, 6.0, 14.0]])
+  np.testing.assert_allclose(gain, 1.0, atol=1e-4)
+  np.testing.assert_allclose(intensity.d5_95(y, 0.01), [14.0], atol=0.011)
