@@ -176,15 +176,26 @@ def process_group(records: Sequence[knet.Record], picker, cfg: processing.Proces
   Returns:
     (list of (record, window, pick), list of (record path, reason)) where reason is a
     QC key ('nan', 'clipped', 'too_short', 'low_snr', 'low_pga', 'no_pre_event') or
-    'no_pick'.
+    'no_pick: <the picker's message>'.
+
+  A component with non-finite samples is left out of the pick (a NaN in the vertical does
+  not cost the station its horizontals), and when the picker fails on all components it
+  tries again on the kept ones alone (e.g. a vertical at another sampling rate).
   """
   kept = [r for r in records if keep(r)]
   if not kept:
     return [], []
+  usable = [r for r in records if np.size(r.accel_ms2) and np.all(np.isfinite(r.accel_ms2))]
+  usable_kept = [r for r in kept if any(r is u for u in usable)]
   try:
-    pick = picker.pick(records)
-  except picking.PickError:
-    return [], [(r.path, "no_pick") for r in kept]
+    pick = picker.pick(usable or records)
+  except picking.PickError as first:
+    try:
+      if not usable_kept or len(usable_kept) == len(usable):
+        raise first
+      pick = picker.pick(usable_kept)
+    except picking.PickError:
+      return [], [(r.path, f"no_pick: {first}") for r in kept]
   out, skipped = [], []
   for r in kept:
     offset = float(pick.time - r.start_time)

@@ -259,3 +259,40 @@ def test_a_data_set_refuses_to_stand_in_for_other_inputs(tmp_path):
   (a / "CHB0021412312349.EW").write_bytes(b"changed")  # A file of A changed since.
   with pytest.raises(ValueError, match="CHB0021412312349.EW"):
     build.build("knet", str(data), manual_dir=str(a))
+
+
+def test_build_keeps_every_good_record_past_empty_splits_duplicates_and_a_bad_vertical(tmp_path):
+  # Issue 23, cases 2, 4 and 8, on real records:
+  # - the M4.2 event's files are all flat (a split of its own, ood_low, with nothing kept): it
+  #   used to abort the build ("every record of split 'ood_low' was skipped"), losing the rest;
+  # - the M6.2 event's AOM001-3 also sit in an archive beside the unpacked files: the build
+  #   died on TFDS's "Two examples share the same hashed key!";
+  # - AOM004's vertical holds a NaN: its good horizontals went as `no_pick`, the reason unsaid.
+  manual = tmp_path / "manual"
+  copy_tree(DATA_DIR / "knet/us2000cnnl", manual / "m62")
+  with tarfile.open(manual / "20180124195100.knt.tar.gz", "w:gz") as tar:
+    for p in sorted((DATA_DIR / "knet/us2000cnnl").glob("AOM00[1-3]*")):
+      tar.add(p, arcname=f"20180124195100.knt/{p.name}")
+  flat = manual / "m42"
+  flat.mkdir()
+  for p in sorted((DATA_DIR / "knet/usb000syza").iterdir()):
+    lines = p.read_text().splitlines(True)
+    flat.joinpath(p.name).write_text("".join(lines[:17] + ["       0" * 8 + "\n"] * (len(lines) - 17)))
+  ud = manual / "m62" / "AOM0041801241951.UD"
+  lines = ud.read_text().splitlines(True)
+  ud.write_text("".join(lines[:40] + ["     nan" * 8 + "\n"] + lines[41:]))
+  b = build.build("knet", str(tmp_path / "data"), manual_dir=str(manual))
+  data = read_all(b)
+  assert "ood_low" not in data
+  good = build.build("knet", str(tmp_path / "data_good"), manual_dir=str(DATA_DIR / "knet/us2000cnnl"))
+  expected = sorted(ex["station"].decode() + ex["component"].decode() for ex in read_all(good)["train"])
+  got = sorted(ex["station"].decode() + ex["component"].decode() for ex in data["train"])
+  assert got == expected and {"AOM004EW", "AOM004NS"} <= set(got)  # Every good record, once.
+  qc = json.loads((pathlib.Path(b.data_dir) / "qc_summary.json").read_text())
+  duplicates = [s for s in qc["skipped"] if s["reason"].startswith("duplicate")]
+  assert len(duplicates) == 6 and all("the same record as" in s["reason"] for s in duplicates)
+  assert qc["skipped_by_reason"]["duplicate"] == 6
+  flat_reasons = [s["reason"] for s in qc["skipped"] if s["split"] == "ood_low"]
+  # Both stations' horizontals, each with the picker's message (it used to say "no_pick" only).
+  assert len(flat_reasons) == 4 and all(r.startswith("no_pick: station CHB00") and "flat trace" in r
+                                        for r in flat_reasons)

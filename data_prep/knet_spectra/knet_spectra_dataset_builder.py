@@ -142,26 +142,44 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     self._qc = pipeline.QcCollector(problems + unreadable)
     if getattr(self, "_use_beam", False):
       return {s: _beam_examples(s, gs, c, inputs) for s, gs in by_split.items() if gs}
-    return {s: self._generate_examples(s, gs, inputs) for s, gs in by_split.items() if gs}
+    # Every station is processed before anything is written (the examples are held in
+    # memory; a data set larger than memory takes the Beam path), so that a split whose
+    # records were all skipped is left out instead of failing the build, and a record met
+    # twice (an archive beside its own unpacked files) is kept once.
+    examples = self._process(by_split, inputs)
+    self._qc.write(self.data_dir, c)
+    return {s: self._generate_examples(ex) for s, ex in examples.items() if ex}
 
-  def _generate_examples(self, split, groups, roots):
+  def _generate_examples(self, examples):
+    """The (key, example) pairs :meth:`_process` made for one split."""
+    yield from examples
+
+  def _process(self, by_split, roots) -> dict:
+    """{split: [(key, example)]} of every group, QC counted; empty and duplicate-free."""
     from tqdm import tqdm
 
-    c = self.builder_config
-    make = _ExampleMaker(c, roots)
-    kept, skipped_here = 0, []
-    for g in tqdm(groups, desc=f"{split}", unit="station"):
-      examples, windows, skipped = make(g)
-      self._qc.add(split, windows, skipped)
-      kept += len(examples)
-      skipped_here += skipped
-      yield from examples
-    if not kept:
-      # TFDS would only say "No examples were yielded"; say why.
-      raise RuntimeError(f"knet_spectra: every record of split {split!r} was skipped "
-                         f"({pipeline.count_reasons(skipped_here)}); first: {skipped_here[:2]}")
-    self._qc.write(self.data_dir, c)
-    logging.info("split %s done: %s", split, self._qc.summary_line(split))
+    make = _ExampleMaker(self.builder_config, roots)
+    seen, out = {}, {}
+    for split, groups in by_split.items():
+      out[split], skipped_here = [], []
+      for g in tqdm(groups, desc=f"{split}", unit="station"):
+        examples, windows, skipped = make(g)
+        fresh = []
+        for (key, ex), win in zip(examples, windows):
+          if key in seen:
+            skipped.append((ex["source_file"], f"duplicate: the same record as {seen[key]}"))
+          else:
+            seen[key] = ex["source_file"]
+            fresh.append(((key, ex), win))
+        self._qc.add(split, [w for _, w in fresh], skipped)
+        skipped_here += skipped
+        out[split] += [e for e, _ in fresh]
+      if groups and not out[split]:
+        logging.warning("knet_spectra: every record of split %r was skipped (%s); the split is left out",
+                        split, pipeline.count_reasons(skipped_here))
+      elif groups:
+        logging.info("split %s done: %s", split, self._qc.summary_line(split))
+    return out
 
 
 class _ExampleMaker:
@@ -195,7 +213,7 @@ class _ExampleMaker:
 
 
 def _beam_examples(split, groups, config, roots):
-  """The Beam version of `_generate_examples`: skips are counted as Beam metrics."""
+  """The Beam version of `_process`: skips are counted as Beam metrics."""
   import apache_beam as beam
 
   maker = _ExampleMaker(config, roots)
