@@ -249,6 +249,26 @@ def read_headers(groups: Sequence[Group]) -> tuple[dict[str, tuple[str, float]],
   return out, bad
 
 
+def event_magnitudes(headers: dict[str, tuple[str, float]]) -> tuple[dict[str, float], list[dict]]:
+  """One magnitude per event from the stations' headers (``{group key: (event_id,
+  magnitude)}``, as :func:`read_headers` returns): the most common value (ties: the
+  median), so one mistyped header cannot move the whole event to another split. Returns
+  ``({event_id: magnitude}, [{"event_id", "magnitude" (the one used), "headers" ({value:
+  count})}])``, the second listing every event whose stations disagree."""
+  values = collections.defaultdict(list)
+  for event_id, magnitude in headers.values():
+    values[event_id].append(float(magnitude))
+  out, disagree = {}, []
+  for event_id, mags in values.items():
+    counts = collections.Counter(mags)
+    top = max(counts.values())
+    out[event_id] = float(np.median([m for m, c in counts.items() if c == top]))
+    if len(counts) > 1:
+      disagree.append({"event_id": event_id, "magnitude": out[event_id],
+                       "headers": {f"{m:g}": c for m, c in sorted(counts.items())}})
+  return out, disagree
+
+
 def _member_bytes(source: Source) -> bytes:
   try:
     with tarfile.open(source.path, "r:*") as tar:
@@ -309,7 +329,8 @@ def example_dict(rec: knet.Record, win: processing.ProcessedWindow, pick, psa_ms
 class QcCollector:
   """Counts kept and skipped records per split, and the windows' D5-95; writes ``qc_summary.json`` and figures."""
 
-  def __init__(self, problems: Sequence[tuple[str, str]] = ()):
+  def __init__(self, problems: Sequence[tuple[str, str]] = (), inconsistent_events: Sequence[dict] = ()):
+    self.inconsistent_events = list(inconsistent_events)
     self.kept: list[dict] = []
     self.skipped: list[tuple[str, str, str]] = [("", p, r) for p, r in problems]
     self.samples: list[tuple[np.ndarray, float, float, str]] = []
@@ -340,6 +361,8 @@ class QcCollector:
                                "p90": float(np.percentile(v, 90))} for s, v in d95.items()},
         "skipped_by_reason": count_reasons((p, r) for _, p, r in self.skipped),
         "skipped": [{"split": s, "file": p, "reason": r} for s, p, r in self.skipped],
+        # Events whose stations' headers disagree on the magnitude (the most common is used).
+        "inconsistent_events": self.inconsistent_events,
     }
 
   def summary_line(self, split: str) -> str:

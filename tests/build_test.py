@@ -281,9 +281,13 @@ def test_build_keeps_every_good_record_past_empty_splits_duplicates_and_a_bad_ve
   ud = manual / "m62" / "AOM0041801241951.UD"
   lines = ud.read_text().splitlines(True)
   ud.write_text("".join(lines[:40] + ["     nan" * 8 + "\n"] + lines[41:]))
+  # Case 5: one station's headers say M7.9 (a typo): the event's split followed the last
+  # header read (M6.2 went to ood_high); now the stations' most common magnitude decides.
+  for p in (manual / "m62").glob("AOM005*"):
+    p.write_text(p.read_text().replace("Mag.              6.2", "Mag.              7.9"))
   b = build.build("knet", str(tmp_path / "data"), manual_dir=str(manual))
   data = read_all(b)
-  assert "ood_low" not in data
+  assert "ood_low" not in data and "ood_high" not in data
   good = build.build("knet", str(tmp_path / "data_good"), manual_dir=str(DATA_DIR / "knet/us2000cnnl"))
   expected = sorted(ex["station"].decode() + ex["component"].decode() for ex in read_all(good)["train"])
   got = sorted(ex["station"].decode() + ex["component"].decode() for ex in data["train"])
@@ -292,6 +296,8 @@ def test_build_keeps_every_good_record_past_empty_splits_duplicates_and_a_bad_ve
   duplicates = [s for s in qc["skipped"] if s["reason"].startswith("duplicate")]
   assert len(duplicates) == 6 and all("the same record as" in s["reason"] for s in duplicates)
   assert qc["skipped_by_reason"]["duplicate"] == 6
+  assert qc["inconsistent_events"] == [{"event_id": "20180124105100_41.000_142.500_30", "magnitude": 6.2,
+                                        "headers": {"6.2": 8, "7.9": 1}}]
   flat_reasons = [s["reason"] for s in qc["skipped"] if s["split"] == "ood_low"]
   # Both stations' horizontals, each with the picker's message (it used to say "no_pick" only).
   assert len(flat_reasons) == 4 and all(r.startswith("no_pick: station CHB00") and "flat trace" in r

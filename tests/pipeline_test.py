@@ -87,3 +87,11 @@ def test_bad_header_names_the_file(tmp_path):
   with pytest.raises(knet.KnetFormatError, match="X.EW: bad K-NET header"):
     knet.read_event_header(str(bad), str(bad))
 
+
+
+def test_event_magnitude_is_the_stations_most_common_and_disagreements_are_listed():
+  headers = {"a": ("E1", 6.2), "b": ("E1", 6.2), "c": ("E1", 7.9), "d": ("E2", 5.0), "e": ("E3", 4.0), "f": ("E3", 4.4)}
+  mags, disagree = pipeline.event_magnitudes(headers)
+  assert mags == {"E1": 6.2, "E2": 5.0, "E3": pytest.approx(4.2)}  # A tie: the median of the tied values.
+  assert disagree == [{"event_id": "E1", "magnitude": 6.2, "headers": {"6.2": 2, "7.9": 1}},
+                      {"event_id": "E3", "magnitude": pytest.approx(4.2), "headers": {"4": 1, "4.4": 1}}]

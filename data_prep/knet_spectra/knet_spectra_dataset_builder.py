@@ -133,13 +133,16 @@ class Builder(tfds.core.GeneratorBasedBuilder):
       raise ValueError(f"KnetSpectraConfig.source must be 'simulated' or 'knet', got {c.source!r}")
     groups, problems = pipeline.discover(inputs)
     headers, unreadable = pipeline.read_headers(groups)
-    split_of = pipeline.assign_splits({e: m for e, m in headers.values()}, c.seed, c.split_fractions,
-                                      c.min_magnitude, c.max_magnitude)
+    magnitudes, disagree = pipeline.event_magnitudes(headers)
+    for d in disagree:
+      logging.warning("knet_spectra: the stations of event %s disagree on its magnitude %s; M%g used",
+                      d["event_id"], d["headers"], d["magnitude"])
+    split_of = pipeline.assign_splits(magnitudes, c.seed, c.split_fractions, c.min_magnitude, c.max_magnitude)
     by_split = {s: [] for s in pipeline.SPLITS}
     for g in groups:
       if g.key in headers:
         by_split[split_of[headers[g.key][0]]].append(g)
-    self._qc = pipeline.QcCollector(problems + unreadable)
+    self._qc = pipeline.QcCollector(problems + unreadable, disagree)
     if getattr(self, "_use_beam", False):
       return {s: _beam_examples(s, gs, c, inputs) for s, gs in by_split.items() if gs}
     # Every station is processed before anything is written (the examples are held in
