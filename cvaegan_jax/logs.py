@@ -2,14 +2,38 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
+import sys
 import time
 
 import numpy as np
 
-__all__ = ["MetricLogger"]
+__all__ = ["MetricLogger", "cli_errors", "USER_ERRORS"]
+
+# What a person's input can cause (bad files, values, paths); other exceptions are bugs.
+USER_ERRORS = (ValueError, OSError)
+
+
+def cli_errors(main):
+  """Wrap a command's ``main(argv)``: an error of the user's input (:data:`USER_ERRORS`)
+  prints one line, ``error: <message>``, to stderr and exits with status 1; with
+  ``--verbosity=1`` (or higher) the traceback is shown as well. Library calls keep raising."""
+
+  @functools.wraps(main)
+  def wrapped(*args, **kwargs):
+    try:
+      return main(*args, **kwargs)
+    except USER_ERRORS as e:
+      from absl import flags  # Imported here: only commands use it.
+      if flags.FLAGS.is_parsed() and flags.FLAGS["verbosity"].value >= 1:
+        raise
+      print(f"error: {e}", file=sys.stderr)
+      sys.exit(1)
+
+  return wrapped
 
 
 def _drop_rows_after(path: str, step: int) -> None:

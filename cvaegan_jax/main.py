@@ -15,7 +15,7 @@ from absl import app
 from absl import flags
 from ml_collections import config_flags
 
-from cvaegan_jax import evaluate, suites, train
+from cvaegan_jax import evaluate, logs, suites, train
 from data_prep import build
 
 _MODES = ("spectra", "prepare", "train", "evaluate", "generate", "quickstart")
@@ -28,6 +28,7 @@ _KEEP_BOREHOLE = flags.DEFINE_bool("keep_borehole", False, "Mode spectra: keep K
 flags.mark_flags_as_required(["config", "workdir"])
 
 
+@logs.cli_errors
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")

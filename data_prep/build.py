@@ -17,6 +17,7 @@ import os
 from absl import app
 from absl import flags
 
+from cvaegan_jax import logs
 from data_prep.knet_spectra import Builder
 
 
@@ -163,6 +164,7 @@ def build_from_config(data_config):
   return b
 
 
+@logs.cli_errors
 def main(argv, f):
   del argv
   b = build(f["config"].value, f["data_dir"].value, f["manual_dir"].value, f["file_format"].value,

@@ -92,6 +92,19 @@ def test_main_rejects_misspelt_config_field(tmp_path):
   assert proc.returncode != 0 and "dampng" in proc.stderr
 
 
+def test_cli_errors_are_one_line_unless_verbosity_asks(tmp_path):
+  # A workdir that was never trained, evaluated: the library raises FileNotFoundError; the
+  # command prints one line and exits 1, with the traceback only under --verbosity=1.
+  cmd = [sys.executable, "-m", "cvaegan_jax.main", f"--config={REPO_DIR / 'configs/quickstart.py'}",
+         "--mode=evaluate", f"--workdir={tmp_path}"]
+  proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO_DIR, timeout=300)
+  assert proc.returncode == 1 and "Traceback" not in proc.stderr
+  last = proc.stderr.strip().splitlines()[-1]
+  assert last.startswith("error: ") and "config.json" in last and str(tmp_path) in last
+  proc = subprocess.run(cmd + ["--verbosity=1"], capture_output=True, text=True, cwd=REPO_DIR, timeout=300)
+  assert proc.returncode == 1 and "Traceback" in proc.stderr and "FileNotFoundError" in proc.stderr
+
+
 def test_missing_records_dir_is_a_clear_error(tmp_path):
   cfg = quickstart_config()
   with pytest.raises(FileNotFoundError, match="records_dir .*nope.* is not a directory"):
