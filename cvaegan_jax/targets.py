@@ -25,11 +25,12 @@ import numpy as np
 from cvaegan_jax import exports, spectra, validation
 from data_prep import knet
 
-__all__ = ["G", "UNITS", "OBSPY_FORMATS", "Target", "to_ms2", "from_file", "from_record", "check_positive",
+__all__ = ["G", "MAX_SA_MS2", "UNITS", "OBSPY_FORMATS", "Target", "to_ms2", "from_file", "from_record", "check_positive",
            "check_damping", "check_unit", "check_periods", "warn_once"]
 
 # Standard gravity, m/s^2.
 G = validation.G_MS2
+MAX_SA_MS2 = 20.0 * G  # A target ordinate above 20 g is a unit error or a typo (recorded PSA: < 10 g).
 
 # Accepted acceleration units: name -> factor to m/s^2.
 UNITS = {"g": G, "m/s2": 1.0, "m/s^2": 1.0, "mps2": 1.0, "gal": 0.01, "cm/s2": 0.01, "cm/s^2": 0.01}
@@ -115,7 +116,8 @@ class Target:
   Raises:
     ValueError: on construction, naming the field and the offending value or
       index: NaN/inf, periods <= 0, unsorted or repeated periods, Sa <= 0,
-      shapes that differ, damping outside (0, 1), pga_ms2 <= 0 or not finite.
+      shapes that differ, damping outside (0, 1), pga_ms2 <= 0 or not finite, Sa
+      above ``MAX_SA_MS2`` (20 g).
   """
   periods_s: np.ndarray
   sa_ms2: np.ndarray
@@ -137,6 +139,11 @@ class Target:
     bad = np.flatnonzero(sa <= 0)
     if bad.size:
       raise ValueError(f"Target.sa_ms2[{bad[0]}] = {sa[bad[0]]:g} m/s^2 (at T = {periods[bad[0]]:g} s) is not > 0")
+    bad = np.flatnonzero(sa > MAX_SA_MS2)
+    if bad.size:
+      raise ValueError(f"Target.sa_ms2[{bad[0]}] = {sa[bad[0]]:g} m/s^2 ({sa[bad[0]] / G:.3g} g, at T = "
+                       f"{periods[bad[0]]:g} s) is above {MAX_SA_MS2 / G:g} g, more than any recorded motion: "
+                       "a unit or a typo?")
     sa.setflags(write=False)
     if not isinstance(self.name, str):
       raise ValueError(f"Target.name must be a string, got {self.name!r}")

@@ -179,22 +179,27 @@ def test_target_validation():
     targets.Target(**ok, damping=1.0)
   with pytest.raises(ValueError, match="pga_ms2"):
     targets.Target(**ok, pga_ms2=-1.0)
+  # Design values beyond any recorded motion (issue 23, case 10): ag = 50 g, a 600 g file.
+  with pytest.raises(ValueError, match=r"sa_ms2\[1\] = 5883.99 m/s\^2 \(600 g, at T = 0.2 s\) is above 20 g"):
+    targets.Target(**{**ok, "sa_ms2": [1.0, 600 * targets.G, 1.5]})
+  with pytest.raises(ValueError, match="above 20 g"):
+    specs.parse("ec8:type=1,ground=B,ag=50g")
   t = targets.Target(**ok)
   assert t.periods_s.dtype == np.float64 and not t.periods_s.flags.writeable
 
 
 def test_interpolation_is_exact_for_power_law():
   grid = np.geomspace(0.05, 5.0, 13)
-  t = targets.Target(grid, 2.0 / grid, "power law", pga_ms2=3.0)
+  t = targets.Target(grid, 1.0 / grid, "power law", pga_ms2=3.0)
   q = np.array([0.0537, 0.1, 0.77, 1.234, 4.99])
   out = t.at(q)
-  np.testing.assert_allclose(out.sa_ms2, 2.0 / q, rtol=1e-12)
+  np.testing.assert_allclose(out.sa_ms2, 1.0 / q, rtol=1e-12)
   assert (out.name, out.damping, out.pga_ms2) == ("power law", 0.05, 3.0)
   assert t.at(grid) == t  # Stored periods keep their values bit for bit.
   # Outside the covered range: an error naming both ranges, unless extrapolating.
   with pytest.raises(ValueError, match=r"covers periods 0.05-5 s.*0.01-10 s.*extrapolate=True"):
     t.at([0.01, 1.0, 10.0])
-  np.testing.assert_allclose(t.at([0.01, 1.0, 10.0], extrapolate=True).sa_ms2, 2.0 / np.array([0.01, 1.0, 10.0]),
+  np.testing.assert_allclose(t.at([0.01, 1.0, 10.0], extrapolate=True).sa_ms2, 1.0 / np.array([0.01, 1.0, 10.0]),
                              rtol=1e-12)
   with pytest.raises(ValueError, match="strictly increasing"):
     t.at([1.0, 0.5])
@@ -239,8 +244,8 @@ def test_from_file_txt_gal_and_ms2(tmp_path):
   np.testing.assert_array_equal(t.periods_s, [0.2, 1.0, 3.0])
   np.testing.assert_allclose(t.sa_ms2, [5.0, 2.0, 0.5], rtol=1e-15)
   assert (t.name, t.damping, t.pga_ms2) == ("site", 0.02, None)
-  t2 = targets.from_file(path, "m/s2")
-  np.testing.assert_allclose(t2.sa_ms2, [500.0, 200.0, 50.0])
+  with pytest.raises(ValueError, match=r"500 m/s\^2 \(51 g, at T = 0.2 s\) is above 20 g.*unit"):
+    targets.from_file(path, "m/s2")  # Gal read as m/s^2.
 
 
 @pytest.mark.parametrize("body, match", [
