@@ -1,4 +1,5 @@
-"""Metrics a person reads during a run: console (steps/s, examples/s, ETA), JSONL, TensorBoard."""
+"""What a person reads from a run: metrics on the console (steps/s, examples/s, ETA), in JSONL
+and TensorBoard, and a command's errors as one line (:func:`cli_errors`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sys
 import time
 
 import numpy as np
+from absl import flags
 
 __all__ = ["MetricLogger", "cli_errors", "USER_ERRORS"]
 
@@ -27,7 +29,6 @@ def cli_errors(main):
     try:
       return main(*args, **kwargs)
     except USER_ERRORS as e:
-      from absl import flags  # Imported here: only commands use it.
       if flags.FLAGS.is_parsed() and flags.FLAGS["verbosity"].value >= 1:
         raise
       print(f"error: {e}", file=sys.stderr)
