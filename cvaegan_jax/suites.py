@@ -114,9 +114,14 @@ def generate_suite(workdir: str, target: str, num: int = 11, seed: int = 0, refi
   asked = {}
   if scenario:
     d = scenarios.durations(num=num, seed=seed, **scenario)
-    asked.update({k: d[k] for k in ("d5_75", "d5_95") if k in gen.timing_names})
+    # Draws longer than the model's window (less 1 s of taper and 1 s before the onset)
+    # are capped there, D5-75 scaled alike; the printout says how many.
+    cap = gen.num_samples * gen.dt - 2.0
+    factor = np.minimum(1.0, cap / d["d5_95"])
+    asked.update({k: d[k] * factor for k in ("d5_75", "d5_95") if k in gen.timing_names})
     print(f"scenario {scenario}: AS16 median D5-75 {d['median']['d5_75']:.1f} s, D5-95 {d['median']['d5_95']:.1f} s "
-          f"(sigma ln {d['sigma']['d5_95']:.2f})")
+          f"(sigma ln {d['sigma']['d5_95']:.2f})" + (f"; {int(np.sum(factor < 1))} of {num} draws capped at the "
+                                                     f"model's {cap:g} s" if np.any(factor < 1) else ""))
   asked.update(timing or {})
   result = gen.generate(tgt, num=num, seed=seed, refine=refine, extrapolate=extrapolate, tol=tol, band_s=band_s,
                         temperature=temperature, timing=asked or None)

@@ -240,11 +240,17 @@ def test_scenario_suite_asks_afshari_stewart_durations(workdir, tmp_path):
   out = suites.generate_suite(str(workdir), EC8, num=11, seed=3, refine="none", out_dir=str(tmp_path / "s"),
                               formats=(), scenario={"magnitude": 7.0, "distance_km": 50.0})
   want = scenarios.durations(7.0, 50.0, num=11, seed=3)
-  np.testing.assert_allclose(out["generation"].timing_s[:, 1], want["d5_75"], rtol=1e-5)
-  np.testing.assert_allclose(out["generation"].timing_s[:, 2], want["d5_95"], rtol=1e-5)
+  # Draws past the 30 s window less 2 s are capped there, D5-75 alike.
+  factor = np.minimum(1.0, 28.0 / want["d5_95"])
+  assert np.any(factor < 1) and np.any(factor == 1)
+  np.testing.assert_allclose(out["generation"].timing_s[:, 1], want["d5_75"] * factor, rtol=1e-5)
+  np.testing.assert_allclose(out["generation"].timing_s[:, 2], want["d5_95"] * factor, rtol=1e-5)
   saved = json.loads((tmp_path / "s" / "suite.json").read_text())
-  np.testing.assert_allclose(saved["timing"]["asked"]["d5_95"], want["d5_95"], atol=0.006)
+  np.testing.assert_allclose(saved["timing"]["asked"]["d5_95"], want["d5_95"] * factor, atol=0.006)
   assert len(saved["timing"]["got"]["t5"]) == 11
+  # The records take them (the envelope gain; an untrained model): within 20% for most.
+  got, asked = np.array(saved["timing"]["got"]["d5_95"]), np.array(saved["timing"]["asked"]["d5_95"])
+  assert np.mean(np.abs(np.log(got / asked)) < 0.2) >= 0.8
 
 
 def test_generate_suite_exports_checks_and_plots(workdir, tmp_path):
