@@ -58,6 +58,9 @@ __all__ = [
     "pseudo_spectral_velocity",
     "sdof_response",
     "SdofResponse",
+    "rotd_spectrum",
+    "geometric_mean_spectrum",
+    "ROTD_PERCENTILES",
 ]
 
 DEFAULT_DAMPING = 0.05
@@ -433,6 +436,73 @@ def pseudo_spectral_velocity(accel, dt: float, periods=DEFAULT_PERIODS, damping:
   sd = spectral_displacement(accel, dt, periods, damping)
   safe = np.where(periods > 0, periods, 1.0)
   return sd * jnp.asarray(np.where(periods > 0, 2.0 * np.pi / safe, 0.0), sd.dtype)
+
+
+ROTD_PERCENTILES = (0.0, 50.0, 100.0)  # RotD0, RotD50, RotD100.
+
+
+def rotd_spectrum(accel_pair, dt: float, periods=DEFAULT_PERIODS, damping: float = DEFAULT_DAMPING,
+                  percentiles=(50.0,), num_angles: int = 180, angle_chunk: int = 30) -> jax.Array:
+  """Orientation-independent response spectra of a pair of horizontal components:
+  RotDnn (Boore 2010), the ``nn``-th percentile over rotation angles of the PSA of the
+  rotated motion.
+
+  For each angle ``theta_k = k * 180 / num_angles`` degrees (``k = 0 .. num_angles - 1``:
+  0-179 degrees at 1 degree by default, as Boore 2010 and pyrotd) the pair is rotated,
+  ``a_theta = cos(theta) a_1 + sin(theta) a_2``, and its PSA taken with
+  :func:`response_spectrum` (the oscillator is linear, so this is the peak of the rotated
+  oscillator response: exact at the samples, differentiable through the same custom VJP);
+  then the percentiles over the angles (linear interpolation, as ``numpy.percentile``).
+  RotD100 is the maximum-direction spectrum of ASCE 7-16 §16.2, RotD50 the median one of
+  the NGA-West2 models. Angles go in chunks of ``angle_chunk`` to bound memory.
+
+  Args:
+    accel_pair: ``[..., 2, time]`` two orthogonal horizontal components, e.g. m/s^2.
+    dt: sampling interval, s.
+    periods: ``[P]`` periods, s (> 0).
+    damping: ratio of critical damping in [0, 1).
+    percentiles: ``[Q]`` percentiles in [0, 100] (0: RotD0, 50: RotD50, 100: RotD100).
+    num_angles: rotation angles over 180 degrees (>= 2).
+    angle_chunk: angles per chunk (memory: records x chunk x time).
+
+  Returns:
+    ``[..., Q, P]`` PSA in accel's unit.
+
+  Raises:
+    ValueError: a pair axis other than 2, percentiles outside [0, 100], fewer than 2
+      angles, non-positive periods, or the errors of :func:`response_spectrum`.
+  """
+  accel_pair = _check_accel(accel_pair)
+  if accel_pair.ndim < 2 or accel_pair.shape[-2] != 2:
+    raise ValueError(f"accel_pair must be [..., 2, time] (two horizontal components), got {accel_pair.shape}")
+  q = np.atleast_1d(np.asarray(percentiles, np.float64))
+  if q.ndim != 1 or not np.all((q >= 0) & (q <= 100)):
+    raise ValueError(f"percentiles must lie in [0, 100], got {percentiles!r}")
+  if int(num_angles) < 2 or int(angle_chunk) < 1:
+    raise ValueError(f"num_angles must be >= 2 and angle_chunk >= 1, got {num_angles!r}, {angle_chunk!r}")
+  periods = _check_periods(periods)
+  if np.any(periods <= 0):
+    raise ValueError("rotd_spectrum: periods must be > 0 seconds")
+  theta = np.pi * np.arange(int(num_angles)) / int(num_angles)
+  rot = np.stack([np.cos(theta), np.sin(theta)], axis=-1)  # [A, 2]
+  peaks = []
+  for start in range(0, rot.shape[0], int(angle_chunk)):
+    r = jnp.asarray(rot[start:start + int(angle_chunk)], accel_pair.dtype)
+    rotated = jnp.einsum("ac,...ct->...at", r, accel_pair)  # [..., A_chunk, time]
+    peaks.append(response_spectrum(rotated, dt, periods, damping))
+  peaks = jnp.concatenate(peaks, axis=-2)  # [..., A, P]
+  return jnp.moveaxis(jnp.percentile(peaks, jnp.asarray(q, peaks.dtype), axis=-2), 0, -2)
+
+
+def geometric_mean_spectrum(accel_pair, dt: float, periods=DEFAULT_PERIODS,
+                            damping: float = DEFAULT_DAMPING) -> jax.Array:
+  """``sqrt(PSA_1 PSA_2)`` of a pair ``[..., 2, time]`` as recorded (orientation-dependent,
+  the GMRotI50 predecessor): ``[..., P]`` in accel's unit."""
+  accel_pair = _check_accel(accel_pair)
+  if accel_pair.ndim < 2 or accel_pair.shape[-2] != 2:
+    raise ValueError(f"accel_pair must be [..., 2, time] (two horizontal components), got {accel_pair.shape}")
+  psa = response_spectrum(accel_pair, dt, periods, damping)
+  return jnp.sqrt(psa[..., 0, :] * psa[..., 1, :])
 
 
 class SdofResponse(NamedTuple):
