@@ -219,7 +219,7 @@ TIMING_ORDER = models.TEMPLATE_TIMING  # The columns of :func:`timing`'s ``timin
 
 
 def timing(accel_ms2, dt: float, timing_s, max_gain: float = 4.0, smooth_s: float = 1.0,
-           iterations: int = 6) -> tuple[np.ndarray, np.ndarray]:
+           iterations: int = 6, pre_event_s: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
   """Bring records' onset and significant durations to asked values with a smooth envelope gain.
 
   Each record ``accel_ms2 [N, T]`` (m/s^2) is multiplied by a slowly varying gain (at most
@@ -237,6 +237,8 @@ def timing(accel_ms2, dt: float, timing_s, max_gain: float = 4.0, smooth_s: floa
     max_gain: > 1, the largest factor by which any instant is amplified or attenuated.
     smooth_s: > 0, the length of the moving average of the log gain, s.
     iterations: fixed-point passes (each re-measures the Husid curve).
+    pre_event_s: >= 0, seconds at the window's start held quiet (``PRE_EVENT_LEVEL``): the
+      training windows open this long before the P pick (0: none).
 
   Returns:
     ``(records [N, T] float64, gains [N, T])``.
@@ -251,19 +253,26 @@ def timing(accel_ms2, dt: float, timing_s, max_gain: float = 4.0, smooth_s: floa
     raise ValueError(f"accel_ms2 [N, T] and timing_s [N, 3] expected, got {x.shape} and {t.shape}")
   if not np.all(np.isfinite(t)) or np.any(t < 0):
     raise ValueError(f"timing_s must be finite, non-negative seconds, got {t.tolist()}")
-  if not max_gain > 1 or not smooth_s > 0:
-    raise ValueError(f"max_gain must be > 1 and smooth_s > 0, got {max_gain!r} and {smooth_s!r}")
+  if not max_gain > 1 or not smooth_s > 0 or not 0 <= pre_event_s < x.shape[-1] * dt:
+    raise ValueError(f"max_gain must be > 1, smooth_s > 0 and pre_event_s in [0, window), got {max_gain!r}, "
+                     f"{smooth_s!r} and {pre_event_s!r}")
   energy = (x * x).sum(-1)
   if np.any(energy <= 0) or not np.all(np.isfinite(energy)):
     raise ValueError("accel_ms2: every record needs finite, non-zero energy to take a timing")
   gain = np.asarray(timing_gain(jnp.asarray(x, jnp.float32), jnp.asarray(t, jnp.float32), dt=float(dt),
-                                max_gain=float(max_gain), smooth_s=float(smooth_s), iterations=int(iterations)),
+                                max_gain=float(max_gain), smooth_s=float(smooth_s), iterations=int(iterations),
+                                pre_event_s=float(pre_event_s)),
                     np.float64)
   return x * gain, gain
 
 
-@functools.partial(jax.jit, static_argnames=("dt", "max_gain", "smooth_s", "iterations"))
-def timing_gain(x, timing_s, *, dt: float, max_gain: float, smooth_s: float, iterations: int):
+PRE_EVENT_LEVEL = 3e-3  # Amplitude of the pre-event stretch relative to the rest (real windows: ~10^-2.4).
+_ONSET_RAMP_S = 0.1  # The pre-event level rises to 1 over this, ending at pre_event_s.
+
+
+@functools.partial(jax.jit, static_argnames=("dt", "max_gain", "smooth_s", "iterations", "pre_event_s"))
+def timing_gain(x, timing_s, *, dt: float, max_gain: float, smooth_s: float, iterations: int,
+                pre_event_s: float = 0.0):
   """The smooth envelope gain ``[B, T]`` that brings records ``x [B, T]`` to the onset and
   significant durations ``timing_s [B, 3]`` (t5, D5-75, D5-95, s): their Husid curve then
   passes 5% at t5, 75% at t5 + D5-75 and 95% at t5 + D5-95.
@@ -273,7 +282,10 @@ def timing_gain(x, timing_s, *, dt: float, max_gain: float, smooth_s: float, ite
   moving average of ``smooth_s`` (so it varies over seconds: the record's phases and fine
   structure stay its own, and its Fourier spectrum is smeared by less than ``1 / smooth_s``
   Hz) and accumulated, within ``[1 / max_gain, max_gain]``. The gain is finally scaled so
-  that ``x * gain`` has the energy of ``x``. Jitted; :func:`timing` is the checked entry point.
+  that ``x * gain`` has the energy of ``x``. With ``pre_event_s > 0`` the first
+  ``pre_event_s`` of the window are held at ``PRE_EVENT_LEVEL`` of the rest (a 0.1 s cosine
+  rise ending there), as the data's windows open ``pre_p_s`` before the P pick on noise.
+  Jitted; :func:`timing` is the checked entry point.
   """
   b, num = x.shape
   knots = models.husid_knot_times(timing_s, num * dt)
@@ -285,9 +297,13 @@ def timing_gain(x, timing_s, *, dt: float, max_gain: float, smooth_s: float, ite
   edges = dt * jnp.arange(num + 1)
   bound = jnp.log(max_gain)
   energy0 = jnp.sum(x * x, axis=-1, keepdims=True) + 1e-30
+  t = dt * jnp.arange(num)
+  rise = jnp.clip((t - (pre_event_s - _ONSET_RAMP_S)) / _ONSET_RAMP_S, 0.0, 1.0)
+  quiet = (PRE_EVENT_LEVEL + (1.0 - PRE_EVENT_LEVEL) * 0.5 * (1.0 - jnp.cos(jnp.pi * rise)) if pre_event_s > 0
+           else jnp.ones_like(t)).astype(x.dtype)
   log_gain = jnp.zeros_like(x)
   for _ in range(iterations):
-    y = x * jnp.exp(log_gain)
+    y = x * jnp.exp(log_gain) * quiet
     cum = jnp.concatenate([jnp.zeros((b, 1), x.dtype), jnp.cumsum(y * y, axis=-1)], axis=-1)
     cum = cum / (cum[:, -1:] + 1e-30)
     h = jax.vmap(lambda k, c: jnp.interp(k, edges, c))(knots, cum)  # [B, 5]
@@ -296,5 +312,5 @@ def timing_gain(x, timing_s, *, dt: float, max_gain: float, smooth_s: float, ite
     padded = jnp.pad(step_t, ((0, 0), (left, right)), mode="edge")  # Moving average, edges held.
     csum = jnp.concatenate([jnp.zeros((b, 1), x.dtype), jnp.cumsum(padded, axis=-1)], axis=-1)
     log_gain = jnp.clip(log_gain + (csum[:, width:] - csum[:, :-width]) / width, -bound, bound)
-  gain = jnp.exp(log_gain)
+  gain = jnp.exp(log_gain) * quiet
   return gain * jnp.sqrt(energy0 / (jnp.sum((x * gain) ** 2, axis=-1, keepdims=True) + 1e-30))

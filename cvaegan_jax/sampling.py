@@ -52,7 +52,11 @@ from cvaegan_jax import checkpoints, conditioning, fit, intensity, models, specs
 from cvaegan_jax import refine as refine_lib
 from data_prep import processing
 
-__all__ = ["Generator", "Generation"]
+__all__ = ["Generator", "Generation", "PRE_EVENT_S"]
+
+# The data's windows open this long before the P pick (ProcessingConfig.pre_p_s): generated
+# records are held quiet there (Generator.sample's pre_event_s).
+PRE_EVENT_S = processing.ProcessingConfig().pre_p_s
 
 
 @dataclasses.dataclass
@@ -289,7 +293,8 @@ class Generator:
   def sample(self, psa_ms2: np.ndarray, seed: int = 0, refine: str = "none", tol: float = 0.02,
              band_s=(0.05, 4.0), max_latent_steps: int = 60, max_waveform_steps: int = 20,
              baseline: bool = True, outside_weight: float = 0.25, temperature: float = 1.0,
-             timing_s: np.ndarray | None = None, highpass_hz: float = 0.1, timing_gain: float = 4.0) -> Generation:
+             timing_s: np.ndarray | None = None, highpass_hz: float = 0.1, timing_gain: float = 4.0,
+             pre_event_s: float = PRE_EVENT_S) -> Generation:
     """One record per row of ``psa_ms2 [N, P]`` (targets on the model's periods, m/s^2).
 
     Args:
@@ -317,6 +322,9 @@ class Generator:
         brought to the timing it was asked for by a smooth envelope gain of at most this
         factor (:func:`cvaegan_jax.refine.timing`; 1: off): the decoder alone keeps an
         asked D5-95 within 20% for about two records in three.
+      pre_event_s: with ``timing_gain``, the first seconds held quiet (``PRE_EVENT_LEVEL``
+        of the rest), as the data's windows open on noise before the P pick (``pre_p_s`` of
+        ``data_prep.processing.ProcessingConfig``); 0: off.
 
     Returns:
       :class:`Generation`.
@@ -356,7 +364,7 @@ class Generator:
       steps = (int(s), 0)
     x = _decode(self.model, self.variables, z, c) * scale[:, None]
     if timing_gain > 1 and set(self.timing_names) == set(refine_lib.TIMING_ORDER):
-      x = self._take_timing(x, timing_s, timing_gain, mask)
+      x = self._take_timing(x, timing_s, timing_gain, mask, pre_event_s)
     if highpass_hz:
       x = jnp.asarray(highpass(np.asarray(x), self.dt, highpass_hz), jnp.float32)
     if refine in ("waveform", "both") and max_waveform_steps:
@@ -381,14 +389,14 @@ class Generator:
                       temperature=temperature, scale_factors=factors, timing_names=self.timing_names,
                       timing_s=timing_s if self.timing_names else None)
 
-  def _take_timing(self, x, timing_s: np.ndarray, max_gain: float, mask) -> jnp.ndarray:
+  def _take_timing(self, x, timing_s: np.ndarray, max_gain: float, mask, pre_event_s: float) -> jnp.ndarray:
     """Records ``x [N, T]`` (m/s^2) brought to ``timing_s [N, K]`` (s) by
     :func:`cvaegan_jax.refine.timing`, each then scaled so that its geometric-mean PSA over the
     band (``mask [P]``) is what it was: the envelope moves energy in time, not the level the
     decoder chose for the target."""
     order = [self.timing_names.index(name) for name in refine_lib.TIMING_ORDER]
-    shaped = jnp.asarray(refine_lib.timing(np.asarray(x), self.dt, timing_s[:, order], max_gain=max_gain)[0],
-                         jnp.float32)
+    shaped = jnp.asarray(refine_lib.timing(np.asarray(x), self.dt, timing_s[:, order], max_gain=max_gain,
+                                           pre_event_s=pre_event_s)[0], jnp.float32)
     before = spectra.response_spectrum(x, self.dt, self.periods_s, self.damping)
     after = spectra.response_spectrum(shaped, self.dt, self.periods_s, self.damping)
     log_ratio = jnp.sum(jnp.where(mask, jnp.log(before / after), 0.0), -1) / jnp.sum(mask)
