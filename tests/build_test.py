@@ -207,9 +207,15 @@ def test_beam_direct_runner_matches_python_build(tmp_path):
   manual = str(DATA_DIR / "knet/usb000syza")
   plain = build.make_builder("knet", str(tmp_path / "plain"))
   plain.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=manual))
+  # Beam gets the same records twice (the folder and an archive of it): each is kept once.
+  twice = tmp_path / "twice"
+  copy_tree(DATA_DIR / "knet/usb000syza", twice / "usb000syza")
+  with tarfile.open(twice / "20141231234900.knt.tar.gz", "w:gz") as tar:
+    for p in sorted((DATA_DIR / "knet/usb000syza").iterdir()):
+      tar.add(p, arcname=f"20141231234900.knt/{p.name}")
   beamed = build.make_builder("knet", str(tmp_path / "beam"))
   opts = beam.options.pipeline_options.PipelineOptions(["--runner=DirectRunner", "--direct_num_workers=1"])
-  beamed.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=manual, beam_options=opts))
+  beamed.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=str(twice), beam_options=opts))
   a, b = read_all(plain), read_all(beamed)
   key = lambda ex: (ex["station"], ex["component"])
   a_sorted = sorted(a["ood_low"], key=key)

@@ -216,7 +216,8 @@ class _ExampleMaker:
 
 
 def _beam_examples(split, groups, config, roots):
-  """The Beam version of `_process`: skips are counted as Beam metrics."""
+  """The Beam version of `_process`: skips are counted as Beam metrics, and a record met
+  twice is kept once (the copy whose source name sorts first)."""
   import apache_beam as beam
 
   maker = _ExampleMaker(config, roots)
@@ -228,4 +229,12 @@ def _beam_examples(split, groups, config, roots):
     beam.metrics.Metrics.counter("knet_spectra", "kept").inc(len(examples))
     return examples
 
-  return f"{split}_groups" >> beam.Create(list(groups)) | f"{split}_process" >> beam.FlatMap(run)
+  def first(keyed):
+    key, copies = keyed
+    copies = sorted(copies, key=lambda ex: ex["source_file"])
+    if len(copies) > 1:
+      beam.metrics.Metrics.counter("knet_spectra", "skipped_duplicate").inc(len(copies) - 1)
+    return key, copies[0]
+
+  return (f"{split}_groups" >> beam.Create(list(groups)) | f"{split}_process" >> beam.FlatMap(run)
+          | f"{split}_by_key" >> beam.GroupByKey() | f"{split}_once" >> beam.Map(first))
