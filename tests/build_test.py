@@ -308,3 +308,22 @@ def test_build_keeps_every_good_record_past_empty_splits_duplicates_and_a_bad_ve
   # Both stations' horizontals, each with the picker's message (it used to say "no_pick" only).
   assert len(flat_reasons) == 4 and all(r.startswith("no_pick: station CHB00") and "flat trace" in r
                                         for r in flat_reasons)
+
+
+def test_beam_build_leaves_out_a_split_with_nothing_kept(tmp_path):
+  # TFDS refuses a Beam split that yields nothing ("The total number of generated examples is 0
+  # for split ood_low"): the flat M4.2 event's split is left out, the good records are built.
+  beam = pytest.importorskip("apache_beam")  # The beam extra: installed by `make test`.
+  import tensorflow_datasets as tfds
+  manual = tmp_path / "manual"
+  (manual / "good").mkdir(parents=True)
+  for p in sorted((DATA_DIR / "knet/us2000cnnl").glob("AOM00[1-2]*")):
+    shutil.copy(p, manual / "good" / p.name)
+  (manual / "flat").mkdir()
+  for p in sorted((DATA_DIR / "knet/usb000syza").iterdir()):
+    lines = p.read_text().splitlines(True)
+    (manual / "flat" / p.name).write_text("".join(lines[:17] + ["       0" * 8 + "\n"] * (len(lines) - 17)))
+  b = build.make_builder("knet", str(tmp_path / "beam"))
+  opts = beam.options.pipeline_options.PipelineOptions(["--runner=DirectRunner", "--direct_num_workers=1"])
+  b.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=str(manual), beam_options=opts))
+  assert {k: v.num_examples for k, v in b.info.splits.items()} == {"train": 4}

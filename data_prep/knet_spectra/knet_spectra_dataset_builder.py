@@ -144,7 +144,15 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         by_split[split_of[headers[g.key][0]]].append(g)
     self._qc = pipeline.QcCollector(problems + unreadable, disagree)
     if getattr(self, "_use_beam", False):
-      return {s: _beam_examples(s, gs, c, inputs) for s, gs in by_split.items() if gs}
+      # TFDS refuses a Beam split that yields nothing. A small split (few stations: one
+      # event can be a split of its own) is checked here first, up to its first good station.
+      maker, out = _ExampleMaker(c, inputs), {}
+      for s, gs in by_split.items():
+        if gs and len(gs) <= _BEAM_PRECHECK_STATIONS and not any(maker(g)[0] for g in gs):
+          logging.warning("knet_spectra: every record of split %r was skipped; the split is left out", s)
+        elif gs:
+          out[s] = _beam_examples(s, gs, c, inputs)
+      return out
     # Every station is processed before anything is written (the examples are held in
     # memory; a data set larger than memory takes the Beam path), so that a split whose
     # records were all skipped is left out instead of failing the build, and a record met
@@ -213,6 +221,9 @@ class _ExampleMaker:
 
   def __getstate__(self):
     return {"config": self.config, "roots": self.roots, "_picker": None}
+
+
+_BEAM_PRECHECK_STATIONS = 64  # Beam splits of at most this many stations are checked for a kept record.
 
 
 def _beam_examples(split, groups, config, roots):
