@@ -78,6 +78,7 @@ class Generation:
     scale_factors: ``[N]`` the factors of ``refine="scale"`` (dimensionless), else None.
     timing_names: the timing conditions (``model.timing_conditions``), in order.
     timing_s: ``[N, K]`` the timing each record was asked for, s (``K = 0``: none).
+    tol: the refinement's target largest |misfit| per record (None without refinement).
   """
   accel_ms2: np.ndarray
   dt: float
@@ -94,6 +95,7 @@ class Generation:
   scale_factors: np.ndarray | None = None
   timing_names: tuple = ()
   timing_s: np.ndarray | None = None
+  tol: float | None = None
 
   @property
   def band_misfit(self) -> np.ndarray:
@@ -105,14 +107,20 @@ class Generation:
     largest correlation over time between two records (``max_pair_correlation``, None for
     one record: distinct records of one spectrum are near 0, copies 1), and each record's
     onset t5 and significant durations D5-75 and D5-95 (``timing``, s: what the records
-    got, and with timing conditions what they were asked for)."""
+    got, and with timing conditions what they were asked for), each record's largest
+    |misfit| in the band (``record_max_abs_misfit``) and, after a refinement, how many
+    records it left above its ``tol`` (``missed_tol``; the refinement stops at its step limit
+    whether or not ``tol`` was reached)."""
     m = np.abs(self.band_misfit)
     n = int(self.accel_ms2.shape[0])
     got = {name: [round(float(v), 2) for v in conditioning.TIMING_MEASURES[name](self.accel_ms2, self.dt)]
            for name in conditioning.TIMING_MEASURES}
     asked = ({name: [round(float(v), 2) for v in self.timing_s[:, i]] for i, name in enumerate(self.timing_names)}
              if self.timing_s is not None and self.timing_names else None)
+    worst = m.max(axis=-1)
     return {"num": n, "mean_abs_misfit": float(m.mean()), "timing": {"got": got, "asked": asked},
+            "record_max_abs_misfit": [float(v) for v in worst], "tol": self.tol,
+            "missed_tol": None if self.tol is None else int(np.sum(worst > self.tol)),
             "max_abs_misfit": float(m.max()), "refine": self.refine, "steps": list(self.steps),
             "band_s": list(self.band_s), "temperature": self.temperature,
             "scale_factors": None if self.scale_factors is None else [float(v) for v in self.scale_factors],
@@ -387,7 +395,8 @@ class Generator:
     return Generation(accel_ms2=x, dt=self.dt, periods_s=self.periods_s, target_ms2=psa, psa_ms2=out,
                       misfit=out / psa - 1.0, band_s=tuple(band_s), refine=refine, steps=steps, seed=seed,
                       temperature=temperature, scale_factors=factors, timing_names=self.timing_names,
-                      timing_s=timing_s if self.timing_names else None)
+                      timing_s=timing_s if self.timing_names else None,
+                      tol=float(tol) if refine in ("latent", "waveform", "both") else None)
 
   def _take_timing(self, x, timing_s: np.ndarray, max_gain: float, mask, pre_event_s: float) -> jnp.ndarray:
     """Records ``x [N, T]`` (m/s^2) brought to ``timing_s [N, K]`` (s) by

@@ -157,6 +157,7 @@ def generate_suite(workdir: str, target: str, num: int = 11, seed: int = 0, refi
       for name in ("t5", "d5_75", "d5_95")))
   print(f"{num} records for {tgt.name}: mean |misfit| {summary['mean_abs_misfit']:.2%}, "
         f"max {summary['max_abs_misfit']:.2%} over {band_s[0]}-{band_s[1]} s"
+        + (f"; {summary['missed_tol']} of {num} above tol {summary['tol'] * 100:g}%" if summary["missed_tol"] else "")
         + (f"; largest correlation between two records {summary['max_pair_correlation']:.2f}" if num > 1 else "")
         + (f"; {rule} check {'passed' if check.passed else 'FAILED'}" if check else "") + f"; wrote {out_dir}")
   return dict(generation=result, files=files, summary=summary, check=check)

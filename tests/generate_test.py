@@ -173,6 +173,18 @@ def test_timing_conditions_are_drawn_from_similar_spectra_asked_and_reported(gen
     gen.generate(EC8, num=2, timing={"d5_95": -1.0})
 
 
+def test_records_that_miss_tol_are_counted(gen, workdir, tmp_path, capsys):
+  # One waveform step cannot bring any record within 0.01%: every record is reported.
+  g = gen.generate(EC8, num=3, seed=2, max_waveform_steps=1, tol=1e-4)
+  s = g.summary()
+  assert s["tol"] == 1e-4 and s["missed_tol"] == 3 and min(s["record_max_abs_misfit"]) > 1e-4
+  assert gen.generate(EC8, num=2, refine="none").summary()["missed_tol"] is None
+  suites.generate_suite(str(workdir), EC8, num=3, seed=2, tol=1e-4, out_dir=str(tmp_path / "s"), formats=())
+  saved = json.loads((tmp_path / "s" / "suite.json").read_text())
+  assert saved["missed_tol"] >= 1
+  assert f"{saved['missed_tol']} of 3 above tol 0.01%" in capsys.readouterr().out
+
+
 def test_target_must_cover_the_model_periods(gen, tmp_path):
   path = tmp_path / "sa.csv"
   p = np.geomspace(0.1, 2.0, 12)
@@ -283,6 +295,10 @@ def test_generate_suite_exports_checks_and_plots(workdir, tmp_path):
   assert np.abs(g.band_misfit).mean() < 0.01 and np.abs(g.band_misfit).max() < 0.1
   summary = json.loads((tmp_path / "suite/suite.json").read_text())
   assert summary["check"]["passed"] == check.passed and summary["num"] == 11
+  # Each record's worst band misfit, and how many the refinement left above its tol.
+  np.testing.assert_allclose(summary["record_max_abs_misfit"], np.abs(g.band_misfit).max(axis=-1), rtol=1e-6)
+  assert summary["tol"] == 0.02
+  assert summary["missed_tol"] == int(np.sum(np.array(summary["record_max_abs_misfit"]) > 0.02))
   corr = np.corrcoef(g.accel_ms2.astype(np.float64))
   assert summary["max_pair_correlation"] == pytest.approx(np.max(corr - 2 * np.eye(11)))
   assert (tmp_path / "suite/suite.png").stat().st_size > 20_000
