@@ -245,7 +245,7 @@ def timing(accel_ms2, dt: float, timing_s, max_gain: float = 4.0, smooth_s: floa
 
   Raises:
     ValueError: shapes that do not fit, a record with no energy, non-finite or negative
-      timing, ``max_gain <= 1`` or ``smooth_s <= 0``.
+      timing, ``max_gain <= 1``, ``smooth_s <= 0`` or ``pre_event_s`` outside the window.
   """
   x = np.asarray(accel_ms2, np.float64)
   t = np.asarray(timing_s, np.float64)

@@ -152,6 +152,8 @@ class Generator:
     periods_s: ``[P]`` the model's condition periods, s.
     dt: the model's sampling interval, s.
     num_samples: samples per record.
+    strong_phase_end_s: the latest t5 + D5-95 a timing request may reach, s (the window
+      less 1 s).
     step: the training step of the loaded checkpoint.
   """
 
@@ -170,6 +172,9 @@ class Generator:
     self.periods_s = np.asarray(self.periods)
     self.dt = 1.0 / float(config.data.sampling_rate_hz)
     self.num_samples = int(config.data.num_samples)
+    # The latest end of the strong phase (t5 + D5-95) a request may ask: 1 s before the window's
+    # end, the high-pass taper's length (complete_timing).
+    self.strong_phase_end_s = self.num_samples * self.dt - 1.0
     self.damping = float(config.data.damping)
     self.step = step
 
@@ -280,7 +285,7 @@ class Generator:
       # The strong phase must end inside the window (1 s before its end, the taper): a drawn
       # onset moves earlier to make room for a long asked duration.
       i5, i95 = self.timing_names.index("t5"), self.timing_names.index("d5_95")
-      room = self.num_samples * self.dt - 1.0
+      room = self.strong_phase_end_s
       if np.any(out[:, i95] > room):
         raise ValueError(f"timing d5_95={out[:, i95].max():.1f} s does not fit the model's "
                          f"{self.num_samples * self.dt:g} s window (at most {room:g} s)")

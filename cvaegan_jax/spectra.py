@@ -441,6 +441,14 @@ def pseudo_spectral_velocity(accel, dt: float, periods=DEFAULT_PERIODS, damping:
 ROTD_PERCENTILES = (0.0, 50.0, 100.0)  # RotD0, RotD50, RotD100.
 
 
+def _check_pair(accel_pair) -> jax.Array:
+  """``accel_pair`` checked as :func:`_check_accel` does, and as ``[..., 2, time]``."""
+  accel_pair = _check_accel(accel_pair)
+  if accel_pair.ndim < 2 or accel_pair.shape[-2] != 2:
+    raise ValueError(f"accel_pair must be [..., 2, time] (two horizontal components), got {accel_pair.shape}")
+  return accel_pair
+
+
 def rotd_spectrum(accel_pair, dt: float, periods=DEFAULT_PERIODS, damping: float = DEFAULT_DAMPING,
                   percentiles=(50.0,), num_angles: int = 180, angle_chunk: int = 30) -> jax.Array:
   """Orientation-independent response spectra of a pair of horizontal components:
@@ -472,9 +480,7 @@ def rotd_spectrum(accel_pair, dt: float, periods=DEFAULT_PERIODS, damping: float
     ValueError: a pair axis other than 2, percentiles outside [0, 100], fewer than 2
       angles, non-positive periods, or the errors of :func:`response_spectrum`.
   """
-  accel_pair = _check_accel(accel_pair)
-  if accel_pair.ndim < 2 or accel_pair.shape[-2] != 2:
-    raise ValueError(f"accel_pair must be [..., 2, time] (two horizontal components), got {accel_pair.shape}")
+  accel_pair = _check_pair(accel_pair)
   q = np.atleast_1d(np.asarray(percentiles, np.float64))
   if q.ndim != 1 or not np.all((q >= 0) & (q <= 100)):
     raise ValueError(f"percentiles must lie in [0, 100], got {percentiles!r}")
@@ -498,9 +504,7 @@ def geometric_mean_spectrum(accel_pair, dt: float, periods=DEFAULT_PERIODS,
                             damping: float = DEFAULT_DAMPING) -> jax.Array:
   """``sqrt(PSA_1 PSA_2)`` of a pair ``[..., 2, time]`` as recorded (orientation-dependent,
   the GMRotI50 predecessor): ``[..., P]`` in accel's unit."""
-  accel_pair = _check_accel(accel_pair)
-  if accel_pair.ndim < 2 or accel_pair.shape[-2] != 2:
-    raise ValueError(f"accel_pair must be [..., 2, time] (two horizontal components), got {accel_pair.shape}")
+  accel_pair = _check_pair(accel_pair)
   psa = response_spectrum(accel_pair, dt, periods, damping)
   return jnp.sqrt(psa[..., 0, :] * psa[..., 1, :])
 

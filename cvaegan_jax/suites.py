@@ -114,9 +114,9 @@ def generate_suite(workdir: str, target: str, num: int = 11, seed: int = 0, refi
   asked = {}
   if scenario:
     d = scenarios.durations(num=num, seed=seed, **scenario)
-    # Draws longer than the model's window (less 1 s of taper and 1 s before the onset)
-    # are capped there, D5-75 scaled alike; the printout says how many.
-    cap = gen.num_samples * gen.dt - 2.0
+    # Draws longer than the model's strong phase can be (leaving 1 s before the onset) are
+    # capped there, D5-75 scaled alike; the printout says how many.
+    cap = gen.strong_phase_end_s - 1.0
     factor = np.minimum(1.0, cap / d["d5_95"])
     asked.update({k: d[k] * factor for k in ("d5_75", "d5_95") if k in gen.timing_names})
     print(f"scenario {scenario}: AS16 median D5-75 {d['median']['d5_75']:.1f} s, D5-95 {d['median']['d5_95']:.1f} s "

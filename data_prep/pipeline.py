@@ -187,15 +187,16 @@ def process_group(records: Sequence[knet.Record], picker, cfg: processing.Proces
     return [], []
   usable = [r for r in records if np.size(r.accel_ms2) and np.all(np.isfinite(r.accel_ms2))]
   usable_kept = [r for r in kept if any(r is u for u in usable)]
-  try:
-    pick = picker.pick(usable or records)
-  except picking.PickError as first:
+  attempts = [usable or records] + ([usable_kept] if usable_kept and len(usable_kept) < len(usable) else [])
+  pick, first = None, None
+  for components in attempts:
     try:
-      if not usable_kept or len(usable_kept) == len(usable):
-        raise first
-      pick = picker.pick(usable_kept)
-    except picking.PickError:
-      return [], [(r.path, f"no_pick: {first}") for r in kept]
+      pick = picker.pick(components)
+      break
+    except picking.PickError as e:
+      first = first or e
+  if pick is None:
+    return [], [(r.path, f"no_pick: {first}") for r in kept]
   out, skipped = [], []
   for r in kept:
     offset = float(pick.time - r.start_time)
