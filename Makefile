@@ -40,6 +40,7 @@ bench: $(VENV)/.stamp-bench
 	$(PY) benchmarks/spectra.py
 	$(PY) benchmarks/data_prep.py
 	$(PY) benchmarks/train.py
+	$(PY) benchmarks/refine.py
 	$(PY) benchmarks/generate.py
 
 clean:

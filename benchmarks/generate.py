@@ -37,6 +37,7 @@ import scipy.stats
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, ROOT)
+import common  # noqa: E402
 from cvaegan_jax import intensity, sampling, simqke, specs, spectra, validation  # noqa: E402
 
 BAND_S = (0.05, 4.0)
@@ -74,14 +75,7 @@ def main():
   ap.add_argument("--seed", type=int, default=0, help="First (compiling) call's seed; the timed call uses seed + 1.")
   args = ap.parse_args()
 
-  # Configs name their data_dir relative to the repo root (where `make quickstart` runs).
-  os.chdir(ROOT)
-  try:
-    gen = sampling.Generator.from_workdir(args.workdir)
-  except FileNotFoundError as e:
-    sys.exit(f"error: {e}\nNo trained model in {args.workdir}: run `make quickstart` first"
-             + ("" if os.path.normpath(args.workdir) == os.path.normpath("workdirs/quickstart")
-                else f" (`make quickstart WORKDIR={args.workdir}`)") + ", then rerun this benchmark.")
+  gen = common.load_generator(args.workdir)
   target = specs.parse(args.target, periods_s=gen.periods_s).at(gen.periods_s)
   dt, num, n = gen.dt, args.num, gen.num_samples
   long_enough = target.periods_s >= 2 * dt * (1 - 1e-9)  # SIMQKE rejects periods below 2 dt.

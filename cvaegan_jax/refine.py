@@ -7,9 +7,11 @@ Given records, targets and the model's periods, each function moves the records'
 * :func:`least_squares_scale`: the one amplitude factor per record that fits its spectrum
   in weighted least squares (linear scaling, exact since PSA(k a) = k PSA(a));
 * :func:`latent`: Adam steps on the latent ``z`` through the decoder;
+* :func:`prescale`: Fourier amplitudes times the target / PSA ratio, phases kept;
 * :func:`waveform`: Levenberg-Marquardt steps on an additive, baseline-corrected
   correction of each record, built from the exact Jacobian (the wavelets of time-domain
-  spectral matching, Lilhanand & Tseng 1988).
+  spectral matching, Lilhanand & Tseng 1988);
+* :func:`match`: the two in turn, for any records (what ``refine="waveform"`` runs).
 
 All steps are jitted and batched over the records; a record stops once its largest
 |misfit| inside the band is at most ``tol``.
@@ -18,6 +20,7 @@ All steps are jitted and batched over the records; a record stops once its large
 from __future__ import annotations
 
 import functools
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -26,8 +29,8 @@ import optax
 
 from cvaegan_jax import conditioning, intensity, losses, models, spectra
 
-__all__ = ["REFINE_MODES", "least_squares_scale", "latent", "waveform", "baseline_projector", "timing",
-           "timing_gain", "TIMING_ORDER"]
+__all__ = ["REFINE_MODES", "least_squares_scale", "latent", "waveform", "prescale", "match", "MatchResult",
+           "baseline_projector", "timing", "timing_gain", "TIMING_ORDER"]
 
 REFINE_MODES = ("none", "scale", "latent", "waveform", "both")
 
@@ -122,17 +125,25 @@ def latent(model, variables, z, c, scale, log_target, weights, mask, *, dt, peri
   return _adam_loop(loss, lambda zz: _band_error(log_psa(zz), log_target, mask), z, lr, max_steps, tol)
 
 
-def _psa_and_jacobian(a, dt, periods, damping):
-  """PSA ``[N, P]`` of ``a [N, T]`` and its exact Jacobian ``[N, P, T]``.
+def _active_jacobian(a, target_u, dt, periods, damping):
+  """PSA ``[N, P]`` of ``a [N, T]`` and the Jacobian rows ``[N, P, T]`` the matching steps use.
 
-  The Jacobian comes from the spectrum's own VJP, mapped over one-hot cotangents: each
-  row is the oscillator's impulse response read backwards from its peak time.
+  PSA is a maximum over time, so its gradient sees only the peak's sample: lowering that
+  peak leaves the next one, nearly as high, in charge, and the iteration stalls. Each row
+  is instead the mean of the exact gradients of every local peak of ``|u|`` at or above
+  ``min(target, peak)`` (displacement ``target_u [N, P]``): a step that lowers the row by
+  ``r`` lowers each of those peaks by ``r``, and a row that has to rise keeps its one peak.
+  The rows come from one forward pass and one transposed pass of the oscillators.
   """
-  psa, vjp = jax.vjp(lambda aa: spectra.response_spectrum(aa, dt, periods, damping), a)
-  n_p = len(periods)
-  cots = jnp.broadcast_to(jnp.eye(n_p, dtype=a.dtype)[:, None, :], (n_p, a.shape[0], n_p))
-  (jac,) = jax.vmap(vjp)(cots)
-  return psa, jnp.moveaxis(jac, 0, 1)
+  u = spectra.displacement_history(a, dt, periods, damping)  # [N, P, T]
+  au = jnp.abs(u)
+  peak = jnp.max(au, axis=-1)
+  local = (au >= jnp.roll(au, 1, axis=-1)) & (au >= jnp.roll(au, -1, axis=-1))
+  active = local & (au >= jnp.minimum(target_u, peak)[..., None])
+  q = jnp.where(active, jnp.sign(u), 0.0) / jnp.maximum(jnp.sum(active, axis=-1, keepdims=True), 1)
+  rows = spectra.displacement_history(q[..., ::-1], dt, periods, damping)[..., ::-1]  # Transposed pass.
+  omega2 = jnp.asarray((2.0 * np.pi / np.asarray(periods)) ** 2, a.dtype)
+  return peak * omega2, rows * omega2[:, None]
 
 
 @functools.lru_cache(maxsize=8)
@@ -164,9 +175,11 @@ def waveform(x, log_target, weights, mask, proj_u, proj_m, *, dt, periods, dampi
   ``w_j = 0`` are left free); by the push-through identity ``d = J^T (J J^T +
   mu W^-1)^-1 r``, a [P, P] solve. ``d`` is a sum of the oscillators' impulse responses
   ending at their peak times: a smooth, local correction (the wavelets of time-domain
-  spectral matching, Lilhanand & Tseng 1988, here exact). The peak times move as the
-  record changes, so each record takes the best of a few step sizes along ``d`` and
-  adapts its own ``mu``. Corrections are projected by the baseline correction
+  spectral matching, Lilhanand & Tseng 1988, here exact). ``J`` is re-linearised at every
+  step, and a spectral value that has to fall is lowered at every peak that would
+  otherwise take over (:func:`_active_jacobian`). The peak times move as the record
+  changes, so each record takes the best of a few step sizes along ``d`` and adapts its
+  own ``mu``. Corrections are projected by the baseline correction
   ``P = I - U M`` (``proj_u [T, 2]``, ``proj_m [2, T]``), with ``J P`` in the solve, so
   a corrected input stays corrected. Records stop when their largest |misfit| inside the band is
   <= tol.
@@ -175,6 +188,7 @@ def waveform(x, log_target, weights, mask, proj_u, proj_m, *, dt, periods, dampi
   free = weights <= 0
   w = jnp.where(free, 0.0, weights)
   alphas = jnp.asarray(_STEP_SIZES, x.dtype)
+  target_u = 10.0**log_target / jnp.asarray((2.0 * np.pi / np.asarray(periods)) ** 2, x.dtype)
 
   def cond(carry):
     _, _, step, done = carry
@@ -182,7 +196,7 @@ def waveform(x, log_target, weights, mask, proj_u, proj_m, *, dt, periods, dampi
 
   def body(carry):
     a, mu, step, _ = carry
-    psa, jac = _psa_and_jacobian(a, dt, periods, damping)
+    psa, jac = _active_jacobian(a, target_u, dt, periods, damping)
     psa = jnp.maximum(psa, conditioning.TINY)
     log_psa = jnp.log10(psa)
     done = _band_error(log_psa, log_target, mask) <= tol
@@ -213,6 +227,159 @@ def waveform(x, log_target, weights, mask, proj_u, proj_m, *, dt, periods, dampi
   mu0 = jnp.full((x.shape[0],), damping_mu, x.dtype)
   a, _, steps, _ = jax.lax.while_loop(cond, body, (x, mu0, jnp.zeros((), jnp.int32), jnp.zeros(x.shape[0], bool)))
   return a, steps
+
+
+@functools.partial(jax.jit, static_argnames=("dt", "periods", "damping", "iterations"))
+def prescale(x, log_target, weights, *, dt, periods, damping, iterations):
+  """Frequency-domain matching: ``iterations`` times, each record's Fourier amplitudes times
+  the ratio target / PSA, interpolated over frequency; the phases are kept.
+
+  The first stage of :func:`match`: it moves the whole spectrum, jagged targets included,
+  towards the target while keeping the record's envelope and arrival times, so the
+  time-domain steps that follow (:func:`waveform`) only touch up a few percent. The
+  ratio at period ``T`` acts at frequency ``1 / T`` (linear in log frequency between the
+  periods, as the log ratio times ``weights``: 0 leaves a period out), tapers to 1 below
+  two thirds of the lowest frequency and holds its last value above the highest. The
+  record is zero-padded to twice its length, so nothing wraps around.
+
+  Args:
+    x: ``[N, T]`` records, m/s^2.
+    log_target: ``[N, P]`` log10 target PSA (m/s^2) on ``periods`` (ascending, s).
+    weights: ``[P]`` in [0, 1]: the share of each period's log ratio applied.
+    dt, periods, damping: static (s, tuple of s, ratio).
+    iterations: passes (static).
+
+  Returns:
+    ``[N, T]`` records, m/s^2.
+  """
+  n = x.shape[-1]
+  per = np.asarray(periods)
+  log_f_nodes = jnp.asarray(-np.log(per)[::-1], x.dtype)  # Ascending ln f.
+  log_f = jnp.log(jnp.maximum(jnp.fft.rfftfreq(2 * n, dt), 1e-9)).astype(x.dtype)
+  taper = jnp.clip((log_f - (log_f_nodes[0] - np.log(1.5))) / np.log(1.5), 0.0, 1.0)
+  ln10 = jnp.log(10.0)
+
+  def one_pass(_, a):
+    log_ratio = weights * (log_target * ln10 - jnp.log(jnp.maximum(
+        spectra.response_spectrum(a, dt, per, damping), conditioning.TINY)))
+    gain = jax.vmap(lambda r: jnp.interp(log_f, log_f_nodes, r[::-1]))(log_ratio) * taper
+    return jnp.fft.irfft(jnp.fft.rfft(a, 2 * n) * jnp.exp(gain), 2 * n)[..., :n].astype(a.dtype)
+
+  return jax.lax.fori_loop(0, iterations, one_pass, x)
+
+
+class MatchResult(NamedTuple):
+  """What :func:`match` returns.
+
+  accel_ms2: ``[N, T]`` matched records, m/s^2 (float32), baseline-corrected.
+  psa_ms2: ``[N, P]`` their PSA on the periods asked, m/s^2.
+  misfit: ``[N, P]`` PSA / target - 1.
+  max_abs_misfit: ``[N]`` largest |misfit| inside ``band_s`` per record.
+  steps: time-domain steps taken (the slowest record's).
+  """
+  accel_ms2: np.ndarray
+  psa_ms2: np.ndarray
+  misfit: np.ndarray
+  max_abs_misfit: np.ndarray
+  steps: int
+
+
+PRESCALE_ROUND = 10  # Frequency-domain passes between two restorations of the seed's timing.
+
+
+def _husid_timing(x: np.ndarray, dt: float) -> np.ndarray:
+  """``[N, 3]`` t5, D5-75, D5-95 (s) of records ``x [N, T]``, in :data:`TIMING_ORDER`."""
+  return np.stack([intensity.t5(x, dt), intensity.d5_75(x, dt), intensity.d5_95(x, dt)], axis=1)
+
+
+def match(accel_ms2, dt: float, periods_s, target_ms2, *, damping: float = spectra.DEFAULT_DAMPING,
+          band_s=(0.05, 4.0), outside_weight: float = 0.25, tol: float = 0.02, prescale_steps: int = 60,
+          max_steps: int = 20) -> MatchResult:
+  """Spectral matching of any records to target spectra: frequency domain, then time domain.
+
+  1. Baseline correction (final velocity and displacement zero, :func:`baseline_projector`).
+  2. ``prescale_steps`` passes of :func:`prescale` over the periods from ``band_s[0]`` up
+     (the log ratio times 1 inside ``band_s``, ``outside_weight`` beyond it), in rounds of
+     :data:`PRESCALE_ROUND`; after each round :func:`timing` gives the record back its own
+     t5, D5-75 and D5-95 (the passes act on the whole window and would lengthen it).
+  3. Up to ``max_steps`` Levenberg-Marquardt steps of :func:`waveform` (misfit weights 1
+     inside ``band_s``, ``outside_weight`` outside, 0 below ``2 dt``), each record until
+     its largest |misfit| inside the band is at most ``tol``.
+
+  Records already within ``tol`` after step 1 skip 2 and 3 and come back as they were.
+
+  Args:
+    accel_ms2: ``[N, T]`` records, m/s^2 (any source: the generator's, SIMQKE's, real).
+    dt: sampling interval, s.
+    periods_s: ``[P]`` ascending periods, s, > 0, where the target is given.
+    target_ms2: ``[N, P]`` or ``[P]`` target PSA, m/s^2, > 0.
+    damping: ratio of critical damping of the spectra.
+    band_s: (shortest, longest) period, s, where the misfit counts fully.
+    outside_weight: weight in [0, 1] of the periods outside ``band_s``.
+    tol: largest |misfit| per record the time-domain steps aim for (> 0).
+    prescale_steps: frequency-domain passes (0: none).
+    max_steps: time-domain steps (0: none).
+
+  Returns:
+    :class:`MatchResult`; ``max_abs_misfit > tol`` marks a record the steps left short.
+
+  Raises:
+    ValueError: records not ``[N, T]`` and finite; periods not ascending and > 0; a target
+      that is not finite and > 0 or does not fit ``[N, P]``; a band with no period; an
+      ``outside_weight`` outside [0, 1], a ``tol`` <= 0 or negative step counts.
+  """
+  x = np.asarray(accel_ms2, np.float32)
+  if x.ndim != 2 or x.shape[1] < 2 or not np.all(np.isfinite(x)):
+    raise ValueError(f"accel_ms2 must be [N, T] with T >= 2 and finite, got shape {x.shape}")
+  per = np.asarray(periods_s, np.float64)
+  if per.ndim != 1 or not np.all(np.isfinite(per)) or np.any(per <= 0) or np.any(np.diff(per) <= 0):
+    raise ValueError(f"periods_s must be [P], finite, > 0 and ascending (got shape {per.shape})")
+  try:
+    target = np.broadcast_to(np.asarray(target_ms2, np.float32), (x.shape[0], per.size))
+  except ValueError as e:
+    raise ValueError(f"target_ms2 of shape {np.shape(target_ms2)} does not fit [{x.shape[0]}, {per.size}]") from e
+  if not np.all(np.isfinite(target)) or np.any(target <= 0):
+    raise ValueError("target_ms2 must be finite and > 0")
+  if not 0.0 <= outside_weight <= 1.0:
+    raise ValueError(f"outside_weight must be in [0, 1], got {outside_weight}")
+  if not tol > 0:
+    raise ValueError(f"tol must be > 0, got {tol}")
+  if prescale_steps < 0 or max_steps < 0:
+    raise ValueError(f"prescale_steps and max_steps must be >= 0, got {prescale_steps}, {max_steps}")
+  mask_np = spectra.band_mask(per, band_s)
+  weights_np = np.where(mask_np, 1.0, outside_weight).astype(np.float32)
+  statics = dict(dt=float(dt), periods=tuple(per.tolist()), damping=float(damping))
+  proj_u, proj_m = (jnp.asarray(v) for v in baseline_projector(x.shape[1], float(dt)))
+  log_target = jnp.log10(jnp.asarray(target))
+  a = jnp.asarray(x)
+  a = a - (a @ proj_m.T) @ proj_u.T
+  start = a
+  # Records already within tol are returned as they came (baseline-corrected).
+  ready = np.asarray(_band_error(jnp.log10(jnp.maximum(spectra.response_spectrum(a, dt, per, damping), conditioning.TINY)),
+                                 log_target, jnp.asarray(mask_np))) <= tol
+  if prescale_steps and not ready.all():
+    fd_weights = jnp.asarray(np.where(per >= band_s[0], weights_np, 0.0), jnp.float32)
+    # The seed's own timing, restored after every round (the passes spread energy into
+    # the quieter stretches: D5-95 grew by up to half without this).
+    seed_timing = _husid_timing(np.asarray(a), dt)
+    for start in range(0, int(prescale_steps), PRESCALE_ROUND):
+      a = prescale(a, log_target, fd_weights, iterations=min(PRESCALE_ROUND, int(prescale_steps) - start), **statics)
+      a = jnp.asarray(timing(np.asarray(a), dt, seed_timing)[0], jnp.float32)
+    a = a - (a @ proj_m.T) @ proj_u.T
+  a = jnp.where(jnp.asarray(ready)[:, None], start, a)
+  steps = 0
+  if max_steps and not ready.all():
+    # Periods below 2 dt hold no energy of their own (they follow the PGA): not matched.
+    match_weights = jnp.asarray(np.where(per >= 2 * dt, weights_np, 0.0), jnp.float32)
+    a, s = waveform(a, log_target, match_weights, jnp.asarray(mask_np), proj_u, proj_m, max_steps=int(max_steps),
+                    tol=float(tol), damping_mu=1e-3, **statics)
+    steps = int(s)
+  # The iterates are corrected in float32; once more in float64 for the output.
+  out = intensity.baseline_correct(np.asarray(a, np.float64), float(dt), order=3).astype(np.float32)
+  psa = np.asarray(spectra.response_spectrum(out, dt, per, damping), np.float32)
+  misfit = psa / target - 1.0
+  return MatchResult(accel_ms2=out, psa_ms2=psa, misfit=misfit,
+                     max_abs_misfit=np.abs(misfit[:, mask_np]).max(axis=1), steps=steps)
 
 
 TIMING_ORDER = models.TEMPLATE_TIMING  # The columns of :func:`timing`'s ``timing_s``.

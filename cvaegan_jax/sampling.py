@@ -15,12 +15,14 @@ checkpoint; the EMA generator weights). :meth:`Generator.generate` turns a
 3. ``refine="latent"`` (or ``"both"``): Adam steps on ``z`` through the exact,
    differentiable response spectrum, minimising the mean squared log10 misfit plus a
    small pull towards the prior (costly: every step runs the decoder backwards);
-4. ``refine="waveform"`` (the default; ``"both"`` runs it after the latent steps):
+4. ``refine="waveform"`` (the default; ``"both"`` runs it after the latent steps;
+   :func:`cvaegan_jax.refine.match`): frequency-domain passes, then
    Levenberg-Marquardt steps on an additive correction of each record, with the exact
    Jacobian of the spectrum (from its custom VJP): the correction is a sum of the
    oscillators' impulse responses ending at their peak times, the wavelets of
    time-domain spectral matching (Lilhanand & Tseng 1988), so it is local and smooth and
-   keeps the record's phases, envelope and duration;
+   keeps the record's envelope and duration; a record that ends above ``tol`` is counted
+   in :meth:`Generation.summary`;
    With timing conditions (``model.timing_conditions``) the condition also holds the
    records' onset t5 and significant durations D5-75 and D5-95: given by the caller
    (``timing``), or by default each record takes those of one of the training set's
@@ -307,7 +309,7 @@ class Generator:
              band_s=(0.05, 4.0), max_latent_steps: int = 60, max_waveform_steps: int = 20,
              baseline: bool = True, outside_weight: float = 0.25, temperature: float = 1.0,
              timing_s: np.ndarray | None = None, highpass_hz: float = 0.1, timing_gain: float = 4.0,
-             pre_event_s: float = PRE_EVENT_S) -> Generation:
+             pre_event_s: float = PRE_EVENT_S, prescale_steps: int = 60) -> Generation:
     """One record per row of ``psa_ms2 [N, P]`` (targets on the model's periods, m/s^2).
 
     Args:
@@ -319,7 +321,10 @@ class Generator:
       tol: target largest |misfit| inside ``band_s`` per record (refinement stops there).
       band_s: period band (s) where the misfit counts fully; outside it counts with
         ``outside_weight``.
-      max_latent_steps, max_waveform_steps: Adam step limits.
+      max_latent_steps: Adam step limit of ``refine="latent"``.
+      max_waveform_steps: Levenberg-Marquardt step limit of ``refine="waveform"``.
+      prescale_steps: frequency-domain passes before those steps (``refine="waveform"``,
+        :func:`cvaegan_jax.refine.match`; 0: none).
       baseline: baseline-correct the output (final velocity and displacement zero).
       outside_weight: weight of the misfit outside ``band_s`` (inside: 1).
       temperature: >= 0, the prior's standard deviation. 1 samples the model as trained;
@@ -367,8 +372,6 @@ class Generator:
     weights_np = np.where(mask_np, 1.0, outside_weight)
     weights = jnp.asarray(weights_np, jnp.float32)
     mask = jnp.asarray(mask_np)
-    # Periods below 2 dt hold no energy of their own (they follow the PGA): not matched.
-    match_weights = jnp.where(jnp.asarray(self.periods_s) >= 2 * self.dt, weights, 0.0)
     statics = dict(dt=self.dt, periods=self.periods, damping=self.damping)
     steps = (0, 0)
     if refine in ("latent", "both") and max_latent_steps:
@@ -380,13 +383,12 @@ class Generator:
       x = self._take_timing(x, timing_s, timing_gain, mask, pre_event_s)
     if highpass_hz:
       x = jnp.asarray(highpass(np.asarray(x), self.dt, highpass_hz), jnp.float32)
-    if refine in ("waveform", "both") and max_waveform_steps:
-      proj_u, proj_m = (jnp.asarray(v) for v in refine_lib.baseline_projector(self.num_samples, self.dt))
-      x = x - (x @ proj_m.T) @ proj_u.T  # Baseline-corrected start; the corrections keep it so.
-      x, s = refine_lib.waveform(x, log_target, match_weights, mask, proj_u, proj_m,
-                                 max_steps=int(max_waveform_steps), tol=tol,
-                              damping_mu=1e-3, **statics)
-      steps = (steps[0], int(s))
+    if refine in ("waveform", "both") and (max_waveform_steps or prescale_steps):
+      matched = refine_lib.match(np.asarray(x), self.dt, self.periods_s, psa, damping=self.damping, band_s=band_s,
+                                 outside_weight=outside_weight, tol=tol, prescale_steps=int(prescale_steps),
+                                 max_steps=int(max_waveform_steps))
+      x = matched.accel_ms2
+      steps = (steps[0], matched.steps)
     x = np.asarray(x, np.float64)
     if baseline:
       x = intensity.baseline_correct(x, self.dt)

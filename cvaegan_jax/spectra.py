@@ -57,6 +57,7 @@ __all__ = [
     "spectral_displacement",
     "pseudo_spectral_velocity",
     "sdof_response",
+    "displacement_history",
     "SdofResponse",
     "rotd_spectrum",
     "geometric_mean_spectrum",
@@ -363,6 +364,54 @@ _peak_displacement.defvjp(_peak_displacement_fwd, _peak_displacement_bwd)
 _peak_displacement_jit = jax.jit(_peak_displacement, static_argnums=(1, 2, 3))
 
 
+def _history_kernel(drive: jax.Array, delta: jax.Array, w: jax.Array) -> jax.Array:
+  """Displacement ``u [B, P, n]`` for ``drive [B, n]`` (all oscillators) or ``[B, P, n]`` (one each).
+
+  The blocked recurrence of :func:`_peak_kernel`, every intermediate displacement kept.
+  """
+  per_osc = drive.ndim == 3
+  b, n = drive.shape[0], drive.shape[-1]
+  block = w.shape[0] - 1
+  n_p = delta.shape[1]
+  n_blocks = (n - 1) // block
+  tail = (n - 1) - n_blocks * block
+
+  def inp(x):  # One input sample: [B] for all oscillators, or [B, P].
+    return x if per_osc else x[:, None]
+
+  def advance(u, v, a_blk, size):
+    outs = []
+    for m in range(1, size + 1):
+      um = u + delta[m, :, 0, 0] * u + delta[m, :, 0, 1] * v
+      for j in range(m + 1):
+        um = um + w[m, j, :, 0] * inp(a_blk[j])
+      outs.append(um)
+    ends = []
+    for s in range(2):
+      r = (u if s == 0 else v) + delta[size, :, s, 0] * u + delta[size, :, s, 1] * v
+      for j in range(size + 1):
+        r = r + w[size, j, :, s] * inp(a_blk[j])
+      ends.append(r)
+    return ends[0], ends[1], jnp.stack(outs)
+
+  at = jnp.moveaxis(drive, -1, 0)  # [n, B(, P)]
+  zeros = jnp.zeros((b, n_p), drive.dtype)
+  pieces = [zeros[None]]
+  carry = (zeros, zeros)
+  if n_blocks:
+    rows = np.arange(n_blocks)[:, None] * block + np.arange(block + 1)[None]
+
+    def body(c, a_blk):
+      u, v, out = advance(c[0], c[1], a_blk, block)
+      return (u, v), out
+
+    carry, outs = jax.lax.scan(body, carry, at[rows])
+    pieces.append(outs.reshape((-1, b, n_p)))
+  if tail:
+    pieces.append(advance(carry[0], carry[1], at[n - 1 - tail:], tail)[2])
+  return jnp.moveaxis(jnp.concatenate(pieces, 0), 0, -1)
+
+
 # ---------------------------------------------------------------------------
 # Public API.
 
@@ -425,6 +474,44 @@ def response_spectrum(accel, dt: float, periods=DEFAULT_PERIODS, damping: float 
     pga = jnp.max(jnp.abs(accel), axis=-1, keepdims=True)
     psa = jnp.where(jnp.asarray(periods == 0), pga, psa)
   return psa
+
+
+def displacement_history(drive, dt: float, periods=DEFAULT_PERIODS, damping: float = DEFAULT_DAMPING) -> jax.Array:
+  """Relative displacement histories ``u [B, P, time]`` of the oscillators, fast (blocked).
+
+  The recurrence of :func:`spectral_displacement` with every sample kept: the same numbers
+  as :func:`sdof_response`'s ``disp`` (to float rounding) at a fraction of the time, for
+  the refinement's Jacobians. The map is linear; its transpose is
+  ``displacement_history(q[..., ::-1])[..., ::-1]`` for per-oscillator ``q [B, P, time]``
+  (up to the first sample's own weight).
+
+  Args:
+    drive: ``[B, time]`` ground acceleration (every oscillator shaken by the same record)
+      or ``[B, P, time]`` (oscillator ``p`` shaken by ``drive[:, p]``), e.g. m/s^2.
+    dt: sampling interval in seconds.
+    periods: ``[P]`` periods in seconds, > 0.
+    damping: ratio of critical damping in [0, 1).
+
+  Returns:
+    ``[B, P, time]`` displacement in drive's unit x s^2 (``u[..., 0] = 0``), drive's dtype.
+
+  Raises:
+    ValueError: drive not 2-D or 3-D with ``P`` rows, fewer than 2 samples, a period <= 0,
+      or the errors of :func:`spectral_displacement`'s arguments.
+  """
+  drive = jnp.asarray(drive)
+  if not jnp.issubdtype(drive.dtype, jnp.floating):
+    drive = drive.astype(jnp.float32)
+  dt = _check_dt(dt)
+  periods = _check_periods(periods)
+  damping = _check_damping(damping)
+  if np.any(periods <= 0):
+    raise ValueError("displacement_history: periods must be > 0 seconds")
+  if drive.ndim not in (2, 3) or (drive.ndim == 3 and drive.shape[1] != periods.size) or drive.shape[-1] < 2:
+    raise ValueError(f"displacement_history: drive must be [B, time] or [B, {periods.size}, time] with "
+                     f"time >= 2, got {drive.shape}")
+  t = _block_tables(dt, tuple(periods.tolist()), damping, _BLOCK)
+  return _history_kernel(drive, jnp.asarray(t.delta, drive.dtype), jnp.asarray(t.w, drive.dtype))
 
 
 def pseudo_spectral_velocity(accel, dt: float, periods=DEFAULT_PERIODS, damping: float = DEFAULT_DAMPING) -> jax.Array:

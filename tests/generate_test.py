@@ -74,6 +74,18 @@ def test_waveform_refinement_matches_the_target(gen):
   assert np.all(np.abs(disp[:, -1]) < 1e-4 * np.abs(disp).max(axis=1))
 
 
+def test_waveform_refinement_converges_on_a_jagged_record_target(gen):
+  # Issue 26's stalled case: before the frequency-domain passes and the multi-peak steps
+  # the quickstart model's suite stuck at a worst misfit of 18% whatever the step limit; it
+  # now reaches 4.8% in 40 steps (SIMQKE seeds reach 5% in tests/refine_test.py). This
+  # barely trained model's records start further off.
+  s = gen.generate("record:tests/data/knet/usb000syza/CHB0031412312349.NS", num=11, refine="waveform",
+                   max_waveform_steps=40)
+  m = np.abs(s.band_misfit)
+  assert m.max() <= 0.1 and m.mean() <= 0.01
+  assert s.summary()["missed_tol"] == int(np.sum(m.max(axis=1) > 0.02))
+
+
 def test_latent_refinement_lowers_the_misfit(gen):
   raw = gen.generate(EC8, num=4, seed=1, refine="none", baseline=False)
   lat = gen.generate(EC8, num=4, seed=1, refine="latent", max_latent_steps=20, baseline=False)

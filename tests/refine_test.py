@@ -1,0 +1,131 @@
+"""Spectral matching of any records (refine.match, prescale, the multi-peak Jacobian) against known answers."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from cvaegan_jax import intensity, refine, simqke, spectra, targets
+
+P = spectra.DEFAULT_PERIODS
+DT = 0.01
+CHB003 = "tests/data/knet/usb000syza/CHB0031412312349.NS"  # Issue 26's stalled case: a jagged M4.2 spectrum.
+
+
+@pytest.fixture(scope="module")
+def jagged():
+  """(target [P] on P, m/s^2; four SIMQKE seeds [4, 3000] for it, m/s^2)."""
+  target = targets.from_record(CHB003).at(P).sa_ms2.astype(np.float32)
+  keep = P >= 2 * DT
+  seeds = simqke.simqke(P[keep], target[keep], 4, DT, 3000, seed=1).accel_ms2
+  return target, seeds
+
+
+def test_displacement_history_is_the_oscillator_response_and_its_transpose():
+  a = jax.random.normal(jax.random.PRNGKey(0), (2, 700))
+  u = np.asarray(spectra.displacement_history(a, DT, P))
+  ref = np.asarray(spectra.sdof_response(a, DT, P).disp)
+  np.testing.assert_allclose(u, ref, atol=1e-5 * np.abs(ref).max())
+  # Per-oscillator drive: oscillator p sees drive[:, p] only.
+  drive = jnp.zeros((2, P.size, 700)).at[:, 7].set(a)
+  u7 = np.asarray(spectra.displacement_history(drive, DT, P))
+  np.testing.assert_allclose(u7[:, 7], ref[:, 7], atol=1e-5 * np.abs(ref).max())
+  assert np.all(u7[:, :7] == 0)
+  # The transpose by time reversal: <H a, q> = <a, H^T q>, exact away from the end samples
+  # (the first sample has its own weight), here zero.
+  a0 = np.asarray(a).copy()
+  a0[:, [0, -1]] = 0
+  q = np.array(jax.random.normal(jax.random.PRNGKey(1), (2, P.size, 700)))
+  q[..., [0, -1]] = 0
+  ha = np.asarray(spectra.displacement_history(a0, DT, P))
+  ht_q = np.asarray(spectra.displacement_history(q[..., ::-1], DT, P))[..., ::-1]
+  lhs, rhs = np.sum(ha * q, axis=-1), np.sum(a0[:, None] * ht_q, axis=-1)  # [2, P]
+  scale = np.sum(np.abs(ha * q), axis=-1)
+  assert np.all(np.abs(lhs - rhs) < 1e-4 * scale)
+  with pytest.raises(ValueError, match="drive must be"):
+    spectra.displacement_history(jnp.zeros((2, 3, 700)), DT, P)
+
+
+def test_active_rows_are_the_exact_gradient_at_one_peak_and_the_mean_at_two():
+  periods = (0.1, 0.2, 0.3)
+  omega2 = (2 * np.pi / np.asarray(periods)) ** 2
+  a = jax.random.normal(jax.random.PRNGKey(2), (1, 600)) * jnp.hanning(600)
+  psa_ref = spectra.response_spectrum(a, DT, np.asarray(periods))
+  exact = jax.jacrev(lambda x: spectra.response_spectrum(x, DT, np.asarray(periods)))(a)[0, :, 0]  # [P, T]
+  # A target above the peak: the one peak is the row, and it is the exact (custom VJP) gradient.
+  psa, rows = refine._active_jacobian(a, 2 * psa_ref / omega2, DT, periods, 0.05)
+  np.testing.assert_allclose(psa, psa_ref, rtol=1e-5)
+  # (The first sample has its own weight in the recurrence, which the rows leave out.)
+  np.testing.assert_allclose(rows[0, :, 1:], exact[:, 1:], atol=2e-3 * float(jnp.abs(exact).max()))
+  # Two copies of one pulse far apart: two equal peaks; a target just below them takes both,
+  # each with half the weight, so lowering the row by r lowers each peak by r.
+  pulse = jnp.zeros((1, 2000)).at[:, 100:700].set(a)  # 10 s apart: the first response has died out.
+  twice = pulse + jnp.roll(pulse, 1000, axis=-1)
+  psa2, rows2 = refine._active_jacobian(twice, 0.9999 * psa_ref / omega2, DT, periods, 0.05)
+  one = refine._active_jacobian(pulse, 2 * psa_ref / omega2, DT, periods, 0.05)[1]
+  other = refine._active_jacobian(jnp.roll(pulse, 1000, axis=-1), 2 * psa_ref / omega2, DT, periods, 0.05)[1]
+  both = 0.5 * (one + other)
+  np.testing.assert_allclose(psa2, psa_ref, rtol=1e-4)
+  np.testing.assert_allclose(rows2[..., 1:], both[..., 1:], atol=2e-3 * float(jnp.abs(both).max()))
+
+
+def test_prescale_doubles_a_record_whose_target_is_twice_its_spectrum(jagged):
+  _, seeds = jagged
+  x = jnp.asarray(seeds[:2])
+  own = spectra.response_spectrum(x, DT, P)
+  out = refine.prescale(x, jnp.log10(2 * own), jnp.ones(P.size), dt=DT, periods=tuple(P.tolist()), damping=0.05,
+                        iterations=1)
+  # The gain is ln 2 at every frequency of the periods (it tapers below 1 / 15 s).
+  psa = np.asarray(spectra.response_spectrum(out, DT, P))
+  band = spectra.band_mask(P, (0.05, 4.0))
+  np.testing.assert_allclose(psa[:, band], 2 * np.asarray(own)[:, band], rtol=5e-3)
+
+
+def test_match_converges_on_the_jagged_target_where_the_steps_alone_stall(jagged):
+  target, seeds = jagged
+  alone = refine.match(seeds, DT, P, target, prescale_steps=0, max_steps=20)
+  got = refine.match(seeds, DT, P, target)
+  assert got.max_abs_misfit.max() <= 0.05 and np.abs(got.misfit[:, spectra.band_mask(P, (0.05, 4.0))]).mean() <= 0.01
+  assert got.max_abs_misfit.max() < alone.max_abs_misfit.max()
+  np.testing.assert_allclose(got.psa_ms2, spectra.response_spectrum(got.accel_ms2, DT, P), rtol=1e-6)
+  # The record keeps its timing and stays baseline-corrected.
+  d = intensity.d5_95(got.accel_ms2, DT) / intensity.d5_95(seeds, DT)
+  assert np.all(np.abs(d - 1) < 0.1)
+  vel, disp = intensity.velocity_displacement(got.accel_ms2.astype(np.float64), DT)
+  assert np.all(np.abs(disp[:, -1]) < 1e-3 * np.abs(disp).max(axis=1))  # float32 rounding of weak records.
+
+
+def test_match_returns_a_record_already_on_its_target_unchanged(jagged):
+  _, seeds = jagged
+  x = refine.match(seeds, DT, P, 1.0, prescale_steps=0, max_steps=0).accel_ms2  # Baseline-corrected only.
+  own = np.asarray(spectra.response_spectrum(x, DT, P))
+  got = refine.match(x, DT, P, own)
+  np.testing.assert_allclose(got.accel_ms2, x, rtol=0, atol=1e-6 * np.abs(x).max())  # Rounding of the baseline step.
+  assert got.steps == 0 and got.max_abs_misfit.max() < 1e-5
+
+
+def test_match_flags_a_record_it_cannot_bring_within_tol(jagged):
+  _, seeds = jagged
+  x = seeds[:2]
+  target = np.asarray(spectra.response_spectrum(x, DT, P)).copy()
+  j = int(np.argmin(np.abs(P - 0.5)))
+  target[:, j] *= 0.3  # A notch no 5%-damped oscillator can follow: its neighbours are 7% away.
+  got = refine.match(x, DT, P, target, max_steps=5)
+  assert np.all(got.max_abs_misfit > 0.02)
+  np.testing.assert_allclose(got.max_abs_misfit, np.abs(got.misfit[:, spectra.band_mask(P, (0.05, 4.0))]).max(1))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(accel_ms2=np.zeros((2,))), "accel_ms2 must be"),
+    (dict(periods_s=P[::-1]), "periods_s must be"),
+    (dict(target_ms2=-np.ones(P.size)), "target_ms2 must be finite and > 0"),
+    (dict(target_ms2=np.ones(3)), "target_ms2 of shape"),
+    (dict(outside_weight=2.0), "outside_weight"),
+    (dict(tol=0.0), "tol must be > 0"),
+    (dict(prescale_steps=-1), "prescale_steps"),
+])
+def test_match_names_bad_input(kwargs, message):
+  args = dict(accel_ms2=np.ones((2, 100), np.float32), dt=DT, periods_s=P, target_ms2=np.ones(P.size))
+  args.update(kwargs)
+  with pytest.raises(ValueError, match=message):
+    refine.match(args.pop("accel_ms2"), args.pop("dt"), args.pop("periods_s"), args.pop("target_ms2"), **args)
