@@ -47,7 +47,8 @@ def main(argv):
     scenario = dict(magnitude=g.magnitude, distance_km=g.distance_km, vs30_ms=g.vs30_ms) if g.magnitude else None
     suites.generate_suite(workdir, g.target, num=g.num, seed=g.seed, refine=g.refine, out_dir=g.out_dir or None,
                           formats=tuple(g.formats), extrapolate=g.allow_extrapolation, rule=g.check, t1_s=g.t1_s,
-                          tol=g.tol, temperature=g.temperature, timing=timing or None, scenario=scenario)
+                          tol=g.tol, temperature=g.temperature, timing=timing or None, scenario=scenario,
+                          waveform_steps=g.waveform_steps)
 
 
 if __name__ == "__main__":

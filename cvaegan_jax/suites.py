@@ -43,7 +43,8 @@ def rule_for_target(target: str) -> str:
   return ""
 
 
-def _check_request(target, num, refine, out_dir, formats, rule, t1_s, tol, temperature, timing, scenario) -> None:
+def _check_request(target, num, refine, out_dir, formats, rule, t1_s, tol, temperature, timing, scenario,
+                   waveform_steps) -> None:
   """Every argument of :func:`generate_suite` that can be checked without the model (ValueError)."""
   for name, v in (timing or {}).items():
     if name == "t5":
@@ -60,6 +61,8 @@ def _check_request(target, num, refine, out_dir, formats, rule, t1_s, tol, tempe
     raise ValueError(f"num must be an integer >= 1, got {num!r}")
   if refine not in refine_lib.REFINE_MODES:
     raise ValueError(f"refine must be one of {refine_lib.REFINE_MODES}, got {refine!r}")
+  if isinstance(waveform_steps, bool) or not isinstance(waveform_steps, int) or waveform_steps < 0:
+    raise ValueError(f"waveform_steps must be an integer >= 0, got {waveform_steps!r}")
   bad = [f for f in formats if str(f).lower() not in exports.FORMATS]
   if bad:
     raise ValueError(f"unknown export format(s) {bad}; valid: {', '.join(exports.FORMATS)}")
@@ -76,7 +79,8 @@ def _check_request(target, num, refine, out_dir, formats, rule, t1_s, tol, tempe
 def generate_suite(workdir: str, target: str, num: int = 11, seed: int = 0, refine: str = "waveform",
                    out_dir: str | None = None, formats=("at2", "csv", "npz"), extrapolate: bool = False,
                    rule: str = "", t1_s: float = 1.0, tol: float = 0.02, band_s=(0.05, 4.0),
-                   temperature: float = 1.0, timing: dict | None = None, scenario: dict | None = None) -> dict:
+                   temperature: float = 1.0, timing: dict | None = None, scenario: dict | None = None,
+                   waveform_steps: int = 20) -> dict:
   """The generate job: load ``workdir``, generate a suite for ``target``, export, check, plot.
 
   Args:
@@ -93,6 +97,8 @@ def generate_suite(workdir: str, target: str, num: int = 11, seed: int = 0, refi
       "auto": the rule of the target's own code (:func:`rule_for_target`), none for others.
     timing: asked timing conditions, name -> s (``t5``, ``d5_75``, ``d5_95``), the same for
       every record; the rest drawn (:meth:`Generator.complete_timing`).
+    waveform_steps: time-domain matching steps of ``refine="waveform"`` (``max_waveform_steps``
+      of :meth:`Generator.sample`): more reach ``tol`` on jagged (recorded) targets, slower.
     scenario: ``{"magnitude", "distance_km"[, "vs30_ms", "mechanism"]}``: each record's
       D5-75 and D5-95 drawn from Afshari & Stewart (2016) for it
       (:func:`cvaegan_jax.scenarios.durations`); ``timing`` overrides it.
@@ -105,7 +111,7 @@ def generate_suite(workdir: str, target: str, num: int = 11, seed: int = 0, refi
     ValueError: a bad ``num``, format, rule, refinement or target spec, or an ``out_dir``
       that is a file: all checked before the model loads or anything is written.
   """
-  _check_request(target, num, refine, out_dir, formats, rule, t1_s, tol, temperature, timing, scenario)
+  _check_request(target, num, refine, out_dir, formats, rule, t1_s, tol, temperature, timing, scenario, waveform_steps)
   gen = sampling.Generator.from_workdir(workdir)
   if (timing or scenario) and not gen.timing_names:
     raise ValueError(f"{workdir}'s model has no timing conditions (model.timing_conditions): it cannot take "
@@ -124,6 +130,7 @@ def generate_suite(workdir: str, target: str, num: int = 11, seed: int = 0, refi
                                                      f"model's {cap:g} s" if np.any(factor < 1) else ""))
   asked.update(timing or {})
   result = gen.generate(tgt, num=num, seed=seed, refine=refine, extrapolate=extrapolate, tol=tol, band_s=band_s,
+                        max_waveform_steps=waveform_steps,
                         temperature=temperature, timing=asked or None)
   out_dir = out_dir or os.path.join(workdir, "generated")
   os.makedirs(out_dir, exist_ok=True)
