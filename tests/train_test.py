@@ -125,7 +125,10 @@ def test_four_devices_match_one_device(data_dir):
   (h1, s1), (h4, s4) = runs
   # Gradient norms sum ~1e5 squared terms in another order on four devices: within 1%
   # (gen_grad_norm at step 1 differed by 0.5%, while every loss and the next step agreed).
-  rtol = lambda k: 1e-2 if k.endswith("grad_norm") else 2e-3
+  # Update norms too: Adam turns the rounding-level gradients of the biases before
+  # BatchNorm (below) into +-lr steps (gen_update_norm at step 2 differed by 0.4% with
+  # jax 0.10.2, every loss agreeing).
+  rtol = lambda k: 1e-2 if k.endswith(("grad_norm", "update_norm")) else 2e-3
   off = [(i, k, float(m1[k]), float(m4[k])) for i, (m1, m4) in enumerate(zip(h1, h4)) for k in m1
          if not np.allclose(m4[k], m1[k], rtol=rtol(k), atol=1e-5)]
   assert not off, off
@@ -135,8 +138,10 @@ def test_four_devices_match_one_device(data_dir):
   batch = jax.device_get(loader.batch(5))
   outs = [train.eval_step(jax.device_get(s), batch, static) for s in (s1, s4)]
   for k in outs[0]:
-    # Three Adam steps amplify float-rounding noise in those biases to ~1e-3 relative.
-    np.testing.assert_allclose(outs[1][k], outs[0][k], rtol=5e-3, atol=1e-5, err_msg=k)
+    # Three Adam steps amplify float-rounding noise in those biases to ~1e-3 relative; the
+    # timing statistics are sample times (s), so that noise may move one by a sample.
+    atol = static.dt * 1.01 if k.split("_")[0] in ("t5", "d5", "t") else 1e-5
+    np.testing.assert_allclose(outs[1][k], outs[0][k], rtol=5e-3, atol=atol, err_msg=k)
 
 
 # Every generator loss weight at 0: a test that trains one term alone updates with this first.
