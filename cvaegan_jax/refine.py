@@ -147,19 +147,19 @@ def _active_jacobian(a, target_u, dt, periods, damping):
 
 
 @functools.lru_cache(maxsize=8)
-def baseline_projector(num_samples: int, dt: float) -> tuple[np.ndarray, np.ndarray]:
-  """``(U [T, 2], M [2, T])`` with ``P a = a - U (M a)`` the linear baseline correction.
+def baseline_projector(num_samples: int, dt: float, order: int = 3) -> tuple[np.ndarray, np.ndarray]:
+  """``(U [T, K], M [K, T])`` with ``P a = a - U (M a)`` the linear baseline correction.
 
-  ``P`` subtracts the unique ``c0 + c1 t`` that makes the trapezoid-rule final velocity
-  and displacement (from rest) zero: the same operator as
-  ``intensity.baseline_correct(a, dt, order=3)``, as matrices so the refinement
-  keeps every iterate corrected.
+  ``P`` is ``intensity.baseline_correct(a, dt, order)`` as matrices (``K = order - 1``
+  acceleration polynomial terms), so the refinement keeps every iterate corrected. With
+  ``order=3`` it subtracts the unique ``c0 + c1 t`` that makes the trapezoid-rule final
+  velocity and displacement (from rest) zero; higher orders also pull the displacement
+  towards zero along the record (less drift, smaller PGD).
   """
-  vel, disp = intensity.velocity_displacement(np.eye(num_samples), dt)
-  ends = np.stack([vel[:, -1], disp[:, -1]])  # [2, T]: end velocity and displacement per unit impulse.
   t = np.arange(num_samples) * dt
-  u = np.stack([np.ones(num_samples), t / t[-1]], axis=1)  # [T, 2]
-  m = np.linalg.solve(ends @ u, ends)
+  u = np.stack([(t / t[-1]) ** k for k in range(order - 1)], axis=1)  # [T, K]
+  removed = np.eye(num_samples) - intensity.baseline_correct(np.eye(num_samples), dt, order=order).T  # I - P
+  m = np.linalg.lstsq(u, removed, rcond=None)[0]
   return u.astype(np.float32), m.astype(np.float32)
 
 
@@ -294,10 +294,12 @@ def _husid_timing(x: np.ndarray, dt: float) -> np.ndarray:
 
 def match(accel_ms2, dt: float, periods_s, target_ms2, *, damping: float = spectra.DEFAULT_DAMPING,
           band_s=(0.05, 4.0), outside_weight: float = 0.25, tol: float = 0.02, prescale_steps: int = 60,
-          max_steps: int = 20) -> MatchResult:
+          max_steps: int = 20, baseline_order: int = 6) -> MatchResult:
   """Spectral matching of any records to target spectra: frequency domain, then time domain.
 
-  1. Baseline correction (final velocity and displacement zero, :func:`baseline_projector`).
+  1. Baseline correction of order ``baseline_order`` (:func:`baseline_projector`: final
+     velocity and displacement zero, and the displacement pulled towards zero along the
+     record); every later iterate is kept so corrected, so the matching works around it.
   2. ``prescale_steps`` passes of :func:`prescale` over the periods from ``band_s[0]`` up
      (the log ratio times 1 inside ``band_s``, ``outside_weight`` beyond it), in rounds of
      :data:`PRESCALE_ROUND`; after each round :func:`timing` gives the record back its own
@@ -319,6 +321,9 @@ def match(accel_ms2, dt: float, periods_s, target_ms2, *, damping: float = spect
     tol: largest |misfit| per record the time-domain steps aim for (> 0).
     prescale_steps: frequency-domain passes (0: none).
     max_steps: time-domain steps (0: none).
+    baseline_order: >= 3, the order of :func:`cvaegan_jax.intensity.baseline_correct` kept
+      throughout. 6 (the default, as REQPY's) left refined records with 0.82 times the real
+      PGD on the quickstart test split, where order 3 left 3.7 times (docs/experiments.md).
 
   Returns:
     :class:`MatchResult`; ``max_abs_misfit > tol`` marks a record the steps left short.
@@ -346,10 +351,12 @@ def match(accel_ms2, dt: float, periods_s, target_ms2, *, damping: float = spect
     raise ValueError(f"tol must be > 0, got {tol}")
   if prescale_steps < 0 or max_steps < 0:
     raise ValueError(f"prescale_steps and max_steps must be >= 0, got {prescale_steps}, {max_steps}")
+  if int(baseline_order) != baseline_order or baseline_order < 3:
+    raise ValueError(f"baseline_order must be an integer >= 3, got {baseline_order!r}")
   mask_np = spectra.band_mask(per, band_s)
   weights_np = np.where(mask_np, 1.0, outside_weight).astype(np.float32)
   statics = dict(dt=float(dt), periods=tuple(per.tolist()), damping=float(damping))
-  proj_u, proj_m = (jnp.asarray(v) for v in baseline_projector(x.shape[1], float(dt)))
+  proj_u, proj_m = (jnp.asarray(v) for v in baseline_projector(x.shape[1], float(dt), int(baseline_order)))
   log_target = jnp.log10(jnp.asarray(target))
   a = jnp.asarray(x)
   a = a - (a @ proj_m.T) @ proj_u.T
@@ -375,7 +382,7 @@ def match(accel_ms2, dt: float, periods_s, target_ms2, *, damping: float = spect
                     tol=float(tol), damping_mu=1e-3, **statics)
     steps = int(s)
   # The iterates are corrected in float32; once more in float64 for the output.
-  out = intensity.baseline_correct(np.asarray(a, np.float64), float(dt), order=3).astype(np.float32)
+  out = intensity.baseline_correct(np.asarray(a, np.float64), float(dt), order=int(baseline_order)).astype(np.float32)
   psa = np.asarray(spectra.response_spectrum(out, dt, per, damping), np.float32)
   misfit = psa / target - 1.0
   return MatchResult(accel_ms2=out, psa_ms2=psa, misfit=misfit,
