@@ -10,8 +10,10 @@ Given records, targets and the model's periods, each function moves the records'
 * :func:`prescale`: Fourier amplitudes times the target / PSA ratio, phases kept;
 * :func:`waveform`: Levenberg-Marquardt steps on an additive, baseline-corrected
   correction of each record, built from the exact Jacobian (the wavelets of time-domain
-  spectral matching, Lilhanand & Tseng 1988);
-* :func:`match`: the two in turn, for any records (what ``refine="waveform"`` runs).
+  spectral matching, Lilhanand & Tseng 1988), each row lowering every peak that would
+  take over;
+* :func:`match`: the two in turn, for any records (what ``refine="waveform"`` runs), with
+  the records' own timing restored between rounds of passes (:func:`timing`).
 
 All steps are jitted and batched over the records; a record stops once its largest
 |misfit| inside the band is at most ``tol``.

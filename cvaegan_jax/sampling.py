@@ -15,14 +15,14 @@ checkpoint; the EMA generator weights). :meth:`Generator.generate` turns a
 3. ``refine="latent"`` (or ``"both"``): Adam steps on ``z`` through the exact,
    differentiable response spectrum, minimising the mean squared log10 misfit plus a
    small pull towards the prior (costly: every step runs the decoder backwards);
-4. ``refine="waveform"`` (the default; ``"both"`` runs it after the latent steps;
-   :func:`cvaegan_jax.refine.match`): frequency-domain passes, then
-   Levenberg-Marquardt steps on an additive correction of each record, with the exact
-   Jacobian of the spectrum (from its custom VJP): the correction is a sum of the
-   oscillators' impulse responses ending at their peak times, the wavelets of
-   time-domain spectral matching (Lilhanand & Tseng 1988), so it is local and smooth and
-   keeps the record's envelope and duration; a record that ends above ``tol`` is counted
-   in :meth:`Generation.summary`;
+4. ``refine="waveform"`` (the default; ``"both"`` runs it after the latent steps):
+   :func:`cvaegan_jax.refine.match`, frequency-domain passes (phases kept, each record's
+   own t5, D5-75 and D5-95 restored every few passes), then Levenberg-Marquardt steps on
+   an additive correction of each record built from the exact Jacobian of the spectrum:
+   a sum of the oscillators' impulse responses ending at their peak times, the wavelets
+   of time-domain spectral matching (Lilhanand & Tseng 1988), local and smooth, every
+   iterate kept baseline-corrected (order 6); a record that ends above ``tol`` is counted
+   in :meth:`Generation.summary`.
    With timing conditions (``model.timing_conditions``) the condition also holds the
    records' onset t5 and significant durations D5-75 and D5-95: given by the caller
    (``timing``), or by default each record takes those of one of the training set's
