@@ -331,13 +331,16 @@ def match(accel_ms2, dt: float, periods_s, target_ms2, *, damping: float = spect
     :class:`MatchResult`; ``max_abs_misfit > tol`` marks a record the steps left short.
 
   Raises:
-    ValueError: records not ``[N, T]`` and finite; periods not ascending and > 0; a target
+    ValueError: records not ``[N, T]`` and finite, or all zeros; periods not ascending and > 0; a target
       that is not finite and > 0 or does not fit ``[N, P]``; a band with no period; an
       ``outside_weight`` outside [0, 1], a ``tol`` <= 0 or negative step counts.
   """
   x = np.asarray(accel_ms2, np.float32)
   if x.ndim != 2 or x.shape[1] < 2 or not np.all(np.isfinite(x)):
     raise ValueError(f"accel_ms2 must be [N, T] with T >= 2 and finite, got shape {x.shape}")
+  silent = np.flatnonzero(~np.any(x != 0, axis=1))
+  if silent.size:
+    raise ValueError(f"accel_ms2: record(s) {silent[:10].tolist()} are all zeros: nothing to match")
   per = np.asarray(periods_s, np.float64)
   if per.ndim != 1 or not np.all(np.isfinite(per)) or np.any(per <= 0) or np.any(np.diff(per) <= 0):
     raise ValueError(f"periods_s must be [P], finite, > 0 and ascending (got shape {per.shape})")

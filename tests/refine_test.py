@@ -131,6 +131,7 @@ def test_match_flags_a_record_it_cannot_bring_within_tol(jagged):
 
 @pytest.mark.parametrize("kwargs, message", [
     (dict(accel_ms2=np.zeros((2,))), "accel_ms2 must be"),
+    (dict(accel_ms2=np.zeros((2, 100))), r"record\(s\) \[0, 1\] are all zeros"),
     (dict(periods_s=P[::-1]), "periods_s must be"),
     (dict(target_ms2=-np.ones(P.size)), "target_ms2 must be finite and > 0"),
     (dict(target_ms2=np.ones(3)), "target_ms2 of shape"),
