@@ -365,7 +365,7 @@ def match(accel_ms2, dt: float, periods_s, target_ms2, *, damping: float = spect
   log_target = jnp.log10(jnp.asarray(target))
   a = jnp.asarray(x)
   a = a - (a @ proj_m.T) @ proj_u.T
-  start = a
+  corrected = a
   # Records already within tol are returned as they came (baseline-corrected).
   ready = np.asarray(_band_error(jnp.log10(jnp.maximum(spectra.response_spectrum(a, dt, per, damping), conditioning.TINY)),
                                  log_target, jnp.asarray(mask_np))) <= tol
@@ -378,7 +378,7 @@ def match(accel_ms2, dt: float, periods_s, target_ms2, *, damping: float = spect
       a = prescale(a, log_target, fd_weights, iterations=min(PRESCALE_ROUND, int(prescale_steps) - start), **statics)
       a = jnp.asarray(timing(np.asarray(a), dt, seed_timing)[0], jnp.float32)
     a = a - (a @ proj_m.T) @ proj_u.T
-  a = jnp.where(jnp.asarray(ready)[:, None], start, a)
+  a = jnp.where(jnp.asarray(ready)[:, None], corrected, a)
   steps = 0
   if max_steps and not ready.all():
     # Periods below 2 dt hold no energy of their own (they follow the PGA): not matched.

@@ -116,6 +116,12 @@ def test_match_returns_a_record_already_on_its_target_unchanged(jagged):
   got = refine.match(x, DT, P, own)
   np.testing.assert_allclose(got.accel_ms2, x, rtol=0, atol=1e-6 * np.abs(x).max())  # Rounding of the baseline step.
   assert got.steps == 0 and got.max_abs_misfit.max() < 1e-5
+  # Beside a record that has to be matched, it still comes back as it was.
+  target = own[:2].copy()
+  target[1] *= 1.5
+  mixed = refine.match(x[:2], DT, P, target)
+  np.testing.assert_allclose(mixed.accel_ms2[0], x[0], rtol=0, atol=1e-6 * np.abs(x[0]).max())
+  assert mixed.max_abs_misfit[0] < 1e-5 and mixed.max_abs_misfit[1] < 0.05
 
 
 def test_match_flags_a_record_it_cannot_bring_within_tol(jagged):
