@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, ROOT)
@@ -23,3 +24,10 @@ def load_generator(workdir: str) -> sampling.Generator:
     sys.exit(f"error: {e}\nNo trained model in {workdir}: run `make quickstart` first"
              + ("" if os.path.normpath(workdir) == os.path.normpath("workdirs/quickstart")
                 else f" (`make quickstart WORKDIR={workdir}`)") + ", then rerun this benchmark.")
+
+
+def timed(fn):
+  """(result, seconds) of one call; every method returns NumPy arrays, so it has finished."""
+  t0 = time.perf_counter()
+  out = fn()
+  return out, time.perf_counter() - t0

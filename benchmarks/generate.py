@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
 import jax
 import numpy as np
@@ -38,7 +37,7 @@ import scipy.stats
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, ROOT)
 import common  # noqa: E402
-from cvaegan_jax import intensity, sampling, simqke, specs, spectra, validation  # noqa: E402
+from cvaegan_jax import intensity, simqke, specs, spectra, validation  # noqa: E402
 
 BAND_S = (0.05, 4.0)
 # The issue's targets.
@@ -46,13 +45,6 @@ RAW_MIN_RECORDS_PER_S = 100.0
 REFINED_MAX_MEAN_MISFIT = 0.02
 REFINED_MAX_MAX_MISFIT = 0.10
 REFINED_MAX_MS_PER_RECORD = 50.0
-
-
-def timed(fn):
-  """(result, seconds) of one call; every method returns NumPy arrays, so it has finished."""
-  t0 = time.perf_counter()
-  out = fn()
-  return out, time.perf_counter() - t0
 
 
 def band_abs_misfit(periods_s: np.ndarray, misfit: np.ndarray) -> np.ndarray:
@@ -98,8 +90,8 @@ def main():
   }
   results, first_s, warm_s = {}, {}, {}
   for name, fn in methods.items():
-    _, first_s[name] = timed(lambda: fn(args.seed))
-    results[name], warm_s[name] = timed(lambda: fn(args.seed + 1))
+    _, first_s[name] = common.timed(lambda: fn(args.seed))
+    results[name], warm_s[name] = common.timed(lambda: fn(args.seed + 1))
 
   header = (f"{'method':<8} {'first s':>8} {'warm s':>8} {'records/s':>10} {'ms/record':>10} {'simqke/this':>11} "
             f"{'mean|mis|':>10} {'max|mis|':>9}  notes")

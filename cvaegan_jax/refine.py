@@ -182,7 +182,7 @@ def waveform(x, log_target, weights, mask, proj_u, proj_m, *, dt, periods, dampi
   otherwise take over (:func:`_active_jacobian`). The peak times move as the record
   changes, so each record takes the best of a few step sizes along ``d`` and adapts its
   own ``mu``. Corrections are projected by the baseline correction
-  ``P = I - U M`` (``proj_u [T, 2]``, ``proj_m [2, T]``), with ``J P`` in the solve, so
+  ``P = I - U M`` (``proj_u [T, K]``, ``proj_m [K, T]``, :func:`baseline_projector`), with ``J P`` in the solve, so
   a corrected input stays corrected. Records stop when their largest |misfit| inside the band is
   <= tol.
   """
@@ -289,11 +289,6 @@ class MatchResult(NamedTuple):
 PRESCALE_ROUND = 10  # Frequency-domain passes between two restorations of the seed's timing.
 
 
-def _husid_timing(x: np.ndarray, dt: float) -> np.ndarray:
-  """``[N, 3]`` t5, D5-75, D5-95 (s) of records ``x [N, T]``, in :data:`TIMING_ORDER`."""
-  return np.stack([intensity.t5(x, dt), intensity.d5_75(x, dt), intensity.d5_95(x, dt)], axis=1)
-
-
 def match(accel_ms2, dt: float, periods_s, target_ms2, *, damping: float = spectra.DEFAULT_DAMPING,
           band_s=(0.05, 4.0), outside_weight: float = 0.25, tol: float = 0.02, prescale_steps: int = 60,
           max_steps: int = 20, baseline_order: int = 6) -> MatchResult:
@@ -373,7 +368,7 @@ def match(accel_ms2, dt: float, periods_s, target_ms2, *, damping: float = spect
     fd_weights = jnp.asarray(np.where(per >= band_s[0], weights_np, 0.0), jnp.float32)
     # The seed's own timing, restored after every round (the passes spread energy into
     # the quieter stretches: D5-95 grew by up to half without this).
-    seed_timing = _husid_timing(np.asarray(a), dt)
+    seed_timing = conditioning.timing(np.asarray(a), dt, TIMING_ORDER)
     for start in range(0, int(prescale_steps), PRESCALE_ROUND):
       a = prescale(a, log_target, fd_weights, iterations=min(PRESCALE_ROUND, int(prescale_steps) - start), **statics)
       a = jnp.asarray(timing(np.asarray(a), dt, seed_timing)[0], jnp.float32)

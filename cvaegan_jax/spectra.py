@@ -266,6 +266,25 @@ def _impulse_tables(dt: float, periods: tuple, damping: float, n: int):
 # Kernels (device).
 
 
+def _block_step(u, v, inputs, size: int, delta: jax.Array, w: jax.Array):
+  """One block of the recurrence from state ``u, v [B, P]``: the displacements at its
+  ``size`` samples (a list of ``[B, P]``) and the state at its end. ``inputs``: the block's
+  ``size + 1`` input samples, each broadcasting to ``[B, P]``."""
+  outs = []
+  for m in range(1, size + 1):
+    um = u + delta[m, :, 0, 0] * u + delta[m, :, 0, 1] * v
+    for j in range(m + 1):
+      um = um + w[m, j, :, 0] * inputs[j]
+    outs.append(um)
+  ends = []
+  for s in range(2):
+    r = (u if s == 0 else v) + delta[size, :, s, 0] * u + delta[size, :, s, 1] * v
+    for j in range(size + 1):
+      r = r + w[size, j, :, s] * inputs[j]
+    ends.append(r)
+  return outs, ends[0], ends[1]
+
+
 def _peak_kernel(a2d: jax.Array, delta: jax.Array, w: jax.Array, with_argmax: bool):
   """Peak |u| over time for ``a2d [B, n]``; tables cast to a2d's dtype.
 
@@ -281,10 +300,8 @@ def _peak_kernel(a2d: jax.Array, delta: jax.Array, w: jax.Array, with_argmax: bo
   def advance(carry, a_blk, k0, size):
     # a_blk: [size + 1, B]; k0: index of the block's first sample.
     u, v, peak, idx = carry
-    for m in range(1, size + 1):
-      um = u + delta[m, :, 0, 0] * u + delta[m, :, 0, 1] * v
-      for j in range(m + 1):
-        um = um + w[m, j, :, 0] * a_blk[j][:, None]
+    outs, un, vn = _block_step(u, v, [a_blk[j][:, None] for j in range(size + 1)], size, delta, w)
+    for m, um in enumerate(outs, start=1):
       absu = jnp.abs(um)
       if with_argmax:
         better = absu > jnp.abs(peak)
@@ -292,15 +309,6 @@ def _peak_kernel(a2d: jax.Array, delta: jax.Array, w: jax.Array, with_argmax: bo
         peak = jnp.where(better, um, peak)
       else:
         peak = jnp.maximum(peak, absu)
-    un, vn = u, v
-    for s in range(2):
-      r = (u if s == 0 else v) + delta[size, :, s, 0] * u + delta[size, :, s, 1] * v
-      for j in range(size + 1):
-        r = r + w[size, j, :, s] * a_blk[j][:, None]
-      if s == 0:
-        un = r
-      else:
-        vn = r
     return un, vn, peak, idx
 
   zeros = jnp.zeros((b, n_p), a2d.dtype)
@@ -376,23 +384,11 @@ def _history_kernel(drive: jax.Array, delta: jax.Array, w: jax.Array) -> jax.Arr
   n_blocks = (n - 1) // block
   tail = (n - 1) - n_blocks * block
 
-  def inp(x):  # One input sample: [B] for all oscillators, or [B, P].
-    return x if per_osc else x[:, None]
-
   def advance(u, v, a_blk, size):
-    outs = []
-    for m in range(1, size + 1):
-      um = u + delta[m, :, 0, 0] * u + delta[m, :, 0, 1] * v
-      for j in range(m + 1):
-        um = um + w[m, j, :, 0] * inp(a_blk[j])
-      outs.append(um)
-    ends = []
-    for s in range(2):
-      r = (u if s == 0 else v) + delta[size, :, s, 0] * u + delta[size, :, s, 1] * v
-      for j in range(size + 1):
-        r = r + w[size, j, :, s] * inp(a_blk[j])
-      ends.append(r)
-    return ends[0], ends[1], jnp.stack(outs)
+    # a_blk: [size + 1, B] (one input for all oscillators) or [size + 1, B, P].
+    inputs = [a_blk[j] if per_osc else a_blk[j][:, None] for j in range(size + 1)]
+    outs, un, vn = _block_step(u, v, inputs, size, delta, w)
+    return un, vn, jnp.stack(outs)
 
   at = jnp.moveaxis(drive, -1, 0)  # [n, B(, P)]
   zeros = jnp.zeros((b, n_p), drive.dtype)
@@ -410,6 +406,14 @@ def _history_kernel(drive: jax.Array, delta: jax.Array, w: jax.Array) -> jax.Arr
   if tail:
     pieces.append(advance(carry[0], carry[1], at[n - 1 - tail:], tail)[2])
   return jnp.moveaxis(jnp.concatenate(pieces, 0), 0, -1)
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2, 3))
+def _history_jit(drive, dt, periods, damping):
+  """:func:`_history_kernel` on the tables of (dt, periods, damping), compiled once per shape
+  for eager calls (inlined under an outer jit)."""
+  t = _block_tables(dt, periods, damping, _BLOCK)
+  return _history_kernel(drive, jnp.asarray(t.delta, drive.dtype), jnp.asarray(t.w, drive.dtype))
 
 
 # ---------------------------------------------------------------------------
@@ -510,8 +514,7 @@ def displacement_history(drive, dt: float, periods=DEFAULT_PERIODS, damping: flo
   if drive.ndim not in (2, 3) or (drive.ndim == 3 and drive.shape[1] != periods.size) or drive.shape[-1] < 2:
     raise ValueError(f"displacement_history: drive must be [B, time] or [B, {periods.size}, time] with "
                      f"time >= 2, got {drive.shape}")
-  t = _block_tables(dt, tuple(periods.tolist()), damping, _BLOCK)
-  return _history_kernel(drive, jnp.asarray(t.delta, drive.dtype), jnp.asarray(t.w, drive.dtype))
+  return _history_jit(drive, dt, tuple(periods.tolist()), damping)
 
 
 def pseudo_spectral_velocity(accel, dt: float, periods=DEFAULT_PERIODS, damping: float = DEFAULT_DAMPING) -> jax.Array:
