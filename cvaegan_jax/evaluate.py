@@ -148,7 +148,8 @@ def _realism_line(m: dict, label: str) -> str:
   return (f"  realism ({label}): {timing}, max 0.1 s bin {share['generated']:.0%} of PGA times (real "
           f"{share['real']:.0%}), Arias x{ratio['arias_ms']:.2f}, PGV x{ratio['pgv_ms']:.2f}, "
           f"PGD x{ratio['pgd_m']:.2f}, sample corr {corr_text}, log-envelope distance "
-          f"{m['log_envelope_distance']:.2f}; bars " + ("all passed" if not failed else "failed: " + ", ".join(failed)))
+          f"{m['log_envelope_distance']:.2f}, S-onset jump {m['s_onset']['median_jump_generated']:.2f} vs "
+          f"{m['s_onset']['median_jump_real']:.2f} real (KS {m['s_onset']['ks_jump']:.2f}); bars " + ("all passed" if not failed else "failed: " + ", ".join(failed)))
 
 
 def _realism_figure_data(m: dict) -> dict:
@@ -197,7 +198,8 @@ def evaluate_model(config, workdir: str) -> dict:
   (:func:`sample_correlation`); realism per refinement mode (``realism`` ->
   ``refine_none``/``refine_<mode>``, :func:`fit.realism`: KS and medians of D5-75, D5-95, t5
   and the PGA time, the largest share of PGA times in one 0.1 s bin, ratios of the medians
-  of Arias intensity, PGV and PGD, sample correlation, log-envelope distance, and which
+  of Arias intensity, PGV and PGD, sample correlation, log-envelope distance, the S onset's
+  time and jump (:func:`intensity.envelope_jump`), and which
   bars of ``fit.REALISM_BARS`` pass); and, as the yardstick, the same spectral metrics of
   every real record of the whole split scored against its other horizontal component
   (``real_component_pairs``, :func:`component_pair_reference`).

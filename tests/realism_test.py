@@ -50,6 +50,24 @@ def test_log_envelope_windows_and_floor():
     intensity.log_envelope(a, DT, 20.0)
 
 
+def test_envelope_jump_finds_a_step_and_its_size_and_a_ramp_has_none():
+  t = np.arange(T) * DT
+  tone = np.sin(2 * np.pi * 20.0 * t)  # Two whole cycles per 0.1 s bin: every bin's RMS is 1/sqrt(2).
+  step = np.where(t >= 8.0, 10.0, 1.0) * tone * (t >= 1.0)  # P at 1 s, S tenfold at 8 s.
+  ramp = 10.0 ** np.clip((t - 6.0) / 5.0, 0.0, 1.0) * tone * (t >= 1.0)  # Tenfold over 5 s.
+  onset, jump = intensity.envelope_jump(np.stack([step, ramp]), DT)
+  assert onset[0] == pytest.approx(8.0) and jump[0] == pytest.approx(1.0, abs=1e-9)
+  # A log-linear rise of 0.2 per s: the 1 s means after and before differ by 0.2 at most.
+  assert jump[1] == pytest.approx(0.2, abs=0.02)
+  # The P arrival at 1 s jumps further, but before start_s; with start_s = window_s it wins.
+  onset, jump = intensity.envelope_jump(step, DT, start_s=1.0)
+  assert onset == pytest.approx(1.0) and jump > 5.0
+  with pytest.raises(ValueError, match="start_s"):
+    intensity.envelope_jump(step, DT, start_s=0.5)
+  with pytest.raises(ValueError, match="too short"):
+    intensity.envelope_jump(step[:250], DT)
+
+
 def test_identical_sets_are_perfectly_realistic():
   x = bursts(200)
   m = fit.realism(x, x, DT, per_target=2)
@@ -57,6 +75,7 @@ def test_identical_sets_are_perfectly_realistic():
     assert m[name]["ks"] == 0.0 and m[name]["median_real"] == m[name]["median_generated"]
   assert m["ratio_of_medians"] == pytest.approx({"arias_ms": 1.0, "pgv_ms": 1.0, "pgd_m": 1.0})
   assert m["log_envelope_distance"] == 0.0
+  assert m["s_onset"]["ks_time"] == m["s_onset"]["ks_jump"] == 0.0
   assert m["pga_time_max_bin_share"]["generated"] == m["pga_time_max_bin_share"]["real"] <= 0.03
   assert abs(m["sample_correlation"]["generated"]) < 0.05  # Distinct bursts, paired as "samples".
   assert m["passes"] == {"ks_d5_75": True, "ks_d5_95": True, "ks_t5": True, "ks_t_pga": True,
@@ -94,6 +113,9 @@ def test_a_shifted_copy_moves_t5_by_the_shift_and_ks_by_hand():
   m = fit.realism(x, np.roll(x, shift, axis=-1), DT, per_target=1)
   assert m["t5_s"]["median_generated"] - m["t5_s"]["median_real"] == pytest.approx(1.5, abs=1e-9)
   assert m["t_pga_s"]["median_generated"] - m["t_pga_s"]["median_real"] == pytest.approx(1.5, abs=1e-9)
+  onset = m["s_onset"]  # 1.5 s is 15 whole bins: the onsets move by it, the jumps stay.
+  assert onset["median_time_generated"] - onset["median_time_real"] == pytest.approx(1.5, abs=1e-9)
+  assert onset["median_jump_generated"] == pytest.approx(onset["median_jump_real"])
   for name in ("d5_95_s", "d5_75_s"):  # The same durations, up to rounding (~1e-15 s), which can
     # order a pair of nearly equal values differently: at most one step of the CDF.
     np.testing.assert_allclose(m["_values"]["generated"][name], m["_values"]["real"][name], atol=1e-9)
