@@ -154,7 +154,8 @@ def _realism_line(m: dict, label: str) -> str:
 
 def _realism_figure_data(m: dict) -> dict:
   """What :func:`figures.realism` draws for one split, from :func:`fit.realism` with its ``_values``."""
-  return dict(m["_values"], ks={n: m[n]["ks"] for n in ("d5_95_s", "t5_s", "t_pga_s")},
+  return dict(m["_values"], ks={**{n: m[n]["ks"] for n in ("d5_95_s", "t5_s", "t_pga_s")},
+                               "s_onset_jump": m["s_onset"]["ks_jump"]},
               pga_time_max_bin_share=m["pga_time_max_bin_share"])
 
 

@@ -178,30 +178,33 @@ def husid_curves(husids: dict, dt: float, path: str) -> None:
 def realism(per_split: dict, path: str) -> None:
   """Realism of generated records against real ones: one row per split.
 
-  Columns: histograms (real against generated, as densities) of D5-95, t5 and the PGA time,
-  each titled with its KS statistic, and the median log10 envelopes.
+  Columns: histograms (real against generated, as densities) of D5-95, t5, the PGA time and
+  the S onset's jump, each titled with its KS statistic, and the median log10 envelopes.
 
   Args:
     per_split: split -> ``{"real": m, "generated": m, "envelope_times_s": [W], "ks": {name:
       float}, "pga_time_max_bin_share": {"real", "generated"}}`` where each ``m`` holds
-      ``d5_95_s``, ``t5_s``, ``t_pga_s`` (``[M]`` or ``[N]``, s) and ``log_envelope``
-      (``[W]``, log10 m/s^2); ``ks`` has the same timing names (``fit.realism``'s
-      ``_values`` with its KS statistics).
+      ``d5_95_s``, ``t5_s``, ``t_pga_s`` (``[M]`` or ``[N]``, s), ``s_onset_jump`` (log10)
+      and ``log_envelope`` (``[W]``, log10 m/s^2); ``ks`` has the same names
+      (``fit.realism``'s ``_values`` with its KS statistics, ``evaluate._realism_figure_data``).
     path: PNG path.
   """
   plt = _pyplot()
   rows = max(1, len(per_split))
-  fig, axes = plt.subplots(rows, 4, figsize=(19, 3.5 * rows), squeeze=False)
-  columns = (("d5_95_s", "D5-95 (s)"), ("t5_s", "t5: 5% of Arias intensity (s)"), ("t_pga_s", "time of the PGA (s)"))
+  fig, axes = plt.subplots(rows, 5, figsize=(23, 3.5 * rows), squeeze=False)
+  columns = (("d5_95_s", "D5-95 (s)"), ("t5_s", "t5: 5% of Arias intensity (s)"), ("t_pga_s", "time of the PGA (s)"),
+             ("s_onset_jump", "S onset: sharpest 1 s rise of the envelope (log10)"))
   for row, (split, v) in zip(axes, per_split.items()):
     t_end = v["envelope_times_s"][-1] + (v["envelope_times_s"][1] if v["envelope_times_s"].size > 1 else 1.0)
     for ax, (name, label) in zip(row, columns):
       r, g = v["real"][name], v["generated"][name]
-      hi = t_end if name != "d5_95_s" else max(np.max(r), np.max(g)) * 1.05
+      hi = t_end if name in ("t5_s", "t_pga_s") else max(np.max(r), np.max(g)) * 1.05
       bins = np.linspace(0.0, hi, 41)
+      unit = "" if name == "s_onset_jump" else " s"
       ax.hist(r, bins=bins, density=True, color="k", alpha=0.35, label=f"real ({r.size})")
       ax.hist(g, bins=bins, density=True, histtype="step", color="tab:red", lw=1.5, label=f"generated ({g.size})")
-      title = f"{split}: KS {v['ks'][name]:.2f}, median {np.median(g):.1f} s (real {np.median(r):.1f} s)"
+      title = (f"{split}: KS {v['ks'][name]:.2f}, median {np.median(g):.{1 + (not unit)}f}{unit} "
+               f"(real {np.median(r):.{1 + (not unit)}f}{unit})")
       if name == "t_pga_s":
         share = v["pga_time_max_bin_share"]
         title += f"\nlargest 0.1 s bin: {share['generated']:.0%} of PGA times (real {share['real']:.0%})"
@@ -210,10 +213,10 @@ def realism(per_split: dict, path: str) -> None:
     t = np.append(v["envelope_times_s"], t_end)  # The last window drawn to its end.
     for who, color in (("real", "k"), ("generated", "tab:red")):
       env = v[who]["log_envelope"]
-      row[3].step(t, np.append(env, env[-1]), where="post", color=color, lw=1.5, label=who)
-    row[3].set(xlabel="time (s)", ylabel="log10 RMS accel (m/s$^2$)", title=f"{split}: median log-envelope")
-    row[3].grid(alpha=0.3)
-    row[3].legend(fontsize=7)
+      row[4].step(t, np.append(env, env[-1]), where="post", color=color, lw=1.5, label=who)
+    row[4].set(xlabel="time (s)", ylabel="log10 RMS accel (m/s$^2$)", title=f"{split}: median log-envelope")
+    row[4].grid(alpha=0.3)
+    row[4].legend(fontsize=7)
   fig.tight_layout()
   _save(fig, path, 90)
 

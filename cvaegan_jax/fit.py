@@ -433,7 +433,8 @@ def realism(real_accel, generated_accel, dt: float, per_target: int, bin_s: floa
     * ``passes``: each bar of :data:`REALISM_BARS` as a bool (``sample_correlation`` None
       when it is not measured), and ``all`` (True when no measured bar fails);
     * ``_values``: ``{"real": ..., "generated": ...}`` each with the timing measures
-      ``[M]``/``[N]`` and ``log_envelope`` (the median, ``[W]``), and ``envelope_times_s
+      ``[M]``/``[N]``, ``s_onset_jump`` (``[M]``/``[N]``) and ``log_envelope`` (the median,
+      ``[W]``), and ``envelope_times_s
       [W]`` (window starts).
 
   Raises:
@@ -461,6 +462,7 @@ def realism(real_accel, generated_accel, dt: float, per_target: int, bin_s: floa
                                for name, fn in _AMPLITUDE.items()}
   out["sample_correlation"] = sample_correlation(gen, per_target, real)
   (time_r, jump_r), (time_g, jump_g) = intensity.envelope_jump(real, dt), intensity.envelope_jump(gen, dt)
+  values["real"]["s_onset_jump"], values["generated"]["s_onset_jump"] = jump_r, jump_g
   out["s_onset"] = {"ks_time": float(scipy.stats.ks_2samp(time_r, time_g, method="asymp").statistic),
                     "ks_jump": float(scipy.stats.ks_2samp(jump_r, jump_g, method="asymp").statistic),
                     "median_time_real": float(np.median(time_r)), "median_time_generated": float(np.median(time_g)),
