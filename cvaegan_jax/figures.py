@@ -192,19 +192,19 @@ def realism(per_split: dict, path: str) -> None:
   plt = _pyplot()
   rows = max(1, len(per_split))
   fig, axes = plt.subplots(rows, 5, figsize=(23, 3.5 * rows), squeeze=False)
-  columns = (("d5_95_s", "D5-95 (s)"), ("t5_s", "t5: 5% of Arias intensity (s)"), ("t_pga_s", "time of the PGA (s)"),
-             ("s_onset_jump", "S onset: sharpest 1 s rise of the envelope (log10)"))
+  # (measure, axis label, format of its medians, histogram to the window's end or to the largest value)
+  columns = (("d5_95_s", "D5-95 (s)", "{:.1f} s", False), ("t5_s", "t5: 5% of Arias intensity (s)", "{:.1f} s", True),
+             ("t_pga_s", "time of the PGA (s)", "{:.1f} s", True),
+             ("s_onset_jump", "S onset: sharpest 1 s rise of the envelope (log10)", "{:.2f}", False))
   for row, (split, v) in zip(axes, per_split.items()):
     t_end = v["envelope_times_s"][-1] + (v["envelope_times_s"][1] if v["envelope_times_s"].size > 1 else 1.0)
-    for ax, (name, label) in zip(row, columns):
+    for ax, (name, label, fmt, to_end) in zip(row, columns):
       r, g = v["real"][name], v["generated"][name]
-      hi = t_end if name in ("t5_s", "t_pga_s") else max(np.max(r), np.max(g)) * 1.05
+      hi = t_end if to_end else max(np.max(r), np.max(g)) * 1.05
       bins = np.linspace(0.0, hi, 41)
-      unit = "" if name == "s_onset_jump" else " s"
       ax.hist(r, bins=bins, density=True, color="k", alpha=0.35, label=f"real ({r.size})")
       ax.hist(g, bins=bins, density=True, histtype="step", color="tab:red", lw=1.5, label=f"generated ({g.size})")
-      title = (f"{split}: KS {v['ks'][name]:.2f}, median {np.median(g):.{1 + (not unit)}f}{unit} "
-               f"(real {np.median(r):.{1 + (not unit)}f}{unit})")
+      title = f"{split}: KS {v['ks'][name]:.2f}, median {fmt.format(np.median(g))} (real {fmt.format(np.median(r))})"
       if name == "t_pga_s":
         share = v["pga_time_max_bin_share"]
         title += f"\nlargest 0.1 s bin: {share['generated']:.0%} of PGA times (real {share['real']:.0%})"

@@ -340,20 +340,23 @@ def envelope_jump(accel_ms2, dt: float, start_s: float = 2.0, window_s: float = 
   Raises:
     ValueError: bad ``accel_ms2`` or ``dt``; a record too short for ``start_s`` and two
       windows; ``bin_s`` under one sample or ``window_s``/``start_s`` shorter than a bin.
+  The bins are :func:`log_envelope`'s (floored at 1e-15 m/s^2).
   """
   a = _check_accel(accel_ms2, min_samples=1)
   dt = validation.check_dt(dt)
   n = int(round(bin_s / dt))
-  k = int(round(window_s / bin_s)) if bin_s > 0 else 0
-  first = int(np.ceil(start_s / bin_s - 1e-9)) if bin_s > 0 else 0
-  num_bins = a.shape[-1] // max(n, 1)
-  if n < 1 or k < 1 or first < k:
-    raise ValueError(f"bin_s={bin_s!r} s must hold a sample and window_s={window_s!r}, start_s={start_s!r} "
-                     f"at least one bin, with start_s >= window_s")
+  if n < 1 or n > a.shape[-1]:
+    raise ValueError(f"bin_s={bin_s!r} s must span one sample to the whole record")
+  k = int(round(window_s / bin_s))
+  first = int(np.ceil(start_s / bin_s - 1e-9))
+  if k < 1 or first < k:
+    raise ValueError(f"window_s={window_s!r} and start_s={start_s!r} s must be at least one bin ({bin_s} s), "
+                     f"with start_s >= window_s")
+  env = log_envelope(a, dt, bin_s, floor_ms2=1e-15)  # [..., bins]
+  num_bins = env.shape[-1]
   if first + k > num_bins:
     raise ValueError(f"accel_ms2 of {a.shape[-1]} samples is too short for an onset at or after {start_s} s "
                      f"with {window_s} s windows")
-  env = 0.5 * np.log10(np.mean(a[..., :num_bins * n].reshape(*a.shape[:-1], num_bins, n) ** 2, axis=-1) + 1e-30)
   c = np.concatenate([np.zeros(a.shape[:-1] + (1,)), np.cumsum(env, axis=-1)], axis=-1)
   edges = np.arange(first, num_bins - k + 1)
   jump = (c[..., edges + k] - 2 * c[..., edges] + c[..., edges - k]) / k
