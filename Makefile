@@ -39,7 +39,7 @@ test: $(VENV)/.stamp-test
 bench: $(VENV)/.stamp-bench
 	$(PY) benchmarks/spectra.py
 	$(PY) benchmarks/data_prep.py
-	$(PY) benchmarks/train.py
+	$(PY) benchmarks/train.py --configs=paper,base --peer=keras --steps=5
 	$(PY) benchmarks/refine.py
 	$(PY) benchmarks/generate.py
 

@@ -2,6 +2,7 @@
 
 Run:
   python benchmarks/train.py                       # paper and base, batch 128, 3 timed steps
+  python benchmarks/train.py --configs=paper --peer=keras --steps=7  # against the authors' Keras step
   python benchmarks/train.py --configs=quickstart  # the CPU config, at its own batch (32)
   python benchmarks/train.py --configs=base --batch_size=64 --steps=5
 
@@ -11,6 +12,12 @@ FLOP count per example (cost analysis of the compiled step: critic updates, grad
 penalty, generator update, spectral loss), the implied FLOP/s as a fraction of a dense
 float32 matmul measured in the same run, the compiled step's temporary memory and the
 process's peak resident memory.
+
+With ``--peer=keras`` (the ``tf`` extra) the same step written in Keras as the authors' script is
+(``benchmarks/keras_peer.py``: same layers, losses, 2 critic updates with gradient penalty, under
+``tf.function``) runs in the same process at the first config's batch size; the timed steps
+alternate, ours then Keras', so that machine noise hits both, and the last line prints both
+medians and the ratio of examples/s (ours / Keras).
 """
 
 from __future__ import annotations
@@ -47,7 +54,12 @@ def _timed(fn) -> float:
   return time.perf_counter() - t0
 
 
-def measure(name: str, cfg, batch_size: int, steps: int, peak: float) -> None:
+def measure(name: str, cfg, batch_size: int, steps: int, peak: float, peer=None) -> None:
+  """Compiles and times one config's train step; prints one line (see the module docstring).
+
+  ``peer``: a callable running one step of another framework, timed after each of ours; its
+  median s/step and the ratio are printed on a second line.
+  """
   cfg.training.batch_size = batch_size
   static = train_state.make_static(cfg)
   p = cfg.data.num_periods
@@ -74,12 +86,19 @@ def measure(name: str, cfg, batch_size: int, steps: int, peak: float) -> None:
   temp_gb = getattr(mem, "temp_size_in_bytes", float("nan")) / 1e9
   state, m = p_train(state, batch)  # warm-up (also checks the step runs)
   jax.block_until_ready(m)
-  times = []
+  if peer is not None:
+    peer()  # Its warm-up (tracing) step.
+  times, peer_times = [], []
   for _ in range(steps):
+    if peer is not None:
+      time.sleep(1.0)  # The other framework's worker threads spin for a while after a step.
     t0 = time.perf_counter()
     state, m = p_train(state, batch)
     jax.block_until_ready(m)
     times.append(time.perf_counter() - t0)
+    if peer is not None:
+      time.sleep(1.0)
+      peer_times.append(_timed(peer))
   sec = float(np.median(times))
   gen_params = sum(x.size for x in jax.tree.leaves(state.gen_params))
   rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
@@ -87,6 +106,11 @@ def measure(name: str, cfg, batch_size: int, steps: int, peak: float) -> None:
         f"{batch_size / sec:7.1f} examples/s | {flops / batch_size / 1e9:6.2f} GFLOP/example  "
         f"{flops / sec / 1e9:7.1f} GFLOP/s = {flops / sec / peak:5.1%} of matmul peak | "
         f"temp {temp_gb:5.2f} GB, peak RSS {rss_gb:5.2f} GB | generator {gen_params / 1e6:.2f} M params")
+  if peer is not None:
+    peer_sec = float(np.median(peer_times))
+    print(f"{'keras':<10} batch {batch_size}: {peer_sec:7.3f} s/step  {batch_size / peer_sec:7.1f} examples/s "
+          f"(alternating steps; ours {', '.join(f'{t:.2f}' for t in times)} s, Keras "
+          f"{', '.join(f'{t:.2f}' for t in peer_times)} s) | ours / Keras: {peer_sec / sec:.2f}x the examples/s")
 
 
 def main():
@@ -94,13 +118,22 @@ def main():
   ap.add_argument("--configs", default="paper,base")
   ap.add_argument("--batch_size", type=int, default=None, help="default: each config's own")
   ap.add_argument("--steps", type=int, default=3)
+  ap.add_argument("--peer", choices=("keras",), default=None,
+                  help="also time the authors' step in Keras, alternating with the first config's")
   args = ap.parse_args()
   peak = matmul_peak()
   print(f"jax {jax.__version__}, {jax.device_count()} x {jax.devices()[0].device_kind}; "
         f"float32 matmul peak {peak / 1e9:.1f} GFLOP/s (2048^2, same run)")
-  for name in args.configs.split(","):
+  for i, name in enumerate(args.configs.split(",")):
     cfg = {"paper": paper, "base": base, "quickstart": quickstart}[name].get_config()
-    measure(name, cfg, args.batch_size or cfg.training.batch_size, args.steps, peak)
+    batch_size = args.batch_size or cfg.training.batch_size
+    peer = None
+    if args.peer == "keras" and i == 0:
+      import keras_peer  # noqa: PLC0415 (TensorFlow only when asked for)
+      peer, n_params = keras_peer.make_step(batch_size, cfg.data.num_samples, cfg.data.num_periods,
+                                            cfg.model.latent_dim)
+      print(f"keras peer: the paper's layers, {n_params / 1e6:.2f} M trainable params, tf.function")
+    measure(name, cfg, batch_size, args.steps, peak, peer)
 
 
 if __name__ == "__main__":

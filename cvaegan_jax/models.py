@@ -26,13 +26,15 @@ beside the condition's per-frame features), and scores records with
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-__all__ = ["Encoder", "Decoder", "TimingDecoder", "husid_template", "Critic", "MultiScaleCritic", "CVAEGAN", "build",
+__all__ = ["strided_conv", "StridedConv", "UpsampleConv", "Encoder", "Decoder", "TimingDecoder", "husid_template", "Critic", "MultiScaleCritic", "CVAEGAN", "build",
            "latent_shape", "TEMPLATE_TIMING", "HUSID_KNOTS", "husid_knot_times"]
 
 TEMPLATE_TIMING = ("t5", "d5_75", "d5_95")  # The timing conditions the Husid template reads, in order.
@@ -43,18 +45,152 @@ def _batch_norm(x, train: bool):
   return nn.BatchNorm(use_running_average=not train, momentum=0.99, epsilon=1e-3)(x)
 
 
-def _upsample_block(x, c, features: int, kernel: int, film: bool, train: bool):
+def _phase_taps(kernel: int) -> tuple[np.ndarray, int, int]:
+  """The polyphase form of "repeat x2, then a SAME convolution of odd ``kernel``".
+
+  Output ``2 i + phase`` reads input samples ``i + lo[phase] + j``, ``j < span``, with taps
+  that are sums of the original ones. Returns (``select [2, span, kernel]``, 0/1: tap ``t``
+  of the original kernel goes to tap ``j`` of phase ``phase``; ``lo [2]``; ``span``).
+  """
+  r = (kernel - 1) // 2
+  offsets = np.array([[(phase + t - r) // 2 for t in range(kernel)] for phase in (0, 1)])
+  lo = offsets.min(axis=1)
+  span = int((offsets.max(axis=1) - lo).max()) + 1
+  select = np.zeros((2, span, kernel), np.float32)
+  for phase in (0, 1):
+    select[phase, offsets[phase] - lo[phase], np.arange(kernel)] = 1.0
+  return select, lo, span
+
+
+class UpsampleConv(nn.Module):
+  """Keras' ``UpSampling1D(2)`` then ``Conv1D(features, kernel, padding="same")``, computed at
+  the input's rate: ``x [B, L, C]`` -> ``[B, 2 L, features]``.
+
+  Repeating each sample twice and convolving makes every even output a convolution of the
+  input with taps ``w[t]`` summed per input sample, and every odd output another: two
+  convolutions of ``(kernel + 1) / 2`` taps at the low rate instead of one of ``kernel`` taps at
+  the high rate (for the paper's kernel 3, two thirds of the multiply-adds; the same output
+  to float rounding, ``tests/models_test.py``). The parameters are ``nn.Conv``'s (same names,
+  shapes and initialisers), so checkpoints and parameter counts do not change. An even
+  kernel falls back to repeating the input.
+  """
+  features: int
+  kernel: int = 3
+
+  @nn.compact
+  def __call__(self, x):
+    c_in = x.shape[-1]
+    w = self.param("kernel", nn.initializers.lecun_normal(), (self.kernel, c_in, self.features), jnp.float32)
+    b = self.param("bias", nn.initializers.zeros_init(), (self.features,), jnp.float32)
+    dims = ("NWC", "WIO", "NWC")
+    if self.kernel % 2 == 0:
+      y = jax.lax.conv_general_dilated(jnp.repeat(x, 2, axis=1), w, (1,), "SAME", dimension_numbers=dims)
+      return y + b
+    select, lo, span = _phase_taps(self.kernel)
+    taps = jnp.einsum("pjt,tio->jipo", select, w).reshape(span, c_in, 2 * self.features)  # Phases side by side.
+    pad_left = int(-lo.min())
+    pad_right = int(max(lo.max() + span - 1, 0))
+    # Padded here, not by the convolution: XLA:CPU's gradient of a padded convolution took 50x longer.
+    x_pad = jnp.pad(x, ((0, 0), (pad_left, pad_right), (0, 0)))
+    y = jax.lax.conv_general_dilated(x_pad, taps, (1,), "VALID", dimension_numbers=dims)
+    n = x.shape[1]
+    phases = [y[:, lo[p] + pad_left:lo[p] + pad_left + n, p * self.features:(p + 1) * self.features]
+              for p in (0, 1)]
+    return jnp.stack(phases, axis=2).reshape(x.shape[0], 2 * n, self.features) + b
+
+
+_DIMS = ("NWC", "WIO", "NWC")
+
+
+def _same_padding(n: int, kernel: int, stride: int) -> tuple[int, int]:
+  """Left and right zero padding of a 'same' convolution (Keras, Flax) of ``n`` samples."""
+  total = max((-(-n // stride) - 1) * stride + kernel - n, 0)
+  return total // 2, total - total // 2
+
+
+def _strided_conv_folded(x, w, stride: int):
+  """A 'same' convolution of stride ``stride`` as a stride-1 convolution of the input folded
+  into ``stride`` times the channels: ``x [B, N, C]``, ``w [K, C, F]`` -> ``[B, ceil(N / stride), F]``.
+
+  Sample ``stride m + q`` becomes channel block ``q`` of frame ``m``, and tap ``stride j + q`` of
+  the kernel becomes tap ``j`` of block ``q``. The same multiply-adds; its gradients are
+  stride-1 convolutions, where the strided convolution's input gradient is a convolution of
+  the gradient dilated by the stride (see :func:`strided_conv`).
+  """
+  b, n, c = x.shape
+  k = w.shape[0]
+  out = -(-n // stride)
+  taps = -(-k // stride)
+  left, _ = _same_padding(n, k, stride)
+  length = (out - 1 + taps) * stride
+  folded = jnp.pad(x, ((0, 0), (left, length - n - left), (0, 0))).reshape(b, length // stride, stride * c)
+  w_folded = jnp.pad(w, ((0, taps * stride - k), (0, 0), (0, 0))).reshape(taps, stride * c, w.shape[2])
+  return jax.lax.conv_general_dilated(folded, w_folded, (1,), "VALID", dimension_numbers=_DIMS)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
+def strided_conv(x, w, stride: int):
+  """Keras' ``Conv1D(strides=stride, padding="same")`` without bias: ``x [B, N, C]``,
+  ``w [K, C, F]`` -> ``[B, ceil(N / stride), F]``.
+
+  The value is XLA's strided convolution. Its derivatives (forward and reverse mode, so the
+  gradient penalty's JVP too) are those of :func:`_strided_conv_folded`, the same linear map
+  written as a stride-1 convolution: on XLA:CPU the input gradient of the strided form, a
+  convolution of the stride-dilated gradient, took 3-8 times its forward pass (the paper's
+  encoder and critic layers); the folded form's takes about one (``benchmarks/README.md``).
+  Equal to float rounding (``tests/models_test.py``).
+  """
+  return jax.lax.conv_general_dilated(x, w, (stride,), [_same_padding(x.shape[1], w.shape[0], stride)],
+                                      dimension_numbers=_DIMS)
+
+
+def _strided_conv_jvp(stride, primals, tangents):
+  x, w = primals
+  dx, dw = tangents
+  parts = []  # A symbolic zero (a constant input) costs no convolution.
+  if not isinstance(dx, jax.custom_derivatives.SymbolicZero):
+    parts.append(_strided_conv_folded(dx, w, stride))
+  if not isinstance(dw, jax.custom_derivatives.SymbolicZero):
+    parts.append(_strided_conv_folded(x, dw, stride))
+  y = strided_conv(x, w, stride)
+  return y, sum(parts[1:], parts[0]) if parts else jnp.zeros_like(y)
+
+
+strided_conv.defjvp(_strided_conv_jvp, symbolic_zeros=True)
+
+
+class StridedConv(nn.Module):
+  """``nn.Conv(features, (kernel,), strides=(stride,), padding="SAME")`` with the derivatives of
+  :func:`strided_conv`: ``x [B, N, C]`` -> ``[B, ceil(N / stride), features]``. The same
+  parameter names, shapes and initialisers as ``nn.Conv`` (callers name it ``Conv_{i}`` as
+  Flax named those), so checkpoints and parameter counts do not change.
+  """
+  features: int
+  kernel: int
+  stride: int = 1
+
+  @nn.compact
+  def __call__(self, x):
+    w = self.param("kernel", nn.initializers.lecun_normal(), (self.kernel, x.shape[-1], self.features), jnp.float32)
+    b = self.param("bias", nn.initializers.zeros_init(), (self.features,), jnp.float32)
+    if self.stride == 1:
+      return jax.lax.conv_general_dilated(x, w, (1,), [_same_padding(x.shape[1], self.kernel, 1)],
+                                          dimension_numbers=_DIMS) + b
+    return strided_conv(x, w, self.stride) + b
+
+
+def _upsample_block(x, c, features: int, kernel: int, film: bool, train: bool, index: int):
   """One decoder block, called from a compact ``__call__`` (its layers belong to the caller):
-  ``x [B, L, C]`` -> ``[B, 2 L, features]``: repeat x2 (Keras UpSampling1D), Conv1D, BatchNorm,
-  optional FiLM from ``c [B, C]``, ReLU.
+  ``x [B, L, C]`` -> ``[B, 2 L, features]``: repeat x2 (Keras UpSampling1D), Conv1D
+  (:class:`UpsampleConv`, named ``Conv_{index}`` as ``nn.Conv`` was), BatchNorm, optional FiLM
+  from ``c [B, C]``, ReLU.
 
   FiLM (conditional normalisation; de Vries et al. 2017, Perez et al. 2018): the channels get a
   scale 1 + gamma(c) and a shift beta(c). Otherwise the condition enters only the first layer,
   and the last blocks, which make the short periods, see it through three convolutions.
   Zero-initialised: training starts from the plain decoder.
   """
-  x = jnp.repeat(x, 2, axis=1)
-  x = nn.Conv(features, (kernel,), padding="SAME")(x)
+  x = UpsampleConv(features, kernel, name=f"Conv_{index}")(x)
   x = _batch_norm(x, train)
   if film:
     gb = nn.Dense(2 * features, kernel_init=nn.initializers.zeros)(c)[:, None, :]
@@ -78,8 +214,8 @@ class Encoder(nn.Module):
 
   @nn.compact
   def __call__(self, x, c, train: bool):
-    for f in self.features:
-      x = nn.Conv(f, (self.kernel,), strides=(self.stride,), padding="SAME")(x)
+    for i, f in enumerate(self.features):
+      x = StridedConv(f, self.kernel, self.stride, name=f"Conv_{i}")(x)
       x = nn.relu(_batch_norm(x, train))
     if self.time_latent:
       h = jnp.concatenate([x, jnp.broadcast_to(c[:, None, :], x.shape[:2] + c.shape[-1:])], axis=-1)
@@ -105,9 +241,9 @@ class Decoder(nn.Module):
   def __call__(self, z, c, train: bool):
     h = nn.Dense(self.base_length * self.base_features)(jnp.concatenate([z, c], axis=-1))
     x = h.reshape((h.shape[0], self.base_length, self.base_features))
-    for f in self.features:
-      x = _upsample_block(x, c, f, self.kernel, self.film, train)
-    x = nn.Conv(1, (self.kernel,), padding="SAME")(x)
+    for i, f in enumerate(self.features):
+      x = _upsample_block(x, c, f, self.kernel, self.film, train, i)
+    x = nn.Conv(1, (self.kernel,), padding="SAME", name=f"Conv_{len(self.features)}")(x)
     if self.output == "tanh":
       x = jnp.tanh(x)
     elif self.output != "linear":
@@ -199,9 +335,9 @@ class TimingDecoder(nn.Module):
       h = nn.Conv(self.base_features, (3,), kernel_dilation=(d,), padding="SAME", name=f"context_{i}")(
           nn.leaky_relu(x, self.negative_slope))
       x = x + h
-    for f_out in self.features:
-      x = _upsample_block(x, c, f_out, self.kernel, self.film, train)
-    x = nn.Conv(1, (self.kernel,), padding="SAME")(x)
+    for i, f_out in enumerate(self.features):
+      x = _upsample_block(x, c, f_out, self.kernel, self.film, train, i)
+    x = nn.Conv(1, (self.kernel,), padding="SAME", name=f"Conv_{len(self.features)}")(x)
     if self.zero_mean:
       x = x - jnp.mean(x, axis=1, keepdims=True)
     rms = jnp.sqrt(jnp.mean(x * x, axis=1, keepdims=True) + 1e-12)
@@ -225,8 +361,8 @@ class Critic(nn.Module):
   def __call__(self, x, c):
     cond = nn.Dense(x.shape[1])(c)[..., None]
     h = jnp.concatenate([x, cond], axis=-1)
-    for f in self.features:
-      h = nn.Conv(f, (self.kernel,), strides=(self.stride,), padding="SAME")(h)
+    for i, f in enumerate(self.features):
+      h = StridedConv(f, self.kernel, self.stride, name=f"Conv_{i}")(h)
       h = nn.leaky_relu(h, self.negative_slope)
     h = h.reshape((h.shape[0], -1))
     return nn.Dense(1)(h)[:, 0]
@@ -259,7 +395,7 @@ class MultiScaleCritic(nn.Module):
       cond = nn.Dense(h.shape[1], name=f"cond_{s}")(c)[..., None]
       h = jnp.concatenate([h, cond], axis=-1)
       for i, f in enumerate(self.features):
-        h = nn.Conv(f, (self.kernel,), strides=(self.stride,), padding="SAME", name=f"conv_{s}_{i}")(h)
+        h = StridedConv(f, self.kernel, self.stride, name=f"conv_{s}_{i}")(h)
         h = nn.leaky_relu(h, self.negative_slope)
         feats.append(h)
       scores.append(nn.Conv(1, (3,), padding="SAME", name=f"score_{s}")(h)[..., 0])

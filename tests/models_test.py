@@ -1,5 +1,6 @@
 """Model shapes, the paper's parameter count, and loss functions with known answers."""
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -38,6 +39,64 @@ def test_paper_parameter_count_matches_the_layer_list():
   assert count(state.gen_params) == trainable
   assert count(state.gen_batch_stats) == moving
   assert count(state.critic_params) == critic
+
+
+@pytest.mark.parametrize("kernel", [1, 2, 3, 5, 7])
+def test_upsample_conv_equals_repeat_then_convolve(kernel):
+  """The polyphase decoder convolution against Keras' form (UpSampling1D(2), then a 'same'
+  Conv1D with nn.Conv's own parameters): outputs and gradients equal to float rounding."""
+  x = jax.random.normal(jax.random.PRNGKey(1), (2, 11, 5))
+  layer = models.UpsampleConv(8, kernel)
+  params = layer.init(jax.random.PRNGKey(0), x)["params"]
+  reference = lambda p: nn.Conv(8, (kernel,), padding="SAME").apply({"params": p}, jnp.repeat(x, 2, axis=1))
+  np.testing.assert_allclose(layer.apply({"params": params}, x), reference(params), atol=2e-6)
+  loss = lambda f: lambda p: jnp.sum(jnp.sin(f(p)))
+  g_new = jax.grad(loss(lambda p: layer.apply({"params": p}, x)))(params)
+  g_ref = jax.grad(loss(reference))(params)
+  for name in ("kernel", "bias"):
+    np.testing.assert_allclose(g_new[name], g_ref[name], atol=2e-5)
+
+
+@pytest.mark.parametrize("n, kernel, stride", [(3000, 10, 2), (375, 5, 2), (11, 5, 2), (12, 4, 3), (7, 1, 2)])
+def test_strided_conv_equals_xla_convolution_in_value_and_every_derivative(n, kernel, stride):
+  """strided_conv (XLA's strided convolution, derivatives of the folded stride-1 form) against
+  lax's 'same' convolution: the value, forward and reverse derivatives, and the gradient of a
+  JVP in the weights (the gradient penalty's reverse-over-forward), to float rounding."""
+  kx, kw, kv, kt = jax.random.split(jax.random.PRNGKey(0), 4)
+  x = jax.random.normal(kx, (2, n, 3))
+  w = jax.random.normal(kw, (kernel, 3, 4))
+  reference = lambda x, w: jax.lax.conv_general_dilated(x, w, (stride,), "SAME", dimension_numbers=("NWC", "WIO", "NWC"))
+  ours = lambda x, w: models.strided_conv(x, w, stride)
+  assert ours(x, w).shape == (2, -(-n // stride), 4)
+  np.testing.assert_allclose(ours(x, w), reference(x, w), atol=1e-4)
+  v = (jax.random.normal(kv, x.shape), jax.random.normal(kt, w.shape))
+  np.testing.assert_allclose(jax.jvp(ours, (x, w), v)[1], jax.jvp(reference, (x, w), v)[1], atol=1e-4)
+  grads = lambda f: jax.grad(lambda x, w: jnp.sum(jnp.sin(f(x, w))), argnums=(0, 1))(x, w)
+  for a, b in zip(grads(ours), grads(reference)):
+    np.testing.assert_allclose(a, b, atol=1e-4)
+  jvp_in_w = lambda f: jax.grad(lambda w: jnp.sum(jnp.tanh(jax.jvp(lambda x: f(x, w), (x,), (v[0],))[1])))(w)
+  np.testing.assert_allclose(jvp_in_w(ours), jvp_in_w(reference), atol=1e-3)
+
+
+def test_decoder_convolutions_keep_nn_conv_names_and_initial_values():
+  """Checkpoints written before the polyphase and folded forms restore: Conv_0..Conv_3 with
+  Keras' shapes in the decoder, Conv_0..Conv_2 in the encoder, and the initial kernels are the
+  ones nn.Conv draws at those names."""
+  cfg = paper.get_config()
+  static = train_state.make_static(cfg)
+  state = train_state.create(static, {"mean": np.zeros(200), "std": np.ones(200)}, 0)
+  dec = state.gen_params["decoder"]
+  shapes = {name: dec[name]["kernel"].shape for name in dec if name.startswith("Conv_")}
+  assert shapes == {"Conv_0": (3, 256, 128), "Conv_1": (3, 128, 64), "Conv_2": (3, 64, 32), "Conv_3": (3, 32, 1)}
+  enc = state.gen_params["encoder"]
+  assert {name: enc[name]["kernel"].shape for name in enc if name.startswith("Conv_")} == {
+      "Conv_0": (10, 1, 64), "Conv_1": (10, 64, 128), "Conv_2": (10, 128, 256)}
+  x = jnp.ones((1, 4, 256))
+  key = jax.random.PRNGKey(3)
+  assert np.array_equal(models.UpsampleConv(128, 3).init(key, x)["params"]["kernel"],
+                        nn.Conv(128, (3,)).init(key, x)["params"]["kernel"])
+  assert np.array_equal(models.StridedConv(64, 10, 2).init(key, x)["params"]["kernel"],
+                        nn.Conv(64, (10,), strides=(2,)).init(key, x)["params"]["kernel"])
 
 
 def test_shapes_through_the_models():
