@@ -1,5 +1,6 @@
 """Shared test setup: 4 forced CPU devices (set before JAX is imported) and data paths."""
 
+import importlib.util
 import os
 import pathlib
 
@@ -16,6 +17,14 @@ os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(REPO_DIR.resolve() / ".py
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.5")
 
 import pytest  # noqa: E402
+
+
+def load_benchmark(name: str):
+  """The module ``benchmarks/<name>.py`` (benchmarks are scripts, not a package)."""
+  spec = importlib.util.spec_from_file_location(f"benchmark_{name}", REPO_DIR / "benchmarks" / f"{name}.py")
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
 
 
 @pytest.fixture(scope="session")

@@ -2,24 +2,15 @@
 ours, and with our weights the same critic scores and decoder output (an independent
 implementation of the layer list, TensorFlow's convolutions against XLA's)."""
 
-import importlib.util
-
 import jax
 import numpy as np
 import pytest
 
 from cvaegan_jax import models, train_state
 from configs import paper
-from tests.conftest import REPO_DIR
+from tests.conftest import load_benchmark
 
 pytest.importorskip("tensorflow")
-
-
-def _load_peer():
-  spec = importlib.util.spec_from_file_location("keras_peer", REPO_DIR / "benchmarks" / "keras_peer.py")
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
 
 
 def _copy(keras_layers, flax_params):
@@ -30,7 +21,7 @@ def _copy(keras_layers, flax_params):
 
 def test_keras_peer_counts_our_parameters_and_computes_our_critic_and_decoder():
   import keras
-  peer = _load_peer()
+  peer = load_benchmark("keras_peer")
   encoder, decoder, critic = peer._models(3000, 200, 100)
   static = train_state.make_static(paper.get_config())
   state = train_state.create(static, {"mean": np.zeros(200), "std": np.ones(200)}, 0)

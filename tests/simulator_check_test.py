@@ -8,25 +8,17 @@ make quickstart's catalog: 60 events at seed 0 (330 stations, 660 horizontal
 components; ~20 s).
 """
 
-import importlib.util
 import math
 
 import numpy as np
 import pytest
 
-from tests.conftest import REPO_DIR
+from tests.conftest import load_benchmark
 
 pytest.importorskip("pygmm")
 
 
-def _benchmark():
-  spec = importlib.util.spec_from_file_location("benchmark_simulator", REPO_DIR / "benchmarks" / "simulator.py")
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
-
-
-bench = _benchmark()
+bench = load_benchmark("simulator")
 
 
 @pytest.fixture(scope="module")
