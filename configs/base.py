@@ -58,6 +58,7 @@ def get_config():
   config.training.rec_weight = 0.0  # Reconstruction MSE weight (paper: 5).
   config.training.stft_weight = 1.0  # Multi-resolution STFT magnitude loss of reconstructions (paper: none).
   config.training.envelope_weight = 1.0  # Log-envelope L1 of reconstructions and prior samples (paper: none).
+  config.training.onset_weight = 5.0  # S-onset jump L1 of reconstructions and prior samples (paper: none).
   config.training.timing_weight = 10.0  # Generated t5/D5-75/D5-95 vs their conditions (paper: none).
   config.training.feature_matching_weight = 2.0  # Critic feature matching of reconstructions (paper: none).
   config.training.kl_weight = 0.5  # KL weight (paper: 0.5).

@@ -33,6 +33,7 @@ def get_config():
   config.training.stft_weight = 0.0  # No STFT loss.
   config.training.envelope_weight = 0.0  # No envelope loss.
   config.training.timing_weight = 0.0  # No timing loss.
+  config.training.onset_weight = 0.0  # No S-onset loss.
   config.training.feature_matching_weight = 0.0  # No feature matching.
   config.training.spec_weight = 0.0  # No spectral loss.
   config.training.spec_on_prior = False  # Nor spectral terms on prior samples.

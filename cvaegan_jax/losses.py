@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from cvaegan_jax import fit, spectra
 
@@ -256,6 +257,36 @@ def envelope_loss(x, y, window: int = 100, hop: int = 25):
   scalar (ln units): a stationary noise and a burst of the same power differ by the log of
   the burst's crest over its quiet stretches; a record and its re-phased copy barely."""
   return jnp.mean(jnp.abs(log_envelope(x, window, hop) - log_envelope(y, window, hop)))
+
+
+def onset_jump(x, dt: float, start_s: float = 2.0, window_s: float = 1.0, bin_s: float = 0.1,
+               temperature: float = 0.05, eps: float = 1e-4):
+  """The S onset's jump of ``x [B, T, 1]`` -> ``[B]`` (log10 units), smooth: the measure of
+  :func:`cvaegan_jax.intensity.envelope_jump` with a soft maximum.
+
+  The log10 RMS of ``bin_s`` bins is averaged over ``window_s`` after and before each bin
+  boundary at or after ``start_s``; the rise from the mean before to the mean after is
+  maximised over the boundaries by ``temperature * logsumexp(rise / temperature)``, which
+  lies between the largest rise and that plus ``temperature * ln(boundaries)``. Real windows
+  jump 0.8-1.5 where their S waves arrive; shaking that builds up over seconds, 0.5 or less.
+  ``eps`` (model units) floors silent bins, as :func:`log_envelope`.
+  """
+  n = max(int(round(bin_s / dt)), 1)
+  k = max(int(round(window_s / bin_s)), 1)
+  first = max(int(np.ceil(start_s / bin_s - 1e-9)), k)
+  b, bins = x.shape[0], x.shape[1] // n
+  level = 0.5 * jnp.log10(jnp.mean(x[:, :bins * n, 0].reshape(b, bins, n) ** 2, axis=-1) + eps**2)
+  cum = jnp.concatenate([jnp.zeros((b, 1)), jnp.cumsum(level, axis=-1)], axis=-1)  # cum[:, i]: sum of bins < i.
+  i = np.arange(first, bins - k + 1)
+  rise = ((cum[:, i + k] - cum[:, i]) - (cum[:, i] - cum[:, i - k])) / k
+  return temperature * jax.nn.logsumexp(rise / temperature, axis=-1)
+
+
+def onset_misfit(x, y, dt: float):
+  """Mean absolute difference of the S-onset jumps (:func:`onset_jump`) of ``x`` and ``y``
+  ``[B, T, 1]``, scalar (log10 units): what asks a generated record to rise as sharply where
+  its S waves arrive as the record of its condition does."""
+  return jnp.mean(jnp.abs(onset_jump(x, dt) - onset_jump(y, dt)))
 
 
 def timing_misfit(x, timing_s, names, dt: float, temperature: float = 0.02):

@@ -146,6 +146,11 @@ def _generator_losses(static: Static, params, state: TrainState, batch, key):
     for name, x in fakes_t.items():
       terms[f"envelope_{name}"] = losses.envelope_loss(x, batch["x"])
       total = total + cfg.envelope_weight * terms[f"envelope_{name}"]
+  if cfg.onset_weight:
+    # Prior samples too: the envelope term at 1 s windows leaves their S onset 2-3 s long.
+    for name, x in fakes_t.items():
+      terms[f"onset_{name}"] = losses.onset_misfit(x, batch["x"], static.dt)
+      total = total + cfg.onset_weight * terms[f"onset_{name}"]
   names = tuple(static.config.model.timing_conditions)
   if cfg.timing_weight and names:
     for name, x in fakes_t.items():

@@ -336,3 +336,37 @@ def test_duration_stats_match_intensity_and_the_soft_values_approach_them():
   soft = np.asarray(losses.duration_stats(jnp.asarray(x[..., None], jnp.float32), 0.01, temperature=0.005, sharpness=200.0))
   np.testing.assert_allclose(soft[:, :5], hard[:, :5], atol=0.1)
   np.testing.assert_allclose(soft[:, 5], hard[:, 5], atol=0.2)
+
+
+def _sine_with_envelope(level_log10, dt=0.01):
+  """A 10 Hz sine (one period per 0.1 s bin, so each bin's RMS is exact) of amplitude
+  ``10**level_log10 [T]`` -> ``[1, T, 1]``."""
+  t = np.arange(level_log10.size) * dt
+  return jnp.asarray(np.sqrt(2) * 10.0**level_log10 * np.sin(2 * np.pi * 10 * t))[None, :, None]
+
+
+def test_onset_jump_known_answers_and_its_gradient_sharpens_a_ramp():
+  """A tenfold step jumps 1 (log10) at its instant, a log-linear ramp of 3 s over the same rise
+  jumps 1/3; the soft maximum lies within temperature * ln(boundaries) above the hard one of
+  the evaluation's measure (intensity.envelope_jump); gradient steps on onset_misfit move the
+  ramp's jump towards the step's."""
+  n, dt = 3000, 0.01
+  t = np.arange(n) * dt
+  step = np.where(t >= 8.0, 0.0, -1.0)
+  ramp = np.clip((t - 6.5) / 3.0, 0.0, 1.0) - 1.0
+  for level, want in ((step, 1.0), (ramp, 1.0 / 3.0)):
+    x = _sine_with_envelope(level)
+    _, hard = intensity.envelope_jump(np.asarray(x[0, :, 0]), dt)
+    assert hard == pytest.approx(want, abs=1e-3)
+    soft = float(losses.onset_jump(x, dt)[0])
+    boundaries = 300 - 10 - 20 + 1  # Bins 20 (2 s) to 290 (one window before the end).
+    assert hard - 1e-5 <= soft <= hard + 0.05 * np.log(boundaries)
+  x_step, x_ramp = _sine_with_envelope(step), _sine_with_envelope(ramp)
+  before = float(losses.onset_misfit(x_ramp, x_step, dt))
+  assert abs(before - 2.0 / 3.0) <= 0.05 * np.log(boundaries)  # Each soft jump within its bound.
+  grad = jax.jit(jax.grad(lambda x: losses.onset_misfit(x, x_step, dt)))
+  x, best = x_ramp, before
+  for _ in range(20):  # Fixed steps on an L1 misfit overshoot and come back: keep the best.
+    x = x - 0.2 * grad(x)
+    best = min(best, float(losses.onset_misfit(x, x_step, dt)))
+  assert best < 0.25 * before
