@@ -270,11 +270,17 @@ def onset_jump(x, dt: float, start_s: float = 2.0, window_s: float = 1.0, bin_s:
   lies between the largest rise and that plus ``temperature * ln(boundaries)``. Real windows
   jump 0.8-1.5 where their S waves arrive; shaking that builds up over seconds, 0.5 or less.
   ``eps`` (model units) floors silent bins, as :func:`log_envelope`.
+
+  Raises:
+    ValueError: a record too short for ``start_s`` and two windows.
   """
   n = max(int(round(bin_s / dt)), 1)
   k = max(int(round(window_s / bin_s)), 1)
   first = max(int(np.ceil(start_s / bin_s - 1e-9)), k)
   b, bins = x.shape[0], x.shape[1] // n
+  if bins - k < first:
+    raise ValueError(f"onset_jump: a record of {x.shape[1]} samples (dt {dt} s) is too short for start_s={start_s} s "
+                     f"and two windows of {window_s} s")
   level = 0.5 * jnp.log10(jnp.mean(x[:, :bins * n, 0].reshape(b, bins, n) ** 2, axis=-1) + eps**2)
   cum = jnp.concatenate([jnp.zeros((b, 1)), jnp.cumsum(level, axis=-1)], axis=-1)  # cum[:, i]: sum of bins < i.
   i = np.arange(first, bins - k + 1)

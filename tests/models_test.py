@@ -370,3 +370,5 @@ def test_onset_jump_known_answers_and_its_gradient_sharpens_a_ramp():
     x = x - 0.2 * grad(x)
     best = min(best, float(losses.onset_misfit(x, x_step, dt)))
   assert best < 0.25 * before
+  with pytest.raises(ValueError, match="too short"):
+    losses.onset_jump(jnp.ones((1, 250, 1)), dt)
