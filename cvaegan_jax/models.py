@@ -45,7 +45,17 @@ def _batch_norm(x, train: bool):
   return nn.BatchNorm(use_running_average=not train, momentum=0.99, epsilon=1e-3)(x)
 
 
-def _phase_taps(kernel: int) -> tuple[np.ndarray, int, int]:
+_DIMS = ("NWC", "WIO", "NWC")
+
+
+def _conv_params(module: nn.Module, kernel: int, c_in: int, features: int):
+  """``nn.Conv``'s parameters, declared in ``module``: ``kernel [kernel, c_in, features]``
+  (LeCun normal) and ``bias [features]`` (zeros), under nn.Conv's names."""
+  w = module.param("kernel", nn.initializers.lecun_normal(), (kernel, c_in, features), jnp.float32)
+  return w, module.param("bias", nn.initializers.zeros_init(), (features,), jnp.float32)
+
+
+def _phase_taps(kernel: int) -> tuple[np.ndarray, np.ndarray, int]:
   """The polyphase form of "repeat x2, then a SAME convolution of odd ``kernel``".
 
   Output ``2 i + phase`` reads input samples ``i + lo[phase] + j``, ``j < span``, with taps
@@ -80,11 +90,9 @@ class UpsampleConv(nn.Module):
   @nn.compact
   def __call__(self, x):
     c_in = x.shape[-1]
-    w = self.param("kernel", nn.initializers.lecun_normal(), (self.kernel, c_in, self.features), jnp.float32)
-    b = self.param("bias", nn.initializers.zeros_init(), (self.features,), jnp.float32)
-    dims = ("NWC", "WIO", "NWC")
+    w, b = _conv_params(self, self.kernel, c_in, self.features)
     if self.kernel % 2 == 0:
-      y = jax.lax.conv_general_dilated(jnp.repeat(x, 2, axis=1), w, (1,), "SAME", dimension_numbers=dims)
+      y = jax.lax.conv_general_dilated(jnp.repeat(x, 2, axis=1), w, (1,), "SAME", dimension_numbers=_DIMS)
       return y + b
     select, lo, span = _phase_taps(self.kernel)
     taps = jnp.einsum("pjt,tio->jipo", select, w).reshape(span, c_in, 2 * self.features)  # Phases side by side.
@@ -92,14 +100,11 @@ class UpsampleConv(nn.Module):
     pad_right = int(max(lo.max() + span - 1, 0))
     # Padded here, not by the convolution: XLA:CPU's gradient of a padded convolution took 50x longer.
     x_pad = jnp.pad(x, ((0, 0), (pad_left, pad_right), (0, 0)))
-    y = jax.lax.conv_general_dilated(x_pad, taps, (1,), "VALID", dimension_numbers=dims)
+    y = jax.lax.conv_general_dilated(x_pad, taps, (1,), "VALID", dimension_numbers=_DIMS)
     n = x.shape[1]
     phases = [y[:, lo[p] + pad_left:lo[p] + pad_left + n, p * self.features:(p + 1) * self.features]
               for p in (0, 1)]
     return jnp.stack(phases, axis=2).reshape(x.shape[0], 2 * n, self.features) + b
-
-
-_DIMS = ("NWC", "WIO", "NWC")
 
 
 def _same_padding(n: int, kernel: int, stride: int) -> tuple[int, int]:
@@ -109,8 +114,8 @@ def _same_padding(n: int, kernel: int, stride: int) -> tuple[int, int]:
 
 
 def _strided_conv_folded(x, w, stride: int):
-  """A 'same' convolution of stride ``stride`` as a stride-1 convolution of the input folded
-  into ``stride`` times the channels: ``x [B, N, C]``, ``w [K, C, F]`` -> ``[B, ceil(N / stride), F]``.
+  """A 'same' convolution of stride ``stride`` as a stride-1 convolution (padded outside it) of
+  the input folded into ``stride`` times the channels: ``x [B, N, C]``, ``w [K, C, F]`` -> ``[B, ceil(N / stride), F]``.
 
   Sample ``stride m + q`` becomes channel block ``q`` of frame ``m``, and tap ``stride j + q`` of
   the kernel becomes tap ``j`` of block ``q``. The same multiply-adds; its gradients are
@@ -171,11 +176,7 @@ class StridedConv(nn.Module):
 
   @nn.compact
   def __call__(self, x):
-    w = self.param("kernel", nn.initializers.lecun_normal(), (self.kernel, x.shape[-1], self.features), jnp.float32)
-    b = self.param("bias", nn.initializers.zeros_init(), (self.features,), jnp.float32)
-    if self.stride == 1:
-      return jax.lax.conv_general_dilated(x, w, (1,), [_same_padding(x.shape[1], self.kernel, 1)],
-                                          dimension_numbers=_DIMS) + b
+    w, b = _conv_params(self, self.kernel, x.shape[-1], self.features)
     return strided_conv(x, w, self.stride) + b
 
 

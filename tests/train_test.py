@@ -164,14 +164,21 @@ def _train_on_one_batch(cfg, steps: int) -> list[dict]:
   return history
 
 
+def _term_alone_halves(data_dir, weight: str, terms: tuple[str, ...], steps: int = 25):
+  """Trains the tiny config on ``training.<weight>`` alone (1.0) for ``steps`` steps on one
+  batch and checks that each metric of ``terms`` falls below half its first value; the config."""
+  cfg = tiny_config(data_dir)
+  cfg.training.update(_ONLY, **{weight: 1.0})
+  history = _train_on_one_batch(cfg, steps)
+  for term in terms:
+    assert history[-1][term] < 0.5 * history[0][term], [float(m[term]) for m in history]
+  return cfg
+
+
 def test_timing_term_moves_generated_records_to_their_timing_conditions(data_dir):
   # Trained on training.timing_weight alone, the t5, D5-75 and D5-95 of reconstructions and
   # prior samples approach those in their conditions (the records' own).
-  cfg = tiny_config(data_dir)
-  cfg.training.update(_ONLY, timing_weight=1.0)
-  history = _train_on_one_batch(cfg, 25)
-  for term in ("timing_prior", "timing_rec"):
-    assert history[-1][term] < 0.5 * history[0][term], [float(m[term]) for m in history]
+  cfg = _term_alone_halves(data_dir, "timing_weight", ("timing_prior", "timing_rec"))
   cfg.model.timing_conditions = ()
   with pytest.raises(ValueError, match="timing_weight"):
     train_state.make_static(cfg)
@@ -180,11 +187,7 @@ def test_timing_term_moves_generated_records_to_their_timing_conditions(data_dir
 def test_onset_term_moves_generated_s_onsets_to_the_records_jumps(data_dir):
   # Trained on training.onset_weight alone, the S-onset jumps of reconstructions and prior
   # samples approach their records' (losses.onset_misfit falls).
-  cfg = tiny_config(data_dir)
-  cfg.training.update(_ONLY, onset_weight=1.0)
-  history = _train_on_one_batch(cfg, 25)
-  for term in ("onset_prior", "onset_rec"):
-    assert history[-1][term] < 0.5 * history[0][term], [float(m[term]) for m in history]
+  _term_alone_halves(data_dir, "onset_weight", ("onset_prior", "onset_rec"))
 
 
 def test_decorrelation_term_makes_prior_samples_of_one_condition_differ(data_dir):
