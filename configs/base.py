@@ -101,6 +101,9 @@ def get_config():
   config.generate.num = 11  # Records in the suite (ASCE 7 asks for 11).
   config.generate.seed = 0  # Latent samples' seed.
   config.generate.refine = "waveform"  # none, scale, latent, waveform or both.
+  config.generate.components = 1  # 1: single records; 2: pairs of horizontal components (H1, H2).
+  config.generate.rotd = 100.0  # Pairs: the target is this RotDnn (100: maximum direction, ASCE 7; 50: median).
+  config.generate.pairs_target = ""  # Also generate a suite of pairs for this target into OUT_DIR/pairs ("": none).
   config.generate.temperature = 1.0  # z = temperature * N(0, I); below 1: closer fit, more alike.
   config.generate.tol = 0.02  # Largest |misfit| per record the refinement aims for.
   config.generate.waveform_steps = 20  # Time-domain matching steps; 40+ for jagged (recorded) targets.

@@ -15,7 +15,9 @@ Mode "quickstart" runs, in order:
    raw and refined, time-frequency realism -> `evaluation/report.json` and figures.
 5. generate: an EC8 suite of 11 records (type 1, ground B, a_g 0.3 g), refined, exported
    (AT2, CSV, NPZ, MiniSEED), checked against EN 1998-1 3.2.3.1.2 at T1 = 1 s ->
-   `generated/suite.json`, `generated/suite.png`.
+   `generated/suite.json`, `generated/suite.png`; then 11 pairs of horizontal components for
+   an ASCE 7 target (RotD100), matched to 110% of it and checked against ASCE 7-16 §16.2.3
+   -> `generated/pairs/`.
 Expected on the 2-core development machine: see the README (time and validation metrics).
 """
 
@@ -39,6 +41,7 @@ def get_config():
   config.training.figure_every = 200  # Sample figure every 200 steps.
   config.training.checkpoint_every = 200  # Checkpoint every 200 steps.
   config.training.ema_decay = 0.99  # Short run: a shorter EMA horizon.
+  config.generate.pairs_target = "asce7:sds=1.0,sd1=0.6,tl=8"  # And 11 pairs matched to this RotD100 (ASCE 7).
   config.evaluate.max_examples = 64  # Per split: keeps the evaluation under a minute.
   config.evaluate.samples_per_target = 2  # Two samples per target (their correlation is reported).
   config.optimizer.gen_lr = 3e-4  # Faster Adam for a short run.

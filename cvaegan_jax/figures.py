@@ -100,35 +100,44 @@ def training_samples(waves: dict, psa: dict, target_psa: np.ndarray, periods: np
   _save(fig, path, 90)
 
 
-def suite(gen, path: str, title: str = "") -> None:
+def suite(gen, path: str, title: str = "", required_ms2=None, required_label: str = "0.9 x target") -> None:
   """Figure of a generated suite: the waveforms (stacked), their spectra against the
   target with the suite mean, and the misfit per period.
 
   Args:
-    gen: :class:`cvaegan_jax.sampling.Generation` (``accel_ms2 [N, T]``, ``psa_ms2 [N, P]``,
-      ``target_ms2 [N, P]``, ``misfit [N, P]``).
+    gen: :class:`cvaegan_jax.sampling.Generation` (``accel_ms2 [N, T]`` or pairs
+      ``[N, 2, T]``, ``psa_ms2 [N, P]`` (pairs: their RotDnn), ``target_ms2 [N, P]``,
+      ``misfit [N, P]``).
     path: PNG file to write (folders created).
     title: figure title.
+    required_ms2: ``[P]`` the least suite mean a code's rule asks (m/s^2), drawn dashed;
+      default 0.9 times the target.
+    required_label: its legend entry.
   """
   plt = _pyplot()
-  n, t_len = gen.accel_ms2.shape
-  t = np.arange(t_len) * gen.dt
-  fig, axes = plt.subplots(1, 3, figsize=(16, 5.5), gridspec_kw=dict(width_ratios=[1.5, 1, 1]))
-  step = 2.2 * float(np.max(np.abs(gen.accel_ms2)))
-  for i in range(n):
-    axes[0].plot(t, gen.accel_ms2[i] - i * step, lw=0.4, color="k")
+  pairs = gen.accel_ms2.ndim == 3
+  records = gen.accel_ms2.reshape((-1, gen.accel_ms2.shape[-1]))  # [N * C, T]
+  n = gen.accel_ms2.shape[0]
+  t = np.arange(records.shape[-1]) * gen.dt
+  fig, axes = plt.subplots(1, 3, figsize=(16, 5.5 + 2.5 * pairs), gridspec_kw=dict(width_ratios=[1.5, 1, 1]))
+  step = 2.2 * float(np.max(np.abs(records)))
+  for i, x in enumerate(records):
+    axes[0].plot(t, x - i * step, lw=0.4, color="tab:red" if pairs and i % 2 else "k")
+  pga = np.abs(records).max(axis=1)
   axes[0].set(xlabel="time (s)", ylabel="records (offset)", yticks=[],
-              title=f"{n} records, PGA {np.abs(gen.accel_ms2).max(axis=1).min():.2f}-"
-                    f"{np.abs(gen.accel_ms2).max():.2f} m/s$^2$")
+              title=(f"{n} pairs (H1 black, H2 red)" if pairs else f"{n} records")
+              + f", PGA {pga.min():.2f}-{pga.max():.2f} m/s$^2$")
   p = gen.periods_s
   lo, hi = gen.band_s
+  kind = f"RotD{gen.percentile:g}" if pairs and gen.percentile is not None else "PSA"
   for i in range(n):
     axes[1].loglog(p, gen.psa_ms2[i], color="0.6", lw=0.6)
   axes[1].loglog(p, gen.psa_ms2.mean(axis=0), color="tab:blue", lw=2, label="suite mean")
   axes[1].loglog(p, gen.target_ms2[0], "k", lw=1.5, label="target")
-  axes[1].loglog(p, 0.9 * gen.target_ms2[0], "k--", lw=0.8, label="0.9 x target")
+  axes[1].loglog(p, 0.9 * gen.target_ms2[0] if required_ms2 is None else required_ms2, "k--", lw=0.8,
+                 label=required_label)
   axes[1].axvspan(lo, hi, color="tab:green", alpha=0.07, label=f"band {lo}-{hi} s")
-  axes[1].set(xlabel="period (s)", ylabel="PSA (m/s$^2$)", title="response spectra")
+  axes[1].set(xlabel="period (s)", ylabel=f"{kind} (m/s$^2$)", title="response spectra")
   axes[1].grid(True, which="both", alpha=0.3)
   axes[1].legend(fontsize=8)
   m = 100 * gen.misfit
@@ -136,7 +145,7 @@ def suite(gen, path: str, title: str = "") -> None:
   axes[2].semilogx(p, m.mean(axis=0), color="tab:blue", lw=1.5, label="mean")
   axes[2].axhline(0, color="k", lw=0.8)
   axes[2].axvspan(lo, hi, color="tab:green", alpha=0.07)
-  axes[2].set(xlabel="period (s)", ylabel="misfit (%)", title="PSA / target - 1")
+  axes[2].set(xlabel="period (s)", ylabel="misfit (%)", title=f"{kind} / target - 1")
   axes[2].grid(True, which="both", alpha=0.3)
   axes[2].legend(fontsize=8)
   fig.suptitle(title)

@@ -7,9 +7,12 @@ misspelt field is an error), a working directory and a job; each job is one call
   prepare   build the data set ``config.data`` names (skipped when already there)
   train     prepare, then train (resuming from the workdir's last checkpoint)
   evaluate  the paper's metrics and realism per split -> WORKDIR/evaluation/
-  generate  a suite for ``config.generate.target`` -> WORKDIR/generated/
+  generate  a suite for ``config.generate.target`` -> WORKDIR/generated/ (and pairs for
+            ``generate.pairs_target`` -> WORKDIR/generated/pairs/)
   quickstart  spectra, prepare, train, evaluate and generate, in that order
 """
+
+import os
 
 from absl import app
 from absl import flags
@@ -45,10 +48,13 @@ def main(argv):
     g = config.generate
     timing = {k: v for k, v in (("t5", g.t5_s), ("d5_75", g.d5_75_s), ("d5_95", g.d5_95_s)) if v}
     scenario = dict(magnitude=g.magnitude, distance_km=g.distance_km, vs30_ms=g.vs30_ms) if g.magnitude else None
-    suites.generate_suite(workdir, g.target, num=g.num, seed=g.seed, refine=g.refine, out_dir=g.out_dir or None,
-                          formats=tuple(g.formats), extrapolate=g.allow_extrapolation, rule=g.check, t1_s=g.t1_s,
-                          tol=g.tol, temperature=g.temperature, timing=timing or None, scenario=scenario,
-                          waveform_steps=g.waveform_steps)
+    common = dict(num=g.num, seed=g.seed, refine=g.refine, formats=tuple(g.formats), extrapolate=g.allow_extrapolation,
+                  rule=g.check, t1_s=g.t1_s, tol=g.tol, temperature=g.temperature, timing=timing or None,
+                  scenario=scenario, waveform_steps=g.waveform_steps, rotd=g.rotd)
+    suites.generate_suite(workdir, g.target, out_dir=g.out_dir or None, components=g.components, **common)
+    if g.pairs_target:
+      suites.generate_suite(workdir, g.pairs_target, components=2, **common,
+                            out_dir=os.path.join(g.out_dir or os.path.join(workdir, "generated"), "pairs"))
 
 
 if __name__ == "__main__":

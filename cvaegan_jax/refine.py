@@ -13,7 +13,9 @@ Given records, targets and the model's periods, each function moves the records'
   spectral matching, Lilhanand & Tseng 1988), each row lowering every peak that would
   take over;
 * :func:`match`: the two in turn, for any records (what ``refine="waveform"`` runs), with
-  the records' own timing restored between rounds of passes (:func:`timing`).
+  the records' own timing restored between rounds of passes (:func:`timing`);
+* :func:`match_pairs`: the same for pairs of horizontal components and their RotD100 (or
+  another RotDnn), both components corrected together (:func:`waveform_pairs`).
 
 All steps are jitted and batched over the records; a record stops once its largest
 |misfit| inside the band is at most ``tol``.
@@ -31,7 +33,8 @@ import optax
 
 from cvaegan_jax import conditioning, intensity, losses, models, spectra
 
-__all__ = ["REFINE_MODES", "least_squares_scale", "latent", "waveform", "prescale", "match", "MatchResult",
+__all__ = ["REFINE_MODES", "least_squares_scale", "latent", "waveform", "waveform_pairs", "prescale", "match",
+           "match_pairs", "MatchResult", "ROTD_ANGLES",
            "baseline_projector", "timing", "timing_gain", "TIMING_ORDER"]
 
 REFINE_MODES = ("none", "scale", "latent", "waveform", "both")
@@ -166,6 +169,118 @@ def baseline_projector(num_samples: int, dt: float, order: int = 3) -> tuple[np.
 
 
 _STEP_SIZES = (1.0, 0.5, 0.2)  # Tried along each Gauss-Newton direction (and 0: stay).
+ROTD_ANGLES = 180  # Angles (over 180 degrees) of the RotDnn spectra below 100 (as Boore 2010).
+
+
+def _pair_spectrum(a, dt, periods, damping, percentile):
+  """Spectrum ``[..., P]`` of pairs ``a [..., 2, T]``: RotD100 exactly
+  (:func:`cvaegan_jax.spectra.max_direction_spectrum`), or another RotDnn over
+  :data:`ROTD_ANGLES` angles."""
+  if percentile == 100:
+    return spectra.max_direction_spectrum(a, dt, periods, damping)
+  return spectra.rotd_spectrum(a, dt, periods, damping, percentiles=(percentile,), num_angles=ROTD_ANGLES)[..., 0, :]
+
+
+def _pair_jacobian(a, target_u, dt, periods, damping, percentile):
+  """RotDnn ``[N, P]`` of pairs ``a [N, 2, T]`` and the Jacobian rows ``[N, P, 2, T]``.
+
+  RotD100 is ``omega^2 max_t r(t)`` with the orbit ``r = sqrt(u_1^2 + u_2^2)``; its
+  gradient at a peak ``t*`` is the impulse response ending at ``t*`` along the direction of
+  the orbit there, ``(u_1, u_2)(t*) / r(t*)``. As for one component
+  (:func:`_active_jacobian`) each row is the mean over every local peak of ``r`` at or
+  above ``min(target, peak)``. Another percentile is the interpolation between two
+  angles' peaks (sorted over :data:`ROTD_ANGLES` angles): each contributes its own
+  impulse response, along its angle, with the interpolation's weight.
+  """
+  n, _, num = a.shape
+  p = len(periods)
+  u = spectra.displacement_history(a.reshape((2 * n, num)), dt, periods, damping).reshape((n, 2, p, num))
+  omega2 = jnp.asarray((2.0 * np.pi / np.asarray(periods)) ** 2, a.dtype)
+  if percentile == 100:
+    r = jnp.sqrt(u[:, 0] ** 2 + u[:, 1] ** 2 + 1e-30)  # [N, P, T]
+    peak = jnp.max(r, axis=-1)
+    local = (r >= jnp.roll(r, 1, axis=-1)) & (r >= jnp.roll(r, -1, axis=-1))
+    active = local & (r >= jnp.minimum(target_u, peak)[..., None])
+    weight = jnp.where(active, 1.0, 0.0) / jnp.maximum(jnp.sum(active, axis=-1, keepdims=True), 1)
+    q = weight[:, None] * u / r[:, None]  # [N, 2, P, T]
+    value = peak
+  else:
+    theta = np.pi * np.arange(ROTD_ANGLES) / ROTD_ANGLES
+
+    def one_angle(cs):
+      rot = cs[0] * u[:, 0] + cs[1] * u[:, 1]  # [N, P, T]
+      idx = jnp.argmax(jnp.abs(rot), axis=-1)
+      val = jnp.take_along_axis(rot, idx[..., None], axis=-1)[..., 0]
+      return jnp.abs(val), idx, jnp.sign(val)
+
+    peaks, idx, sign = jax.lax.map(one_angle, jnp.asarray(np.stack([np.cos(theta), np.sin(theta)], -1), a.dtype))
+    order = jnp.argsort(peaks, axis=0)  # [A, N, P]
+    pos = percentile / 100.0 * (ROTD_ANGLES - 1)
+    lo, frac = int(np.floor(pos)), float(pos - np.floor(pos))
+    q = jnp.zeros((n, 2, p, num), a.dtype)
+    value = jnp.zeros((n, p), a.dtype)
+    for k, w in ((lo, 1.0 - frac), (min(lo + 1, ROTD_ANGLES - 1), frac)):
+      ang = order[k]  # [N, P]
+      pk = jnp.take_along_axis(peaks, ang[None], axis=0)[0]
+      t_k = jnp.take_along_axis(idx, ang[None], axis=0)[0]
+      s_k = jnp.take_along_axis(sign, ang[None], axis=0)[0]
+      direction = jnp.stack([jnp.cos(jnp.pi * ang / ROTD_ANGLES), jnp.sin(jnp.pi * ang / ROTD_ANGLES)], 1)
+      spike = jax.nn.one_hot(t_k, num, dtype=a.dtype) * (w * s_k)[..., None]  # [N, P, T]
+      q = q + direction.astype(a.dtype)[..., None] * spike[:, None]
+      value = value + w * pk
+  rows = spectra.displacement_history(q[..., ::-1].reshape((2 * n, p, num)), dt, periods, damping)
+  rows = rows.reshape((n, 2, p, num))[..., ::-1]
+  return value * omega2, jnp.moveaxis(rows, 1, 2) * omega2[:, None, None]
+
+
+def _levenberg_marquardt(x, log_target, weights, mask, proj_u, proj_m, jacobian, log_spectrum, *, periods,
+                         max_steps, tol, damping_mu):
+  """The loop of :func:`waveform` on records of C components ``x [N, C, T]``:
+  ``jacobian(a) -> (spectrum [N, P], rows [N, P, C, T])`` and
+  ``log_spectrum(trials [S, N, C, T]) -> [S, N, P]`` (log10) define the spectrum matched."""
+  ln10 = jnp.log(10.0)
+  free = weights <= 0
+  w = jnp.where(free, 0.0, weights)
+  alphas = jnp.asarray(_STEP_SIZES, x.dtype)
+  target_u = 10.0**log_target / jnp.asarray((2.0 * np.pi / np.asarray(periods)) ** 2, x.dtype)
+
+  def cond(carry):
+    _, _, step, done = carry
+    return (step < max_steps) & ~jnp.all(done)
+
+  def body(carry):
+    a, mu, step, _ = carry
+    psa, jac = jacobian(a, target_u)
+    psa = jnp.maximum(psa, conditioning.TINY)
+    log_psa = jnp.log10(psa)
+    done = _band_error(log_psa, log_target, mask) <= tol
+    r = jnp.where(free, 0.0, (log_target - log_psa) * ln10)
+    # Minimax flavour: the periods furthest off count more (IRLS towards the largest error).
+    worst = jnp.max(jnp.abs(r) * w, axis=-1, keepdims=True) + 1e-12
+    w_step = w * (1.0 + 9.0 * (jnp.abs(r) * w / worst) ** 2)
+    jl = jac / psa[..., None, None]
+    jl = jl - jnp.einsum("npck,kt->npct", jnp.einsum("npct,tk->npck", jl, proj_u), proj_m)  # J P
+    c = jnp.einsum("npct,nqct->npq", jl, jl)
+    scale = mu * jnp.mean(jnp.diagonal(c, axis1=1, axis2=2), axis=-1)
+    reg = jnp.where(free, 1e12, scale[:, None] / jnp.maximum(w_step, 1e-6))
+    b = jnp.linalg.solve(c + reg[..., None] * jnp.eye(c.shape[-1], dtype=c.dtype), r[..., None])[..., 0]
+    d = jnp.einsum("np,npct->nct", b, jl)
+    d = d - (d @ proj_m.T) @ proj_u.T  # P d (P is a projector: JP d = J P d).
+    trial = a[None] + alphas[:, None, None, None] * d[None]  # [S, N, C, T]
+    log_trial = log_spectrum(trial)
+    # Candidates: the current record (its spectrum is known) and each step size along d.
+    objs = jnp.concatenate([jnp.sum(w_step * (log_psa - log_target) ** 2, axis=-1)[None],
+                            jnp.sum(w_step * (log_trial - log_target) ** 2, axis=-1)])  # [S + 1, N]
+    best = jnp.argmin(objs, axis=0)  # [N]
+    alpha = jnp.concatenate([jnp.zeros((1,), x.dtype), alphas])[best]
+    a_new = a + alpha[:, None, None] * d
+    mu = jnp.clip(jnp.where(alpha >= 0.5, mu / 2, mu * 4), 1e-4, 1e2)
+    a = jnp.where(done[:, None, None], a, a_new)
+    return a, mu, step + jnp.where(jnp.all(done), 0, 1), done
+
+  mu0 = jnp.full((x.shape[0],), damping_mu, x.dtype)
+  a, _, steps, _ = jax.lax.while_loop(cond, body, (x, mu0, jnp.zeros((), jnp.int32), jnp.zeros(x.shape[0], bool)))
+  return a, steps
 
 
 @functools.partial(jax.jit, static_argnames=("dt", "periods", "damping", "max_steps"))
@@ -186,53 +301,34 @@ def waveform(x, log_target, weights, mask, proj_u, proj_m, *, dt, periods, dampi
   a corrected input stays corrected. Records stop when their largest |misfit| inside the band is
   <= tol.
   """
-  ln10 = jnp.log(10.0)
-  free = weights <= 0
-  w = jnp.where(free, 0.0, weights)
-  alphas = jnp.asarray(_STEP_SIZES, x.dtype)
-  target_u = 10.0**log_target / jnp.asarray((2.0 * np.pi / np.asarray(periods)) ** 2, x.dtype)
+  def jacobian(a, target_u):
+    psa, rows = _active_jacobian(a[:, 0], target_u, dt, periods, damping)
+    return psa, rows[:, :, None]
 
-  def cond(carry):
-    _, _, step, done = carry
-    return (step < max_steps) & ~jnp.all(done)
-
-  def body(carry):
-    a, mu, step, _ = carry
-    psa, jac = _active_jacobian(a, target_u, dt, periods, damping)
-    psa = jnp.maximum(psa, conditioning.TINY)
-    log_psa = jnp.log10(psa)
-    done = _band_error(log_psa, log_target, mask) <= tol
-    r = jnp.where(free, 0.0, (log_target - log_psa) * ln10)
-    # Minimax flavour: the periods furthest off count more (IRLS towards the largest error).
-    worst = jnp.max(jnp.abs(r) * w, axis=-1, keepdims=True) + 1e-12
-    w_step = w * (1.0 + 9.0 * (jnp.abs(r) * w / worst) ** 2)
-    jl = jac / psa[..., None]
-    jl = jl - jnp.einsum("npk,kt->npt", jnp.einsum("npt,tk->npk", jl, proj_u), proj_m)  # J P
-    c = jnp.einsum("npt,nqt->npq", jl, jl)
-    scale = mu * jnp.mean(jnp.diagonal(c, axis1=1, axis2=2), axis=-1)
-    reg = jnp.where(free, 1e12, scale[:, None] / jnp.maximum(w_step, 1e-6))
-    b = jnp.linalg.solve(c + reg[..., None] * jnp.eye(c.shape[-1], dtype=c.dtype), r[..., None])[..., 0]
-    d = jnp.einsum("np,npt->nt", b, jl)
-    d = d - (d @ proj_m.T) @ proj_u.T  # P d (P is a projector: JP d = J P d).
-    trial = a[None] + alphas[:, None, None] * d[None]  # [S, N, T]
-    log_trial = _log_psa(trial, dt, periods, damping)
-    # Candidates: the current record (its spectrum is known) and each step size along d.
-    objs = jnp.concatenate([jnp.sum(w_step * (log_psa - log_target) ** 2, axis=-1)[None],
-                            jnp.sum(w_step * (log_trial - log_target) ** 2, axis=-1)])  # [S + 1, N]
-    best = jnp.argmin(objs, axis=0)  # [N]
-    alpha = jnp.concatenate([jnp.zeros((1,), x.dtype), alphas])[best]
-    a_new = a + alpha[:, None] * d
-    mu = jnp.clip(jnp.where(alpha >= 0.5, mu / 2, mu * 4), 1e-4, 1e2)
-    a = jnp.where(done[:, None], a, a_new)
-    return a, mu, step + jnp.where(jnp.all(done), 0, 1), done
-
-  mu0 = jnp.full((x.shape[0],), damping_mu, x.dtype)
-  a, _, steps, _ = jax.lax.while_loop(cond, body, (x, mu0, jnp.zeros((), jnp.int32), jnp.zeros(x.shape[0], bool)))
-  return a, steps
+  a, steps = _levenberg_marquardt(x[:, None], log_target, weights, mask, proj_u, proj_m, jacobian,
+                                  lambda trial: _log_psa(trial[..., 0, :], dt, periods, damping), periods=periods,
+                                  max_steps=max_steps, tol=tol, damping_mu=damping_mu)
+  return a[:, 0], steps
 
 
-@functools.partial(jax.jit, static_argnames=("dt", "periods", "damping", "iterations"))
-def prescale(x, log_target, weights, *, dt, periods, damping, iterations):
+@functools.partial(jax.jit, static_argnames=("dt", "periods", "damping", "max_steps", "percentile"))
+def waveform_pairs(x, log_target, weights, mask, proj_u, proj_m, *, dt, periods, damping, max_steps, tol, damping_mu,
+                   percentile=100.0):
+  """:func:`waveform` for pairs of horizontal components ``x [N, 2, T]`` (m/s^2) and their
+  RotDnn spectrum (``percentile``: 100 the maximum direction, 50 the median): one correction
+  of both components per step, from the exact Jacobian of the RotDnn (:func:`_pair_jacobian`),
+  each component kept baseline-corrected."""
+  def log_spectrum(trial):
+    spec = _pair_spectrum(trial, dt, np.asarray(periods), damping, percentile)
+    return jnp.log10(jnp.maximum(spec, conditioning.TINY))
+
+  return _levenberg_marquardt(x, log_target, weights, mask, proj_u, proj_m,
+                              lambda a, target_u: _pair_jacobian(a, target_u, dt, periods, damping, percentile),
+                              log_spectrum, periods=periods, max_steps=max_steps, tol=tol, damping_mu=damping_mu)
+
+
+@functools.partial(jax.jit, static_argnames=("dt", "periods", "damping", "iterations", "percentile"))
+def prescale(x, log_target, weights, *, dt, periods, damping, iterations, percentile=None):
   """Frequency-domain matching: ``iterations`` times, each record's Fourier amplitudes times
   the ratio target / PSA, interpolated over frequency; the phases are kept.
 
@@ -245,14 +341,17 @@ def prescale(x, log_target, weights, *, dt, periods, damping, iterations):
   record is zero-padded to twice its length, so nothing wraps around.
 
   Args:
-    x: ``[N, T]`` records, m/s^2.
+    x: ``[N, T]`` records, or with ``percentile`` ``[N, 2, T]`` pairs, m/s^2.
     log_target: ``[N, P]`` log10 target PSA (m/s^2) on ``periods`` (ascending, s).
     weights: ``[P]`` in [0, 1]: the share of each period's log ratio applied.
     dt, periods, damping: static (s, tuple of s, ratio).
     iterations: passes (static).
+    percentile: None for single components; for pairs the RotDnn matched (static; 100:
+      maximum direction), and both components take the same gain, so the pair's
+      polarisation at each frequency is kept (the pair matching of REQPY).
 
   Returns:
-    ``[N, T]`` records, m/s^2.
+    records shaped as ``x``, m/s^2.
   """
   n = x.shape[-1]
   per = np.asarray(periods)
@@ -262,9 +361,11 @@ def prescale(x, log_target, weights, *, dt, periods, damping, iterations):
   ln10 = jnp.log(10.0)
 
   def one_pass(_, a):
-    log_ratio = weights * (log_target * ln10 - jnp.log(jnp.maximum(
-        spectra.response_spectrum(a, dt, per, damping), conditioning.TINY)))
+    spec = (spectra.response_spectrum(a, dt, per, damping) if percentile is None
+            else _pair_spectrum(a, dt, per, damping, percentile))
+    log_ratio = weights * (log_target * ln10 - jnp.log(jnp.maximum(spec, conditioning.TINY)))
     gain = jax.vmap(lambda r: jnp.interp(log_f, log_f_nodes, r[::-1]))(log_ratio) * taper
+    gain = gain if percentile is None else gain[:, None]
     return jnp.fft.irfft(jnp.fft.rfft(a, 2 * n) * jnp.exp(gain), 2 * n)[..., :n].astype(a.dtype)
 
   return jax.lax.fori_loop(0, iterations, one_pass, x)
@@ -333,16 +434,65 @@ def match(accel_ms2, dt: float, periods_s, target_ms2, *, damping: float = spect
   x = np.asarray(accel_ms2, np.float32)
   if x.ndim != 2 or x.shape[1] < 2 or not np.all(np.isfinite(x)):
     raise ValueError(f"accel_ms2 must be [N, T] with T >= 2 and finite, got shape {x.shape}")
-  silent = np.flatnonzero(~np.any(x != 0, axis=1))
+  return _match(x[:, None], dt, periods_s, target_ms2, None, damping=damping, band_s=band_s,
+                outside_weight=outside_weight, tol=tol, prescale_steps=prescale_steps, max_steps=max_steps,
+                baseline_order=baseline_order)
+
+
+def match_pairs(accel_pair, dt: float, periods_s, target_ms2, *, percentile: float = 100.0,
+                damping: float = spectra.DEFAULT_DAMPING, band_s=(0.05, 4.0), outside_weight: float = 0.25,
+                tol: float = 0.02, prescale_steps: int = 60, max_steps: int = 20,
+                baseline_order: int = 6) -> MatchResult:
+  """Spectral matching of pairs of horizontal components to a RotDnn target (the
+  maximum-direction RotD100 of ASCE 7 §16.2.3, or the median RotD50).
+
+  :func:`match` for pairs: the frequency-domain passes multiply both components' Fourier
+  amplitudes by the same ratio target / RotDnn (phases and the pair's polarisation kept,
+  the idea of REQPY's RotDnn matching), each component's own t5, D5-75 and D5-95 restored
+  between rounds; then Levenberg-Marquardt steps correct both components at once with the
+  exact Jacobian of the RotDnn (:func:`waveform_pairs`; RotD100 exactly over every angle,
+  :func:`cvaegan_jax.spectra.max_direction_spectrum`; another percentile over
+  :data:`ROTD_ANGLES` angles). Each component stays baseline-corrected.
+
+  Args:
+    accel_pair: ``[N, 2, T]`` pairs of orthogonal horizontal components, m/s^2.
+    dt, periods_s, target_ms2: as :func:`match`; ``target_ms2`` is the RotDnn target.
+    percentile: the RotDnn matched, in (0, 100] (100: maximum direction, 50: median).
+    damping, band_s, outside_weight, tol, prescale_steps, max_steps, baseline_order: as
+      :func:`match`.
+
+  Returns:
+    :class:`MatchResult` with ``accel_ms2 [N, 2, T]`` and ``psa_ms2 [N, P]`` the pairs' RotDnn.
+
+  Raises:
+    ValueError: pairs not ``[N, 2, T]`` and finite, a component all zeros, a percentile
+      outside (0, 100], and the errors of :func:`match`.
+  """
+  x = np.asarray(accel_pair, np.float32)
+  if x.ndim != 3 or x.shape[1] != 2 or x.shape[2] < 2 or not np.all(np.isfinite(x)):
+    raise ValueError(f"accel_pair must be [N, 2, T] (two horizontal components) with T >= 2 and finite, "
+                     f"got shape {x.shape}")
+  if not 0 < float(percentile) <= 100:
+    raise ValueError(f"percentile must be in (0, 100], got {percentile!r}")
+  return _match(x, dt, periods_s, target_ms2, float(percentile), damping=damping, band_s=band_s,
+                outside_weight=outside_weight, tol=tol, prescale_steps=prescale_steps, max_steps=max_steps,
+                baseline_order=baseline_order)
+
+
+def _match(x, dt, periods_s, target_ms2, percentile, *, damping, band_s, outside_weight, tol, prescale_steps,
+           max_steps, baseline_order) -> MatchResult:
+  """:func:`match` (``percentile`` None, ``x [N, 1, T]``) and :func:`match_pairs` (``x [N, 2, T]``)."""
+  n, c, num = x.shape
+  silent = np.flatnonzero(~np.any(x != 0, axis=2).all(axis=1))
   if silent.size:
     raise ValueError(f"accel_ms2: record(s) {silent[:10].tolist()} are all zeros: nothing to match")
   per = np.asarray(periods_s, np.float64)
   if per.ndim != 1 or not np.all(np.isfinite(per)) or np.any(per <= 0) or np.any(np.diff(per) <= 0):
     raise ValueError(f"periods_s must be [P], finite, > 0 and ascending (got shape {per.shape})")
   try:
-    target = np.broadcast_to(np.asarray(target_ms2, np.float32), (x.shape[0], per.size))
+    target = np.broadcast_to(np.asarray(target_ms2, np.float32), (n, per.size))
   except ValueError as e:
-    raise ValueError(f"target_ms2 of shape {np.shape(target_ms2)} does not fit [{x.shape[0]}, {per.size}]") from e
+    raise ValueError(f"target_ms2 of shape {np.shape(target_ms2)} does not fit [{n}, {per.size}]") from e
   if not np.all(np.isfinite(target)) or np.any(target <= 0):
     raise ValueError("target_ms2 must be finite and > 0")
   if not 0.0 <= outside_weight <= 1.0:
@@ -356,36 +506,53 @@ def match(accel_ms2, dt: float, periods_s, target_ms2, *, damping: float = spect
   mask_np = spectra.band_mask(per, band_s)
   weights_np = np.where(mask_np, 1.0, outside_weight).astype(np.float32)
   statics = dict(dt=float(dt), periods=tuple(per.tolist()), damping=float(damping))
-  proj_u, proj_m = (jnp.asarray(v) for v in baseline_projector(x.shape[1], float(dt), int(baseline_order)))
+
+  def spectrum(rec):  # [N, C, T] -> [N, P]
+    if percentile is None:
+      return spectra.response_spectrum(rec[:, 0], dt, per, damping)
+    return _pair_spectrum(rec, float(dt), per, float(damping), percentile)
+
+  def restore_timing(rec, seed_timing):  # Each component its own timing.
+    flat = np.asarray(rec).reshape((n * c, num))
+    return jnp.asarray(timing(flat, dt, seed_timing)[0].reshape((n, c, num)), jnp.float32)
+
+  proj_u, proj_m = (jnp.asarray(v) for v in baseline_projector(num, float(dt), int(baseline_order)))
   log_target = jnp.log10(jnp.asarray(target))
   a = jnp.asarray(x)
   a = a - (a @ proj_m.T) @ proj_u.T
   corrected = a
   # Records already within tol are returned as they came (baseline-corrected).
-  ready = np.asarray(_band_error(jnp.log10(jnp.maximum(spectra.response_spectrum(a, dt, per, damping), conditioning.TINY)),
+  ready = np.asarray(_band_error(jnp.log10(jnp.maximum(spectrum(a), conditioning.TINY)),
                                  log_target, jnp.asarray(mask_np))) <= tol
   if prescale_steps and not ready.all():
     fd_weights = jnp.asarray(np.where(per >= band_s[0], weights_np, 0.0), jnp.float32)
     # The seed's own timing, restored after every round (the passes spread energy into
     # the quieter stretches: D5-95 grew by up to half without this).
-    seed_timing = conditioning.timing(np.asarray(a), dt, TIMING_ORDER)
+    seed_timing = conditioning.timing(np.asarray(a).reshape((n * c, num)), dt, TIMING_ORDER)
     for start in range(0, int(prescale_steps), PRESCALE_ROUND):
-      a = prescale(a, log_target, fd_weights, iterations=min(PRESCALE_ROUND, int(prescale_steps) - start), **statics)
-      a = jnp.asarray(timing(np.asarray(a), dt, seed_timing)[0], jnp.float32)
+      a = prescale(a if percentile is not None else a[:, 0], log_target, fd_weights,
+                   iterations=min(PRESCALE_ROUND, int(prescale_steps) - start), percentile=percentile, **statics)
+      a = restore_timing(a, seed_timing)
     a = a - (a @ proj_m.T) @ proj_u.T
-  a = jnp.where(jnp.asarray(ready)[:, None], corrected, a)
+  a = jnp.where(jnp.asarray(ready)[:, None, None], corrected, a)
   steps = 0
   if max_steps and not ready.all():
     # Periods below 2 dt hold no energy of their own (they follow the PGA): not matched.
     match_weights = jnp.asarray(np.where(per >= 2 * dt, weights_np, 0.0), jnp.float32)
-    a, s = waveform(a, log_target, match_weights, jnp.asarray(mask_np), proj_u, proj_m, max_steps=int(max_steps),
-                    tol=float(tol), damping_mu=1e-3, **statics)
+    if percentile is None:
+      out, s = waveform(a[:, 0], log_target, match_weights, jnp.asarray(mask_np), proj_u, proj_m,
+                        max_steps=int(max_steps), tol=float(tol), damping_mu=1e-3, **statics)
+      a = out[:, None]
+    else:
+      a, s = waveform_pairs(a, log_target, match_weights, jnp.asarray(mask_np), proj_u, proj_m,
+                            max_steps=int(max_steps), tol=float(tol), damping_mu=1e-3, percentile=percentile,
+                            **statics)
     steps = int(s)
   # The iterates are corrected in float32; once more in float64 for the output.
   out = intensity.baseline_correct(np.asarray(a, np.float64), float(dt), order=int(baseline_order)).astype(np.float32)
-  psa = np.asarray(spectra.response_spectrum(out, dt, per, damping), np.float32)
+  psa = np.asarray(spectrum(jnp.asarray(out)), np.float32)
   misfit = psa / target - 1.0
-  return MatchResult(accel_ms2=out, psa_ms2=psa, misfit=misfit,
+  return MatchResult(accel_ms2=out[:, 0] if percentile is None else out, psa_ms2=psa, misfit=misfit,
                      max_abs_misfit=np.abs(misfit[:, mask_np]).max(axis=1), steps=steps)
 
 

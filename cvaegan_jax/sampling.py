@@ -66,11 +66,13 @@ class Generation:
   """Records generated for one or more target spectra.
 
   Attributes:
-    accel_ms2: ``[N, T]`` float32 accelerations in m/s^2.
+    accel_ms2: ``[N, T]`` float32 accelerations in m/s^2, or ``[N, 2, T]`` for pairs of
+      horizontal components (:meth:`Generator.generate_pairs`).
     dt: sampling interval, s.
     periods_s: ``[P]`` the model's periods, s.
     target_ms2: ``[N, P]`` target PSA of each record on ``periods_s``, m/s^2.
-    psa_ms2: ``[N, P]`` PSA of the records (5% damping unless the config says otherwise).
+    psa_ms2: ``[N, P]`` PSA of the records (5% damping unless the config says otherwise);
+      for pairs their RotDnn (``percentile``).
     misfit: ``[N, P]`` relative misfit ``psa / target - 1``.
     band_s: (shortest, longest) period over which refinement and summaries count.
     refine: the refinement mode used; steps: Adam steps taken (latent, waveform).
@@ -81,6 +83,8 @@ class Generation:
     timing_names: the timing conditions (``model.timing_conditions``), in order.
     timing_s: ``[N, K]`` the timing each record was asked for, s (``K = 0``: none).
     tol: the refinement's target largest |misfit| per record (None without refinement).
+    percentile: for pairs, the RotDnn of ``psa_ms2`` and the target (100: maximum
+      direction, 50: median); None for single components.
   """
   accel_ms2: np.ndarray
   dt: float
@@ -98,6 +102,12 @@ class Generation:
   timing_names: tuple = ()
   timing_s: np.ndarray | None = None
   tol: float | None = None
+  percentile: float | None = None
+
+  @property
+  def components(self) -> np.ndarray:
+    """``[N * C, T]`` every component as its own record (C = 2 for pairs, else 1)."""
+    return self.accel_ms2.reshape((-1, self.accel_ms2.shape[-1]))
 
   @property
   def band_misfit(self) -> np.ndarray:
@@ -112,10 +122,13 @@ class Generation:
     got, and with timing conditions what they were asked for), each record's largest
     |misfit| in the band (``record_max_abs_misfit``) and, after a refinement, how many
     records it left above its ``tol`` (``missed_tol``; the refinement stops at its step limit
-    whether or not ``tol`` was reached)."""
+    whether or not ``tol`` was reached). For pairs, ``timing`` and ``max_pair_correlation``
+    are over the ``2N`` components (H1, H2 of pair 0, then pair 1 ...), the misfits are of
+    the RotDnn, and ``component_correlation`` gives each pair's correlation of its H1 and
+    H2 (real pairs: near 0; ASCE 4 asks below 0.3)."""
     m = np.abs(self.band_misfit)
     n = int(self.accel_ms2.shape[0])
-    got = {name: [round(float(v), 2) for v in conditioning.TIMING_MEASURES[name](self.accel_ms2, self.dt)]
+    got = {name: [round(float(v), 2) for v in conditioning.TIMING_MEASURES[name](self.components, self.dt)]
            for name in conditioning.TIMING_MEASURES}
     asked = ({name: [round(float(v), 2) for v in self.timing_s[:, i]] for i, name in enumerate(self.timing_names)}
              if self.timing_s is not None and self.timing_names else None)
@@ -126,7 +139,11 @@ class Generation:
             "max_abs_misfit": float(m.max()), "refine": self.refine, "steps": list(self.steps),
             "band_s": list(self.band_s), "temperature": self.temperature,
             "scale_factors": None if self.scale_factors is None else [float(v) for v in self.scale_factors],
-            "max_pair_correlation": float(fit.pair_correlations(self.accel_ms2).max()) if n > 1 else None}
+            "max_pair_correlation": (float(fit.pair_correlations(self.components).max())
+                                     if len(self.components) > 1 else None),
+            "percentile": self.percentile,
+            "component_correlation": ([float(np.corrcoef(p.astype(np.float64))[0, 1]) for p in self.accel_ms2]
+                                      if self.accel_ms2.ndim == 3 else None)}
 
 
 def highpass(accel_ms2: np.ndarray, dt: float, corner_hz: float, taper_s: float = 1.0) -> np.ndarray:
@@ -451,3 +468,81 @@ class Generator:
     result = self.sample(psa, seed=seed, refine=refine, timing_s=timing_s, **kwargs)
     result.target_name = target.name
     return result
+
+  def generate_pairs(self, target, num: int = 11, seed: int = 0, refine: str = "waveform",
+                     percentile: float = 100.0, extrapolate: bool = False, timing: dict | None = None,
+                     tol: float = 0.02, band_s=(0.05, 4.0), max_waveform_steps: int = 20, prescale_steps: int = 60,
+                     outside_weight: float = 0.25, **kwargs) -> Generation:
+    """``num`` pairs of horizontal components for one RotDnn target spectrum (ASCE 7's
+    maximum-direction RotD100 by default, or the median RotD50).
+
+    The two components of a pair are two records of this single-component model decoded
+    from independent latents under the same condition: the target spectrum and, with timing
+    conditions, one timing (t5, D5-75, D5-95) shared by the pair, as the two components of
+    one recording share the event, path and site and so their arrivals and durations, while
+    their phases differ (correlation near 0). Each pair's timing is drawn or asked as for
+    :meth:`generate`. Then, by ``refine``:
+
+    * ``"none"``: the pairs as decoded; their RotD100 lies above a target the components
+      were conditioned on (by about 1.2, Boore 2010), their RotD50 near it;
+    * ``"scale"``: each pair times the one factor that fits its RotDnn to the target in
+      least squares (both components alike: amplitude scaling, ASCE 7 §16.2.3.2);
+    * ``"waveform"``: :func:`cvaegan_jax.refine.match_pairs`, the pair's RotDnn matched to the
+      target (both components corrected together, exact Jacobian, phases kept).
+
+    Args:
+      target: a :class:`cvaegan_jax.targets.Target` or a spec string: the RotDnn target.
+      num: pairs (>= 1).
+      seed: random seed (same seed, same pairs).
+      refine: "none", "scale" or "waveform".
+      percentile: the RotDnn the target is, in (0, 100] (100: RotD100, 50: RotD50).
+      extrapolate, timing: as :meth:`generate` (``timing`` is shared by both components).
+      tol, band_s, max_waveform_steps, prescale_steps, outside_weight: as :meth:`sample`.
+      **kwargs: passed to :meth:`sample` for the decoding (temperature, baseline,
+        highpass_hz, timing_gain, pre_event_s).
+
+    Returns:
+      :class:`Generation` with ``accel_ms2 [num, 2, T]`` (m/s^2; axis 1: H1, H2),
+      ``psa_ms2`` the pairs' RotDnn and ``percentile`` set.
+
+    Raises:
+      ValueError: ``num < 1``, ``refine`` not one of "none", "scale", "waveform", a
+        percentile outside (0, 100], and the errors of :meth:`generate`.
+    """
+    if refine not in ("none", "scale", "waveform"):
+      raise ValueError(f"refine for pairs must be 'none', 'scale' or 'waveform', got {refine!r}")
+    if not 0 < float(percentile) <= 100:
+      raise ValueError(f"percentile must be in (0, 100], got {percentile!r}")
+    if isinstance(target, str):
+      target = specs.parse(target, periods_s=self.periods_s)
+    if int(num) < 1:
+      raise ValueError(f"num must be >= 1, got {num}")
+    num = int(num)
+    psa = np.broadcast_to(target.at(self.periods_s, extrapolate=extrapolate).sa_ms2.astype(np.float32),
+                          (num, self.periods_s.size))
+    timing_s = self.complete_timing(psa, timing, seed) if (self.timing_names or timing) else None
+    both = self.sample(np.repeat(psa, 2, axis=0), seed=seed, refine="none", band_s=band_s,
+                       timing_s=None if timing_s is None else np.repeat(timing_s, 2, axis=0), **kwargs)
+    pairs = both.accel_ms2.reshape((num, 2, self.num_samples))
+    mask_np = spectra.band_mask(self.periods_s, band_s)
+    weights_np = np.where(mask_np, 1.0, outside_weight)
+    statics = dict(dt=self.dt, periods=self.periods_s, damping=self.damping)
+    steps = (0, 0)
+    if refine == "waveform":
+      matched = refine_lib.match_pairs(pairs, percentile=percentile, target_ms2=psa, periods_s=self.periods_s,
+                                       dt=self.dt, damping=self.damping, band_s=band_s, outside_weight=outside_weight,
+                                       tol=tol, prescale_steps=int(prescale_steps), max_steps=int(max_waveform_steps))
+      pairs, out, steps = matched.accel_ms2, matched.psa_ms2, (0, matched.steps)
+    else:
+      out = np.asarray(refine_lib._pair_spectrum(jnp.asarray(pairs), percentile=float(percentile), **statics))
+    factors = None
+    if refine == "scale":
+      factors = refine_lib.least_squares_scale(out, psa, weights_np)
+      pairs = (pairs * factors[:, None, None]).astype(np.float32)
+      out = (out * factors[:, None]).astype(np.float32)  # Exact: RotDnn(k a) = k RotDnn(a).
+    return Generation(accel_ms2=np.asarray(pairs, np.float32), dt=self.dt, periods_s=self.periods_s, target_ms2=psa,
+                      psa_ms2=np.asarray(out, np.float32), misfit=np.asarray(out, np.float32) / psa - 1.0,
+                      band_s=tuple(band_s), refine=refine, steps=steps, target_name=target.name, seed=seed,
+                      temperature=both.temperature, scale_factors=factors, timing_names=self.timing_names,
+                      timing_s=timing_s if self.timing_names else None,
+                      tol=float(tol) if refine == "waveform" else None, percentile=float(percentile))

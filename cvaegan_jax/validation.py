@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-__all__ = ["G_MS2", "positive_float", "non_negative_float", "check_dt", "check_records"]
+__all__ = ["G_MS2", "positive_float", "non_negative_float", "check_dt", "check_records", "check_pairs"]
 
 G_MS2 = 9.80665  # Standard gravity, m/s^2.
 
@@ -71,6 +71,29 @@ def check_records(accel_ms2, what: str = "accel_ms2") -> np.ndarray:
     arr = arr[None]
   if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] < 1:
     raise ValueError(f"{what} must be [T] or [N, T] with N, T >= 1, got shape {np.shape(accel_ms2)}")
+  if not np.all(np.isfinite(arr)):
+    bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+    raise ValueError(f"{what} contains NaN or inf (first at index {bad})")
+  return arr
+
+
+def check_pairs(accel_ms2, what: str = "accel_ms2") -> np.ndarray:
+  """``[N, 2, T]`` real finite pairs of horizontal components -> ``[N, 2, T]`` float32 (kept) or float64.
+
+  Axis 1 holds the two components, index 0 = H1 and 1 = H2; values in m/s^2.
+
+  Raises:
+    TypeError: not a real numeric array.
+    ValueError: not 3-D, axis 1 not 2, an empty axis, or NaN/inf (naming ``what`` and the index).
+  """
+  arr = np.asarray(accel_ms2)
+  if arr.dtype.kind not in "biuf":
+    raise TypeError(f"{what} must be a real numeric array, got dtype {arr.dtype}")
+  if arr.dtype != np.float32:
+    arr = arr.astype(np.float64)
+  if arr.ndim != 3 or arr.shape[1] != 2 or arr.shape[0] == 0 or arr.shape[2] < 1:
+    raise ValueError(f"{what} as pairs of horizontal components must be [N, 2, T] (axis 1: H1, H2) "
+                     f"with N, T >= 1, got shape {np.shape(accel_ms2)}")
   if not np.all(np.isfinite(arr)):
     bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
     raise ValueError(f"{what} contains NaN or inf (first at index {bad})")

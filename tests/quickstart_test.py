@@ -82,6 +82,11 @@ def test_main_cli_runs_quickstart(tmp_path):
   npz = np.load(next((tmp_path / "generated").glob("*.npz")))
   np.testing.assert_array_equal(accel.astype(np.float32), npz["accel_ms2"][0])
   assert (tmp_path / "generated/suite.png").stat().st_size > 20_000
+  # And 11 pairs of horizontal components for the ASCE 7 target, checked on their RotD100.
+  pairs = json.loads((tmp_path / "generated/pairs/suite.json").read_text())
+  assert pairs["num"] == 11 and pairs["percentile"] == 100.0 and len(pairs["component_correlation"]) == 11
+  assert pairs["check"]["rule"] == "asce7-16" and pairs["check"]["spectrum"] == "RotD100"
+  assert len(list((tmp_path / "generated/pairs").glob("*_H2.AT2"))) == 11
 
 
 def test_main_rejects_misspelt_config_field(tmp_path):

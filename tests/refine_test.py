@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from cvaegan_jax import intensity, refine, simqke, spectra, targets
+from cvaegan_jax import design_codes, intensity, refine, simqke, spectra, targets
 
 P = spectra.DEFAULT_PERIODS
 DT = 0.01
@@ -151,3 +151,62 @@ def test_match_names_bad_input(kwargs, message):
   args.update(kwargs)
   with pytest.raises(ValueError, match=message):
     refine.match(args.pop("accel_ms2"), args.pop("dt"), args.pop("periods_s"), args.pop("target_ms2"), **args)
+
+
+def _pairs(n: int, num: int = 1500, seed: int = 0) -> np.ndarray:
+  """``n`` pairs of independent enveloped noise ``[n, 2, num]`` (m/s^2), shared envelope."""
+  t = np.arange(num) * DT
+  env = (t / 4.0) ** 2 * np.exp(-t / 2.0)
+  return (np.random.default_rng(seed).standard_normal((n, 2, num)) * env / env.max()).astype(np.float32)
+
+
+@pytest.mark.parametrize("percentile", [100.0, 50.0])
+def test_pair_rows_are_the_exact_gradient_of_rotdnn(percentile):
+  # One pair, a few periods: each row of _pair_jacobian is the gradient of that period's RotDnn
+  # (autodiff through the function matched: the orbit's peak for RotD100, rotd_spectrum on the
+  # same angles for RotD50; with a target above the peak only the largest peak is active, as
+  # autodiff's max).
+  periods = (0.1, 0.3, 1.0)
+  a = jnp.asarray(_pairs(1, 600))
+  value, rows = refine._pair_jacobian(a, jnp.full((1, 3), 1e6), DT, periods, 0.05, percentile)
+  if percentile == 100:
+    ref = jax.jacrev(lambda x: spectra.max_direction_spectrum(x, DT, periods)[0])(a)  # [P, 1, 2, T]
+  else:
+    ref = jax.jacrev(lambda x: spectra.rotd_spectrum(x, DT, periods, percentiles=(percentile,),
+                                                     num_angles=refine.ROTD_ANGLES)[0, 0])(a)
+  np.testing.assert_allclose(value[0], refine._pair_spectrum(a, DT, np.asarray(periods), 0.05, percentile)[0],
+                             rtol=1e-5)
+  # Sample 0 has its own weight in the transposed pass (displacement_history): compared from 1.
+  scale = np.abs(np.asarray(ref)).max()
+  np.testing.assert_allclose(np.asarray(rows)[0, ..., 1:], np.asarray(ref)[:, 0, :, 1:], atol=2e-3 * scale)
+
+
+@pytest.mark.parametrize("percentile", [100.0, 50.0])
+def test_match_pairs_brings_the_rotdnn_to_the_target_and_keeps_the_components_apart(percentile):
+  x = _pairs(3, 3000)
+  per = spectra.log_periods(0.01, 4.0, 40)
+  target = design_codes.ec8(1, "B", 0.3 * 9.80665, periods_s=per).sa_ms2
+  got = refine.match_pairs(x, DT, per, target, percentile=percentile, max_steps=20)
+  assert got.accel_ms2.shape == x.shape
+  # The pairs' own RotDnn, recomputed independently, within the 2% tol over the band (0.05-4 s).
+  rot = np.asarray(spectra.rotd_spectrum(got.accel_ms2, DT, per, percentiles=(percentile,)))[:, 0]
+  band = spectra.band_mask(per, (0.05, 4.0))
+  assert np.abs(rot / target - 1)[:, band].max() < 0.02 + 1e-4
+  np.testing.assert_allclose(got.max_abs_misfit, np.abs(rot / target - 1)[:, band].max(axis=1), atol=1e-4)
+  # Both components stay their own records (correlation near 0) and baseline-corrected.
+  for pair in got.accel_ms2:
+    assert abs(np.corrcoef(pair.astype(np.float64))[0, 1]) < 0.3
+    vel, disp = intensity.velocity_displacement(pair.astype(np.float64), DT)
+    assert np.all(np.abs(vel[:, -1]) < 1e-6 * np.abs(vel).max())
+
+
+def test_a_pair_at_its_target_comes_back_and_bad_pairs_are_named():
+  x = refine.match_pairs(_pairs(2), DT, P[P >= 0.05], 1.0, prescale_steps=0, max_steps=0).accel_ms2
+  own = np.asarray(spectra.max_direction_spectrum(x, DT, P[P >= 0.05]))
+  got = refine.match_pairs(x, DT, P[P >= 0.05], own)
+  np.testing.assert_allclose(got.accel_ms2, x, atol=1e-6 * np.abs(x).max())
+  assert got.steps == 0
+  with pytest.raises(ValueError, match=r"\[N, 2, T\]"):
+    refine.match_pairs(np.zeros((2, 3, 100), np.float32), DT, P, 1.0)
+  with pytest.raises(ValueError, match="percentile"):
+    refine.match_pairs(x, DT, P[P >= 0.05], own, percentile=0.0)

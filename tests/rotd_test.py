@@ -109,3 +109,20 @@ def test_bad_pairs_and_percentiles_name_the_problem():
     spectra.rotd_spectrum(np.ones((2, 100)), 0.01, PERIODS, percentiles=(50, 120))
   with pytest.raises(ValueError, match="periods must be > 0"):
     spectra.rotd_spectrum(np.ones((2, 100)), 0.01, [0.0, 1.0])
+
+
+def test_max_direction_spectrum_is_rotd100_over_every_angle():
+  # The orbit's length is the largest rotated response at each instant: on real pairs it is
+  # RotD100 from 180 angles a degree apart, and above it by at most 1 - cos(0.5 deg) = 4e-5.
+  pairs = np.stack([_pair("AOM008")[:, 3000:6000], _pair("AOM007")[:, 3000:6000]]).astype(np.float32)
+  grid = np.asarray(spectra.rotd_spectrum(pairs, 0.01, PERIODS, percentiles=(100.0,)))[:, 0]
+  exact = np.asarray(spectra.max_direction_spectrum(pairs, 0.01, PERIODS, chunk=1))
+  assert np.all(exact >= grid * (1 - 1e-6)) and np.all(exact <= grid * (1 + 4e-5 + 1e-6))
+  # A line along an azimuth off the grid: RotD100 is the line's PSA exactly.
+  a = pairs[0, 0]
+  phi = np.radians(37.3)
+  line = np.stack([np.cos(phi) * a, np.sin(phi) * a])
+  np.testing.assert_allclose(spectra.max_direction_spectrum(line, 0.01, PERIODS),
+                             spectra.response_spectrum(a, 0.01, PERIODS), rtol=1e-5)
+  with pytest.raises(ValueError, match="two horizontal components"):
+    spectra.max_direction_spectrum(pairs[:, :1], 0.01, PERIODS)
