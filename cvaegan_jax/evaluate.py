@@ -124,6 +124,59 @@ def _split_pair_reference(src, periods: np.ndarray, band_s) -> dict | None:
   return fit.component_pair_reference(np.stack(psa), event_ids, stations, components, periods, band_s)
 
 
+def _real_pairs(src, max_pairs: int) -> np.ndarray:
+  """Up to ``max_pairs`` real pairs ``[K, 2, T]`` (m/s^2) of a split: the two horizontal
+  components of one record at one sensor, evenly spread over the split (``[0, 2, T]`` when
+  no station has two)."""
+  text = input_pipeline.text
+  meta = [src[i] for i in range(len(src))]
+  keys = [(text(e["event_id"]), _sensor_key(text(e["station"]), bool(e["borehole"])), text(e["component"]))
+          for e in meta]
+  ordered = fit.component_pairs(*zip(*keys)) if keys else np.zeros((0, 2), int)
+  unique = ordered[ordered[:, 0] < ordered[:, 1]]
+  if not len(unique):
+    return np.zeros((0, 2, 0))
+  pick = unique[np.unique(np.linspace(0, len(unique) - 1, min(len(unique), max_pairs)).astype(int))]
+  return np.stack([[np.asarray(meta[i]["waveform"], np.float64), np.asarray(meta[j]["waveform"], np.float64)]
+                   for i, j in pick])
+
+
+def pair_evaluation(gen, src, max_pairs: int, seed: int, band_s, chunk: int) -> dict | None:
+  """Generated pairs of horizontal components against the split's real ones.
+
+  Each real pair's RotD50 (on the model's periods) is the target of one generated pair
+  (:meth:`Generator.sample_pairs`, raw, its timing drawn); the pairs are compared by
+  :func:`fit.pair_realism` (component correlation, within-pair differences of D5-95, D5-75
+  and t5, RotD100 / RotD50), and the generated RotD50 against its target in the paper's
+  terms (``fit_metrics``). None when the split has no station with two components.
+  """
+  real = _real_pairs(src, max_pairs)
+  if not len(real):
+    return None
+  target = np.asarray(spectra.rotd_spectrum(real.astype(np.float32), gen.dt, gen.periods_s, gen.damping,
+                                            percentiles=(50.0,)))[:, 0]
+  made, rot = [], []
+  for i, start in enumerate(tqdm(range(0, len(real), chunk), desc="pairs", unit="chunk")):
+    g = gen.sample_pairs(target[start:start + chunk], seed=seed + i, refine="none", percentile=50.0)
+    made.append(g.accel_ms2)
+    rot.append(g.psa_ms2)
+  made, rot = np.concatenate(made), np.concatenate(rot)
+  out = fit.pair_realism(real, made, gen.dt, gen.periods_s, band_s)
+  m = fit.fit_metrics(target, rot, gen.periods_s, band_s)
+  m.pop("_r2")
+  out["rotd50_fit"] = {k: m[k] for k in ("paper_criterion_share", "criterion_share_peak_norm", "r2_median")}
+  return out
+
+
+def _print_pairs(p: dict | None) -> None:
+  if p is not None:
+    print(f"  pairs ({p['num_real']} real EW/NS pairs, one generated pair from each one's RotD50, raw): " + ", ".join(
+        f"{name} {p[key]['median_generated']:.2f} vs {p[key]['median_real']:.2f} real (KS {p[key]['ks']:.2f})"
+        for key, name in (("abs_component_correlation", "|component corr|"), ("d5_95_log_ratio", "|ln D5-95 ratio|"),
+                          ("t5_difference_s", "|t5 difference| s"), ("rotd100_over_rotd50", "RotD100/RotD50")))
+        + f"; RotD50 criterion share {p['rotd50_fit']['paper_criterion_share']:.1%}")
+
+
 def _sensor_key(station: str, borehole: bool) -> str:
   """A KiK-net station's surface and borehole sensors record different motions: pair within one."""
   return f"{station}/{'borehole' if borehole else 'surface'}"
@@ -203,7 +256,9 @@ def evaluate_model(config, workdir: str) -> dict:
   time and jump (:func:`intensity.envelope_jump`), and which
   bars of ``fit.REALISM_BARS`` pass); and, as the yardstick, the same spectral metrics of
   every real record of the whole split scored against its other horizontal component
-  (``real_component_pairs``, :func:`component_pair_reference`).
+  (``real_component_pairs``, :func:`component_pair_reference`); and pairs of horizontal
+  components generated for up to ``max_examples`` real pairs' RotD50 against those pairs
+  (``pairs``, :func:`pair_evaluation`).
 
   Writes ``report.json``, ``r2_hist.png``, ``husid.png``, ``realism.png`` (histograms of
   D5-95, t5 and PGA time and median log-envelopes, real against raw generated, a row per
@@ -267,6 +322,7 @@ def evaluate_model(config, workdir: str) -> dict:
             f"(median ln ratio {a['d5_95_median_log_ratio']:+.2f}); D5-75 {a.get('d5_75_within_0.2_share', 0):.0%}; "
             f"t5 within 1 s {a.get('t5_within_1s_share', 0):.0%}")
     entry["real_component_pairs"] = _split_pair_reference(src, gen.periods_s, band)
+    entry["pairs"] = pair_evaluation(gen, src, ecfg.max_examples, ecfg.seed, band, ecfg.chunk)
     husids[split] = (np.median(intensity.husid(real, gen.dt), axis=0), np.median(intensity.husid(raw, gen.dt), axis=0))
     report["splits"][split] = entry
     titles = [f"M{float(e['magnitude']):.1f}, {float(e['dist_km']):.0f} km" for e in ex[:ecfg.num_figures]]
@@ -285,6 +341,7 @@ def evaluate_model(config, workdir: str) -> dict:
     for mode in modes:
       print(_realism_line(entry["realism"]["refine_" + mode], "raw" if mode == "none" else f"refined, {mode}"))
     _print_pair_reference(entry["real_component_pairs"], f"real {split} records (whole split)")
+    _print_pairs(entry["pairs"])
   figures.r2_histograms(hists, os.path.join(out_dir, "r2_hist.png"))
   figures.husid_curves(husids, gen.dt, os.path.join(out_dir, "husid.png"))
   if realism_fig:

@@ -488,3 +488,51 @@ def _realism_passes(m: dict) -> dict:
   passes["sample_correlation"] = None if corr is None else corr <= REALISM_BARS["sample_correlation_max"]
   passes["all"] = all(v is not False for v in passes.values())
   return passes
+
+
+def pair_measures(pairs, dt: float, periods, band_s) -> dict[str, np.ndarray]:
+  """What makes two horizontal components one recording, per pair of ``pairs [K, 2, T]`` (m/s^2).
+
+  Returns ``[K]`` float64 arrays: ``component_correlation`` (Pearson over time of H1 and
+  H2: near 0 for real pairs), ``d5_95_log_ratio`` and ``d5_75_log_ratio`` (``|ln(H1 / H2)|``
+  of the significant durations: one event and site give similar ones), ``t5_difference_s``
+  (``|t5(H1) - t5(H2)|``, s: one arrival), and ``rotd100_over_rotd50`` (the median over
+  the periods of ``periods [P]`` (s) inside ``band_s`` of RotD100 / RotD50: 1 for circular
+  motion, sqrt(2) for motion along one line; about 1.2 for recordings, Boore 2010).
+  """
+  x = np.asarray(pairs, np.float64)
+  if x.ndim != 3 or x.shape[1] != 2:
+    raise ValueError(f"pairs must be [K, 2, T] (two horizontal components), got shape {x.shape}")
+  flat = x.reshape((-1, x.shape[-1]))
+  d95, d75, t5 = (f(flat, dt).reshape((-1, 2)) for f in (intensity.d5_95, intensity.d5_75, intensity.t5))
+  per = np.asarray(periods, np.float64)
+  rot = np.asarray(spectra.rotd_spectrum(x.astype(np.float32), dt, per, percentiles=(50.0, 100.0)), np.float64)
+  band = spectra.band_mask(per, band_s)
+  x0 = x - x.mean(-1, keepdims=True)
+  corr = np.sum(x0[:, 0] * x0[:, 1], -1) / np.sqrt(np.sum(x0[:, 0] ** 2, -1) * np.sum(x0[:, 1] ** 2, -1) + 1e-300)
+  return {"component_correlation": corr, "d5_95_log_ratio": np.abs(np.log(d95[:, 0] / d95[:, 1])),
+          "d5_75_log_ratio": np.abs(np.log(d75[:, 0] / d75[:, 1])), "t5_difference_s": np.abs(t5[:, 0] - t5[:, 1]),
+          "rotd100_over_rotd50": np.median(rot[:, 1, band] / rot[:, 0, band], axis=-1)}
+
+
+def pair_realism(real_pairs, generated_pairs, dt: float, periods, band_s) -> dict:
+  """Generated pairs of horizontal components against real ones, per :func:`pair_measures`.
+
+  Args:
+    real_pairs: ``[K, 2, T]`` real pairs (one station's two components of one record), m/s^2.
+    generated_pairs: ``[M, 2, T]`` generated pairs, m/s^2.
+    dt: sampling interval, s. periods: ``[P]`` s. band_s: (shortest, longest) period, s.
+
+  Returns:
+    For each measure of :func:`pair_measures` ``{"median_real", "median_generated", "ks"}``
+    (two-sample KS), the absolute correlation as ``abs_component_correlation``, and
+    ``num_real``, ``num_generated``.
+  """
+  r = pair_measures(real_pairs, dt, periods, band_s)
+  g = pair_measures(generated_pairs, dt, periods, band_s)
+  r["abs_component_correlation"] = np.abs(r.pop("component_correlation"))
+  g["abs_component_correlation"] = np.abs(g.pop("component_correlation"))
+  out = {k: {"median_real": float(np.median(r[k])), "median_generated": float(np.median(g[k])),
+             "ks": float(scipy.stats.ks_2samp(r[k], g[k], method="asymp").statistic)} for k in r}
+  out.update(num_real=int(len(r["t5_difference_s"])), num_generated=int(len(g["t5_difference_s"])))
+  return out

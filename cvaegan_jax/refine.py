@@ -34,7 +34,7 @@ import optax
 from cvaegan_jax import conditioning, intensity, losses, models, spectra
 
 __all__ = ["REFINE_MODES", "least_squares_scale", "latent", "waveform", "waveform_pairs", "prescale", "match",
-           "match_pairs", "MatchResult", "ROTD_ANGLES",
+           "match_pairs", "pair_spectrum", "MatchResult", "ROTD_ANGLES",
            "baseline_projector", "timing", "timing_gain", "TIMING_ORDER"]
 
 REFINE_MODES = ("none", "scale", "latent", "waveform", "both")
@@ -172,10 +172,10 @@ _STEP_SIZES = (1.0, 0.5, 0.2)  # Tried along each Gauss-Newton direction (and 0:
 ROTD_ANGLES = 180  # Angles (over 180 degrees) of the RotDnn spectra below 100 (as Boore 2010).
 
 
-def _pair_spectrum(a, dt, periods, damping, percentile):
-  """Spectrum ``[..., P]`` of pairs ``a [..., 2, T]``: RotD100 exactly
-  (:func:`cvaegan_jax.spectra.max_direction_spectrum`), or another RotDnn over
-  :data:`ROTD_ANGLES` angles."""
+def pair_spectrum(a, dt, periods, damping, percentile):
+  """The RotDnn matched for pairs: ``[..., P]`` (m/s^2) of pairs ``a [..., 2, T]`` (m/s^2)
+  at ``periods [P]`` (s): RotD100 exactly (:func:`cvaegan_jax.spectra.max_direction_spectrum`),
+  or another percentile over :data:`ROTD_ANGLES` angles."""
   if percentile == 100:
     return spectra.max_direction_spectrum(a, dt, periods, damping)
   return spectra.rotd_spectrum(a, dt, periods, damping, percentiles=(percentile,), num_angles=ROTD_ANGLES)[..., 0, :]
@@ -319,7 +319,7 @@ def waveform_pairs(x, log_target, weights, mask, proj_u, proj_m, *, dt, periods,
   of both components per step, from the exact Jacobian of the RotDnn (:func:`_pair_jacobian`),
   each component kept baseline-corrected."""
   def log_spectrum(trial):
-    spec = _pair_spectrum(trial, dt, np.asarray(periods), damping, percentile)
+    spec = pair_spectrum(trial, dt, np.asarray(periods), damping, percentile)
     return jnp.log10(jnp.maximum(spec, conditioning.TINY))
 
   return _levenberg_marquardt(x, log_target, weights, mask, proj_u, proj_m,
@@ -362,7 +362,7 @@ def prescale(x, log_target, weights, *, dt, periods, damping, iterations, percen
 
   def one_pass(_, a):
     spec = (spectra.response_spectrum(a, dt, per, damping) if percentile is None
-            else _pair_spectrum(a, dt, per, damping, percentile))
+            else pair_spectrum(a, dt, per, damping, percentile))
     log_ratio = weights * (log_target * ln10 - jnp.log(jnp.maximum(spec, conditioning.TINY)))
     gain = jax.vmap(lambda r: jnp.interp(log_f, log_f_nodes, r[::-1]))(log_ratio) * taper
     gain = gain if percentile is None else gain[:, None]
@@ -510,7 +510,7 @@ def _match(x, dt, periods_s, target_ms2, percentile, *, damping, band_s, outside
   def spectrum(rec):  # [N, C, T] -> [N, P]
     if percentile is None:
       return spectra.response_spectrum(rec[:, 0], dt, per, damping)
-    return _pair_spectrum(rec, float(dt), per, float(damping), percentile)
+    return pair_spectrum(rec, float(dt), per, float(damping), percentile)
 
   def restore_timing(rec, seed_timing):  # Each component its own timing.
     flat = np.asarray(rec).reshape((n * c, num))

@@ -81,7 +81,8 @@ class Generation:
     temperature: the prior's temperature (``z = temperature * N(0, I)``).
     scale_factors: ``[N]`` the factors of ``refine="scale"`` (dimensionless), else None.
     timing_names: the timing conditions (``model.timing_conditions``), in order.
-    timing_s: ``[N, K]`` the timing each record was asked for, s (``K = 0``: none).
+    timing_s: ``[N, K]`` the timing each record was asked for, s (``K = 0``: none; pairs:
+      ``[2N, K]``, each component's, H1 and H2 of pair 0 first).
     tol: the refinement's target largest |misfit| per record (None without refinement).
     percentile: for pairs, the RotDnn of ``psa_ms2`` and the target (100: maximum
       direction, 50: median); None for single components.
@@ -232,6 +233,8 @@ class Generator:
     if saved.model.timing_conditions and os.path.exists(path):
       with np.load(path) as f:  # Arrays only (allow_pickle stays False).
         conditions = {"psa": f["psa"], "timing": f["timing"]}
+        if "partner" in f:  # Written since pairs of components (older workdirs: pairs share one timing).
+          conditions["partner"] = f["partner"]
     return cls(saved, variables, {"mean": state.cond_mean, "std": state.cond_std}, int(state.step), conditions)
 
   # -------------------------------------------------------------------------
@@ -260,13 +263,44 @@ class Generator:
       raise ValueError(f"this model is conditioned on {self.timing_names} and its workdir has no "
                        f"{checkpoints.CONDITIONS_FILE} to draw them from: give all of them "
                        "(--config.generate.t5_s, d5_75_s, d5_95_s) or retrain to write it")
+    return self.conditions["timing"][self._neighbour(psa_ms2, seed, neighbours)].astype(np.float32)
+
+  def _neighbour(self, psa_ms2: np.ndarray, seed: int, neighbours: int = 10) -> np.ndarray:
+    """``[N]`` rows of the training conditions drawn as :meth:`draw_timing` draws them."""
     table = np.log10(np.maximum(self.conditions["psa"], conditioning.TINY))
     log = np.log10(np.maximum(np.asarray(psa_ms2, np.float64), conditioning.TINY))
     dist = ((log[:, None, :] - table[None, :, :]) ** 2).sum(-1)  # [N, M]
     k = min(neighbours, table.shape[0])
     nearest = np.argsort(dist, axis=1)[:, :k]
     pick = np.random.default_rng(seed).integers(0, k, size=log.shape[0])
-    return self.conditions["timing"][nearest[np.arange(log.shape[0]), pick]].astype(np.float32)
+    return nearest[np.arange(log.shape[0]), pick]
+
+  def partner_timing(self, psa_ms2: np.ndarray, timing_s: np.ndarray, seed: int = 0) -> np.ndarray:
+    """The second component's timing ``[N, K]`` (s) of pairs whose first takes ``timing_s
+    [N, K]``: the two components of a training recording of similar spectrum (drawn as
+    :meth:`draw_timing` draws, same ``seed``: a drawn timing and this one are that record's
+    two components) differ by a ratio of their durations and a shift of their t5; the same
+    ratio and shift are applied to ``timing_s``, kept inside the window as
+    :meth:`complete_timing` keeps it. Without that table (a workdir trained before pairs, or
+    no record with two components) both components take ``timing_s``."""
+    timing_s = np.asarray(timing_s, np.float32)
+    partner = None if self.conditions is None else self.conditions.get("partner")
+    if not self.timing_names or partner is None or not np.any(partner >= 0):
+      return timing_s.copy()
+    rows = self._neighbour(psa_ms2, seed)
+    ok = partner[rows] >= 0
+    mine, other = self.conditions["timing"][rows], self.conditions["timing"][np.where(ok, partner[rows], rows)]
+    out = timing_s.astype(np.float64).copy()
+    for k, name in enumerate(self.timing_names):
+      if name == "t5":
+        out[:, k] = np.maximum(out[:, k] + other[:, k] - mine[:, k], 0.0)
+      else:
+        out[:, k] *= other[:, k] / np.maximum(mine[:, k], 1e-3)
+    if "t5" in self.timing_names and "d5_95" in self.timing_names:
+      i5, i95 = self.timing_names.index("t5"), self.timing_names.index("d5_95")
+      out[:, i95] = np.minimum(out[:, i95], self.strong_phase_end_s - 1.0)
+      out[:, i5] = np.minimum(out[:, i5], self.strong_phase_end_s - out[:, i95])
+    return out.astype(np.float32)
 
   def complete_timing(self, psa_ms2: np.ndarray, timing: dict | None, seed: int = 0) -> np.ndarray:
     """Timing conditions ``[N, K]`` (s) from a partial request ``timing`` (name -> s, a
@@ -471,17 +505,44 @@ class Generator:
 
   def generate_pairs(self, target, num: int = 11, seed: int = 0, refine: str = "waveform",
                      percentile: float = 100.0, extrapolate: bool = False, timing: dict | None = None,
-                     tol: float = 0.02, band_s=(0.05, 4.0), max_waveform_steps: int = 20, prescale_steps: int = 60,
-                     outside_weight: float = 0.25, **kwargs) -> Generation:
+                     **kwargs) -> Generation:
     """``num`` pairs of horizontal components for one RotDnn target spectrum (ASCE 7's
-    maximum-direction RotD100 by default, or the median RotD50).
+    maximum-direction RotD100 by default, or the median RotD50): :meth:`sample_pairs` for
+    ``target`` (a :class:`cvaegan_jax.targets.Target` or a spec string) with each pair's
+    timing drawn or asked as for :meth:`generate` (``timing``, shared by both components).
+
+    Returns:
+      :class:`Generation` with ``accel_ms2 [num, 2, T]`` (m/s^2; axis 1: H1, H2),
+      ``psa_ms2`` the pairs' RotDnn and ``percentile`` set.
+
+    Raises:
+      ValueError: ``num < 1``, and the errors of :meth:`generate` and :meth:`sample_pairs`.
+    """
+    if isinstance(target, str):
+      target = specs.parse(target, periods_s=self.periods_s)
+    if int(num) < 1:
+      raise ValueError(f"num must be >= 1, got {num}")
+    psa = np.broadcast_to(target.at(self.periods_s, extrapolate=extrapolate).sa_ms2.astype(np.float32),
+                          (int(num), self.periods_s.size))
+    timing_s = self.complete_timing(psa, timing, seed) if (self.timing_names or timing) else None
+    result = self.sample_pairs(psa, seed=seed, refine=refine, percentile=percentile, timing_s=timing_s, **kwargs)
+    result.target_name = target.name
+    return result
+
+  def sample_pairs(self, psa_ms2: np.ndarray, seed: int = 0, refine: str = "waveform", percentile: float = 100.0,
+                   timing_s: np.ndarray | None = None, tol: float = 0.02, band_s=(0.05, 4.0),
+                   max_waveform_steps: int = 20, prescale_steps: int = 60, outside_weight: float = 0.25,
+                   **kwargs) -> Generation:
+    """One pair of horizontal components per row of ``psa_ms2 [N, P]`` (RotDnn targets on the
+    model's periods, m/s^2).
 
     The two components of a pair are two records of this single-component model decoded
-    from independent latents under the same condition: the target spectrum and, with timing
-    conditions, one timing (t5, D5-75, D5-95) shared by the pair, as the two components of
-    one recording share the event, path and site and so their arrivals and durations, while
-    their phases differ (correlation near 0). Each pair's timing is drawn or asked as for
-    :meth:`generate`. Then, by ``refine``:
+    from independent latents under the same target spectrum and, with timing conditions,
+    nearly one timing (t5, D5-75, D5-95): the first component takes ``timing_s``, the
+    second the same changed as the two components of a training recording of similar
+    spectrum differ (:meth:`partner_timing`), as the two components of one recording share
+    the event, path and site and so nearly their arrivals and durations, while their phases
+    differ (correlation near 0). Then, by ``refine``:
 
     * ``"none"``: the pairs as decoded; their RotD100 lies above a target the components
       were conditioned on (by about 1.2, Boore 2010), their RotD50 near it;
@@ -491,58 +552,54 @@ class Generator:
       target (both components corrected together, exact Jacobian, phases kept).
 
     Args:
-      target: a :class:`cvaegan_jax.targets.Target` or a spec string: the RotDnn target.
-      num: pairs (>= 1).
+      psa_ms2: ``[N, P]`` RotDnn targets.
       seed: random seed (same seed, same pairs).
       refine: "none", "scale" or "waveform".
-      percentile: the RotDnn the target is, in (0, 100] (100: RotD100, 50: RotD50).
-      extrapolate, timing: as :meth:`generate` (``timing`` is shared by both components).
+      percentile: the RotDnn the targets are, in (0, 100] (100: RotD100, 50: RotD50).
+      timing_s: ``[N, K]`` each pair's timing conditions, s (default: drawn, :meth:`draw_timing`).
       tol, band_s, max_waveform_steps, prescale_steps, outside_weight: as :meth:`sample`.
       **kwargs: passed to :meth:`sample` for the decoding (temperature, baseline,
         highpass_hz, timing_gain, pre_event_s).
 
     Returns:
-      :class:`Generation` with ``accel_ms2 [num, 2, T]`` (m/s^2; axis 1: H1, H2),
+      :class:`Generation` with ``accel_ms2 [N, 2, T]`` (m/s^2; axis 1: H1, H2),
       ``psa_ms2`` the pairs' RotDnn and ``percentile`` set.
 
     Raises:
-      ValueError: ``num < 1``, ``refine`` not one of "none", "scale", "waveform", a
-        percentile outside (0, 100], and the errors of :meth:`generate`.
+      ValueError: ``refine`` not one of "none", "scale", "waveform", a percentile outside
+        (0, 100], and the errors of :meth:`sample`.
     """
     if refine not in ("none", "scale", "waveform"):
       raise ValueError(f"refine for pairs must be 'none', 'scale' or 'waveform', got {refine!r}")
     if not 0 < float(percentile) <= 100:
       raise ValueError(f"percentile must be in (0, 100], got {percentile!r}")
-    if isinstance(target, str):
-      target = specs.parse(target, periods_s=self.periods_s)
-    if int(num) < 1:
-      raise ValueError(f"num must be >= 1, got {num}")
-    num = int(num)
-    psa = np.broadcast_to(target.at(self.periods_s, extrapolate=extrapolate).sa_ms2.astype(np.float32),
-                          (num, self.periods_s.size))
-    timing_s = self.complete_timing(psa, timing, seed) if (self.timing_names or timing) else None
-    both = self.sample(np.repeat(psa, 2, axis=0), seed=seed, refine="none", band_s=band_s,
-                       timing_s=None if timing_s is None else np.repeat(timing_s, 2, axis=0), **kwargs)
+    psa = np.asarray(psa_ms2, np.float32)
+    num = psa.shape[0]
+    both_timing = None
+    if self.timing_names:
+      timing_s = self.draw_timing(psa, seed) if timing_s is None else np.asarray(timing_s, np.float32)
+      both_timing = np.stack([timing_s, self.partner_timing(psa, timing_s, seed)], axis=1).reshape((2 * num, -1))
+    both = self.sample(np.repeat(psa, 2, axis=0), seed=seed, refine="none", band_s=band_s, timing_s=both_timing,
+                       **kwargs)
     pairs = both.accel_ms2.reshape((num, 2, self.num_samples))
     mask_np = spectra.band_mask(self.periods_s, band_s)
     weights_np = np.where(mask_np, 1.0, outside_weight)
-    statics = dict(dt=self.dt, periods=self.periods_s, damping=self.damping)
     steps = (0, 0)
     if refine == "waveform":
-      matched = refine_lib.match_pairs(pairs, percentile=percentile, target_ms2=psa, periods_s=self.periods_s,
-                                       dt=self.dt, damping=self.damping, band_s=band_s, outside_weight=outside_weight,
+      matched = refine_lib.match_pairs(pairs, self.dt, self.periods_s, psa, percentile=percentile,
+                                       damping=self.damping, band_s=band_s, outside_weight=outside_weight,
                                        tol=tol, prescale_steps=int(prescale_steps), max_steps=int(max_waveform_steps))
       pairs, out, steps = matched.accel_ms2, matched.psa_ms2, (0, matched.steps)
     else:
-      out = np.asarray(refine_lib._pair_spectrum(jnp.asarray(pairs), percentile=float(percentile), **statics))
+      out = np.asarray(refine_lib.pair_spectrum(pairs, self.dt, self.periods_s, self.damping, float(percentile)))
     factors = None
     if refine == "scale":
       factors = refine_lib.least_squares_scale(out, psa, weights_np)
       pairs = (pairs * factors[:, None, None]).astype(np.float32)
       out = (out * factors[:, None]).astype(np.float32)  # Exact: RotDnn(k a) = k RotDnn(a).
+    out = np.asarray(out, np.float32)
     return Generation(accel_ms2=np.asarray(pairs, np.float32), dt=self.dt, periods_s=self.periods_s, target_ms2=psa,
-                      psa_ms2=np.asarray(out, np.float32), misfit=np.asarray(out, np.float32) / psa - 1.0,
-                      band_s=tuple(band_s), refine=refine, steps=steps, target_name=target.name, seed=seed,
-                      temperature=both.temperature, scale_factors=factors, timing_names=self.timing_names,
-                      timing_s=timing_s if self.timing_names else None,
+                      psa_ms2=out, misfit=out / psa - 1.0, band_s=tuple(band_s), refine=refine, steps=steps,
+                      seed=seed, temperature=both.temperature, scale_factors=factors,
+                      timing_names=self.timing_names, timing_s=both_timing,
                       tol=float(tol) if refine == "waveform" else None, percentile=float(percentile))

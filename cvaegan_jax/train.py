@@ -317,14 +317,21 @@ def check_finite(metrics: dict, step: int) -> None:
 
 def read_conditions(source, names=(), dt: float = 0.01, max_examples: int = 20000) -> dict:
   """Spectra ``psa [N, P]`` (m/s^2) and timing measures ``timing [N, K]`` (s, in the order of
-  ``names``) of up to ``max_examples`` records of the training split, evenly spaced."""
+  ``names``) of up to ``max_examples`` records of the training split, evenly spaced, and
+  ``partner [N]``: the row of each record's other horizontal component (same event and
+  sensor), -1 when it has none among the rows (pairs of components draw their timing from it)."""
   n = len(source)
-  idx = np.linspace(0, n - 1, min(n, max_examples)).astype(int)
+  idx = np.unique(np.linspace(0, n - 1, min(n, max_examples)).astype(int))
   rows = [source[int(i)] for i in idx]
   psa = np.stack([np.asarray(r["spectrum"], np.float32) for r in rows])
   tim = (conditioning.timing(np.stack([np.asarray(r["waveform"]) for r in rows]), dt, names) if names
          else np.zeros((len(rows), 0), np.float32))
-  return {"psa": psa, "timing": tim}
+  text = input_pipeline.text
+  keys = [(text(r["event_id"]), f"{text(r['station'])}/{bool(r['borehole'])}", text(r["component"])) for r in rows]
+  partner = np.full(len(rows), -1, np.int64)
+  for i, j in fit.component_pairs(*zip(*keys)):
+    partner[i] = j
+  return {"psa": psa, "timing": tim, "partner": partner}
 
 
 def read_condition_stats(source, max_examples: int = 20000, names=(), dt: float = 0.01) -> dict:
@@ -455,7 +462,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
   conds = read_conditions(sources["train"], names, static.dt)
   if names and jax.process_index() == 0:  # Generation draws timing from records of similar spectra.
     np.savez(os.path.join(workdir, checkpoints.CONDITIONS_FILE), psa=conds["psa"], timing=conds["timing"],
-             names=np.asarray(names))
+             partner=conds["partner"], names=np.asarray(names))
   stats = conditioning.condition_stats(conds["psa"], conds["timing"])
   state = jax.device_put(train_state.create(static, stats, tcfg.seed), replicated)
   restored = checkpoints.restore_latest(manager, state)

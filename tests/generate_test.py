@@ -448,6 +448,13 @@ def test_evaluate_model_writes_report_and_figures(workdir):
     ok = fit.paper_criterion(fit.spectral_r2(t, o), fit.spectral_rmse(t, o))
     assert pair["num_pairs"] == 2 * len(both) and pair["num_stations"] == len(both)
     assert pair["paper_criterion_share"] == pytest.approx(float(np.mean(ok)))
+    # Generated pairs against up to max_examples of those real pairs (one each, from its RotD50).
+    made = entry["pairs"]
+    assert made["num_real"] == made["num_generated"] == min(4, len(both))
+    for key in ("abs_component_correlation", "d5_95_log_ratio", "t5_difference_s", "rotd100_over_rotd50"):
+      assert 0.0 <= made[key]["ks"] <= 1.0
+    assert 1.0 <= made["rotd100_over_rotd50"]["median_real"] <= np.sqrt(2) + 1e-6
+    assert 0.0 <= made["rotd50_fit"]["paper_criterion_share"] <= 1.0
     assert (out / f"examples_{split}.png").exists()
   assert (out / "r2_hist.png").exists() and (out / "husid.png").exists()
   assert (out / "realism.png").stat().st_size > 20_000
@@ -471,11 +478,20 @@ def test_pairs_share_their_timing_match_their_rotd_and_stay_apart(gen):
   # Each pair: two decodings of independent latents under one condition and one timing.
   g = gen.generate_pairs(ASCE, num=4, seed=3, refine="none", timing={"d5_95": 12.0})
   assert g.accel_ms2.shape == (4, 2, gen.num_samples) and g.percentile == 100.0
-  single = gen.sample(np.repeat(g.target_ms2, 2, axis=0), seed=3, timing_s=np.repeat(g.timing_s, 2, axis=0))
+  single = gen.sample(np.repeat(g.target_ms2, 2, axis=0), seed=3, timing_s=g.timing_s)
   np.testing.assert_array_equal(g.accel_ms2.reshape((8, -1)), single.accel_ms2)
   np.testing.assert_allclose(g.psa_ms2, spectra.max_direction_spectrum(g.accel_ms2, g.dt, g.periods_s), rtol=1e-6)
+  # H1 takes the asked timing; H2 differs from it as the two components of the training
+  # recording drawn for it differ (the same draw as draw_timing's).
+  rows = gen._neighbour(g.target_ms2, 3)
+  partner = gen.conditions["partner"][rows]
+  assert np.all(partner >= 0)  # Every simulated record has its other component.
+  own, other = gen.conditions["timing"][rows], gen.conditions["timing"][partner]
+  i95 = gen.timing_names.index("d5_95")
+  np.testing.assert_allclose(g.timing_s[0::2, i95], 12.0)
+  np.testing.assert_allclose(g.timing_s[1::2, i95], 12.0 * other[:, i95] / own[:, i95], rtol=1e-5)
   s = g.summary()
-  assert s["timing"]["asked"]["d5_95"] == [12.0] * 4 and len(s["timing"]["got"]["d5_95"]) == 8
+  assert s["timing"]["asked"]["d5_95"][0::2] == [12.0] * 4 and len(s["timing"]["got"]["d5_95"]) == 8
   np.testing.assert_allclose(s["component_correlation"], [np.corrcoef(p)[0, 1] for p in g.accel_ms2.astype(float)])
   # Matched: every pair's RotD100 within tol of the target; the components still distinct records.
   m = gen.generate_pairs(ASCE, num=3, seed=3, refine="waveform", max_waveform_steps=40)
@@ -516,3 +532,47 @@ def test_pair_suite_is_matched_to_110_percent_checked_on_rotd100_and_exported(wo
   np.testing.assert_array_equal(back, g.accel_ms2)
   with pytest.raises(ValueError, match="components must be 1"):
     suites.generate_suite(str(workdir), ASCE, components=3)
+
+
+def test_pair_measures_known_answers():
+  dt = 0.01
+  t = np.arange(2000) * dt
+  rng = np.random.default_rng(0)
+  x = rng.standard_normal(2000) * np.exp(-0.5 * ((t - 8.0) / 2.0) ** 2)
+  periods = spectra.log_periods(0.1, 2.0, 10)
+  # Along one line: RotD50 is cos(45 deg) of RotD100, the ratio sqrt(2); the components are
+  # one record (correlation 1, same durations and t5).
+  line = np.stack([x, x])[None]
+  m = fit.pair_measures(line, dt, periods, (0.1, 2.0))
+  assert m["rotd100_over_rotd50"][0] == pytest.approx(np.sqrt(2), rel=1e-3)
+  assert m["component_correlation"][0] == pytest.approx(1.0)
+  assert m["d5_95_log_ratio"][0] == pytest.approx(0.0) and m["t5_difference_s"][0] == pytest.approx(0.0)
+  # The second component a copy 1.5 s later: t5 differs by 1.5 s, D5-95 not at all.
+  shifted = np.stack([x, np.roll(x, 150)])[None]
+  m = fit.pair_measures(shifted, dt, periods, (0.1, 2.0))
+  assert m["t5_difference_s"][0] == pytest.approx(1.5, abs=0.011)
+  assert m["d5_95_log_ratio"][0] == pytest.approx(0.0, abs=0.01)
+  # A circularly polarised harmonic: the same peak in every direction, ratio 1.
+  w = 2 * np.pi / 0.5
+  circle = np.stack([np.cos(w * t), np.sin(w * t)])[None] * np.minimum(t / 2.0, 1.0)
+  assert fit.pair_measures(circle, dt, [0.5], (0.4, 0.6))["rotd100_over_rotd50"][0] == pytest.approx(1.0, abs=0.02)
+  with pytest.raises(ValueError, match=r"\[K, 2, T\]"):
+    fit.pair_measures(np.zeros((2, 3, 100)), dt, periods, (0.1, 2.0))
+  # pair_realism: a set against itself has KS 0 and equal medians.
+  both = np.concatenate([line, shifted])
+  r = fit.pair_realism(both, both, dt, periods, (0.1, 2.0))
+  assert r["t5_difference_s"]["ks"] == 0.0 and r["num_real"] == 2
+
+
+def test_training_conditions_name_each_records_other_component(gen, workdir):
+  from cvaegan_jax import input_pipeline
+  src = input_pipeline.open_dataset(gen.config.data)["train"]
+  partner = gen.conditions["partner"]
+  txt = input_pipeline.text
+  for i, j in enumerate(partner):
+    if j < 0:
+      continue
+    a, b = src[i], src[int(j)]
+    assert txt(a["event_id"]) == txt(b["event_id"]) and txt(a["station"]) == txt(b["station"])
+    assert txt(a["component"]) != txt(b["component"]) and partner[j] == i
+  assert np.mean(partner >= 0) > 0.9  # The simulator writes both components of every station.

@@ -174,7 +174,7 @@ def test_pair_rows_are_the_exact_gradient_of_rotdnn(percentile):
   else:
     ref = jax.jacrev(lambda x: spectra.rotd_spectrum(x, DT, periods, percentiles=(percentile,),
                                                      num_angles=refine.ROTD_ANGLES)[0, 0])(a)
-  np.testing.assert_allclose(value[0], refine._pair_spectrum(a, DT, np.asarray(periods), 0.05, percentile)[0],
+  np.testing.assert_allclose(value[0], refine.pair_spectrum(a, DT, np.asarray(periods), 0.05, percentile)[0],
                              rtol=1e-5)
   # Sample 0 has its own weight in the transposed pass (displacement_history): compared from 1.
   scale = np.abs(np.asarray(ref)).max()
