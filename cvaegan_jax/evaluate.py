@@ -148,7 +148,9 @@ def pair_evaluation(gen, src, max_pairs: int, seed: int, band_s, chunk: int) -> 
   (:meth:`Generator.sample_pairs`, raw, its timing drawn); the pairs are compared by
   :func:`fit.pair_realism` (component correlation, within-pair differences of D5-95, D5-75
   and t5, RotD100 / RotD50), and the generated RotD50 against its target in the paper's
-  terms (``fit_metrics``). None when the split has no station with two components.
+  terms (``fit_metrics``), and each component against the real components
+  (``realism_components``, :func:`fit.realism`). None when the split has no station with two
+  components.
   """
   real = _real_pairs(src, max_pairs)
   if not len(real):
@@ -165,6 +167,10 @@ def pair_evaluation(gen, src, max_pairs: int, seed: int, band_s, chunk: int) -> 
   m = fit.fit_metrics(target, rot, gen.periods_s, band_s)
   m.pop("_r2")
   out["rotd50_fit"] = {k: m[k] for k in ("paper_criterion_share", "criterion_share_peak_norm", "r2_median")}
+  # Each component against the real components (fit.realism; one sample per target).
+  comp = fit.realism(real.reshape((-1, real.shape[-1])), made.reshape((-1, made.shape[-1])), gen.dt, 1)
+  comp.pop("_values")
+  out["realism_components"] = comp
   return out
 
 
@@ -175,6 +181,7 @@ def _print_pairs(p: dict | None) -> None:
         for key, name in (("abs_component_correlation", "|component corr|"), ("d5_95_log_ratio", "|ln D5-95 ratio|"),
                           ("t5_difference_s", "|t5 difference| s"), ("rotd100_over_rotd50", "RotD100/RotD50")))
         + f"; RotD50 criterion share {p['rotd50_fit']['paper_criterion_share']:.1%}")
+    print(_realism_line(p["realism_components"], "pairs' components"))
 
 
 def _sensor_key(station: str, borehole: bool) -> str:
