@@ -269,7 +269,7 @@ def evaluate_model(config, workdir: str) -> dict:
 
   Writes ``report.json``, ``r2_hist.png``, ``husid.png``, ``realism.png`` (histograms of
   D5-95, t5 and PGA time and median log-envelopes, real against raw generated, a row per
-  split) and ``examples_<split>.png`` (waveform, spectrum vs target, real and generated
+  split), ``pairs.png`` (the pair measures, real against generated) and ``examples_<split>.png`` (waveform, spectrum vs target, real and generated
   spectrograms).
 
   Returns:
@@ -289,7 +289,7 @@ def evaluate_model(config, workdir: str) -> dict:
             "temperature": ecfg.temperature,
             "band_s": list(band), "criterion": "R^2 > 0.8 and RMSE < 0.1 m/s^2 (Hu et al. 2026)",
             "realism_bars": fit.REALISM_BARS, "splits": {}}
-  hists, husids, realism_fig = {}, {}, {}
+  hists, husids, realism_fig, pairs_fig = {}, {}, {}, {}
   for split in ecfg.splits:
     if split not in sources or len(sources[split]) == 0:
       report["splits"][split] = {"skipped": f"the data set has no {split!r} examples"}
@@ -330,6 +330,9 @@ def evaluate_model(config, workdir: str) -> dict:
             f"t5 within 1 s {a.get('t5_within_1s_share', 0):.0%}")
     entry["real_component_pairs"] = _split_pair_reference(src, gen.periods_s, band)
     entry["pairs"] = pair_evaluation(gen, src, ecfg.max_examples, ecfg.seed, band, ecfg.chunk)
+    if entry["pairs"] is not None:
+      pairs_fig[split] = dict(entry["pairs"])
+      entry["pairs"].pop("_values")
     husids[split] = (np.median(intensity.husid(real, gen.dt), axis=0), np.median(intensity.husid(raw, gen.dt), axis=0))
     report["splits"][split] = entry
     titles = [f"M{float(e['magnitude']):.1f}, {float(e['dist_km']):.0f} km" for e in ex[:ecfg.num_figures]]
@@ -353,6 +356,8 @@ def evaluate_model(config, workdir: str) -> dict:
   figures.husid_curves(husids, gen.dt, os.path.join(out_dir, "husid.png"))
   if realism_fig:
     figures.realism(realism_fig, os.path.join(out_dir, "realism.png"))
+  if pairs_fig:
+    figures.pairs(pairs_fig, os.path.join(out_dir, "pairs.png"))
   path = os.path.join(out_dir, "report.json")
   with open(path, "w") as f:
     json.dump(report, f, indent=1, default=float)

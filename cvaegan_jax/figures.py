@@ -230,6 +230,38 @@ def realism(per_split: dict, path: str) -> None:
   _save(fig, path, 90)
 
 
+PAIR_COLUMNS = (("abs_component_correlation", "|correlation of H1 and H2|"),
+                ("d5_95_log_ratio", "|ln(D5-95 of H1 / of H2)|"), ("t5_difference_s", "|t5 of H1 - t5 of H2| (s)"),
+                ("rotd100_over_rotd50", "RotD100 / RotD50 (median over the band)"))
+
+
+def pairs(per_split: dict, path: str) -> None:
+  """Pairs of horizontal components, generated against real: one row per split, a histogram
+  (densities) per measure of :data:`PAIR_COLUMNS`, each titled with its KS statistic.
+
+  Args:
+    per_split: split -> ``fit.pair_realism``'s dict with its ``_values`` (``{"real": {name:
+      [K]}, "generated": {name: [M]}}``) and ``{name: {"ks", ...}}``.
+    path: PNG path.
+  """
+  plt = _pyplot()
+  rows = max(1, len(per_split))
+  fig, axes = plt.subplots(rows, len(PAIR_COLUMNS), figsize=(5 * len(PAIR_COLUMNS), 3.3 * rows), squeeze=False)
+  for row, (split, v) in zip(axes, per_split.items()):
+    for ax, (name, label) in zip(row, PAIR_COLUMNS):
+      r, g = v["_values"]["real"][name], v["_values"]["generated"][name]
+      lo = 1.0 if name == "rotd100_over_rotd50" else 0.0
+      hi = max(float(np.max(r)), float(np.max(g)), lo + 1e-3) * 1.05
+      bins = np.linspace(lo, hi, 31)
+      ax.hist(r, bins=bins, density=True, color="k", alpha=0.35, label=f"real pairs ({r.size})")
+      ax.hist(g, bins=bins, density=True, histtype="step", color="tab:red", lw=1.5, label=f"generated ({g.size})")
+      ax.set(xlabel=label, ylabel="density", title=f"{split}: KS {v[name]['ks']:.2f}, median "
+                                                     f"{np.median(g):.2f} (real {np.median(r):.2f})")
+      ax.legend(fontsize=7)
+  fig.tight_layout()
+  _save(fig, path, 90)
+
+
 def examples(real, raw, raw_psa, refined_psa, psa, periods, dt: float, titles: Sequence[str], k: int, path: str,
              mode: str) -> None:
   """Panels per example: real vs generated waveform, spectra vs target, and the

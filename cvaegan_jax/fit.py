@@ -525,8 +525,9 @@ def pair_realism(real_pairs, generated_pairs, dt: float, periods, band_s) -> dic
 
   Returns:
     For each measure of :func:`pair_measures` ``{"median_real", "median_generated", "ks"}``
-    (two-sample KS), the absolute correlation as ``abs_component_correlation``, and
-    ``num_real``, ``num_generated``.
+    (two-sample KS), the absolute correlation as ``abs_component_correlation``,
+    ``num_real``, ``num_generated``, and a private ``_values`` ``{"real": measures,
+    "generated": measures}`` (arrays, for figures).
   """
   r = pair_measures(real_pairs, dt, periods, band_s)
   g = pair_measures(generated_pairs, dt, periods, band_s)
@@ -534,5 +535,6 @@ def pair_realism(real_pairs, generated_pairs, dt: float, periods, band_s) -> dic
   g["abs_component_correlation"] = np.abs(g.pop("component_correlation"))
   out = {k: {"median_real": float(np.median(r[k])), "median_generated": float(np.median(g[k])),
              "ks": float(scipy.stats.ks_2samp(r[k], g[k], method="asymp").statistic)} for k in r}
-  out.update(num_real=int(len(r["t5_difference_s"])), num_generated=int(len(g["t5_difference_s"])))
+  out.update(num_real=int(len(r["t5_difference_s"])), num_generated=int(len(g["t5_difference_s"])),
+             _values={"real": r, "generated": g})
   return out

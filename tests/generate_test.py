@@ -458,6 +458,7 @@ def test_evaluate_model_writes_report_and_figures(workdir):
     assert (out / f"examples_{split}.png").exists()
   assert (out / "r2_hist.png").exists() and (out / "husid.png").exists()
   assert (out / "realism.png").stat().st_size > 20_000
+  assert (out / "pairs.png").stat().st_size > 20_000
   assert report["realism_bars"]["ks_max"] == 0.15
 
 
