@@ -104,7 +104,9 @@ def generate_suite(workdir: str, target: str, num: int = 11, seed: int = 0, refi
       "auto": the rule of the target's own code (:func:`rule_for_target`), none for others.
       Under an ASCE rule a waveform-refined suite is spectrally matched (§16.2.3.3): its
       records are matched to 110% of the target times ``1 + tol`` (so that records within
-      ``tol`` pass) and checked against that rule.
+      ``tol`` pass) and checked against that rule. A refined suite whose mean falls short of
+      the rule only at periods of the check between the model's (by at most 5%) is scaled as
+      a whole by the factor that lifts it (``suite_scale`` in ``suite.json``).
     components: 1 (records of one component) or 2 (pairs of horizontal components,
       :meth:`Generator.generate_pairs`: ``accel_ms2 [num, 2, T]``, exported as H1/H2).
     rotd: with pairs, the RotDnn the target is (100: maximum direction, as ASCE 7 §16.2;
@@ -156,6 +158,27 @@ def generate_suite(workdir: str, target: str, num: int = 11, seed: int = 0, refi
   kwargs = dict(num=num, seed=seed, refine=refine, extrapolate=extrapolate, tol=tol, band_s=band_s,
                 max_waveform_steps=waveform_steps, temperature=temperature, timing=asked or None)
   result = gen.generate_pairs(aim, percentile=rotd, **kwargs) if components == 2 else gen.generate(aim, **kwargs)
+  check, suite_scale = None, 1.0
+  if rule:
+    code_target = tgt.at(gen.periods_s, extrapolate=extrapolate)
+    check = compliance.check_suite(result.accel_ms2, result.dt, code_target, rule, t1_s=t1_s, damping=gen.damping,
+                                   matched=matched)
+    # The check's grid lies between the model's periods, where a refined suite can dip a few
+    # percent: the whole suite is then scaled by the one factor that lifts its mean to the
+    # code's ratio everywhere (amplitude scaling, exact for every spectrum), up to 5%.
+    low = min(r["ratio"] / r["required_ratio"] for r in check.table)
+    failed = {name for name, ok, _ in check.checks if not ok}
+    if refine != "none" and failed and all(n.startswith("mean spectrum") for n in failed) and low >= 1 / 1.05:
+      suite_scale = float(1.0 / low) * (1.0 + 1e-4)
+      result.accel_ms2 = (result.accel_ms2 * suite_scale).astype(np.float32)
+      result.psa_ms2 = (result.psa_ms2 * suite_scale).astype(np.float32)
+      result.target_ms2 = (result.target_ms2 * suite_scale).astype(np.float32)  # The aim moves alike.
+      ratio = round(ratio * suite_scale, 4)
+      check = compliance.check_suite(result.accel_ms2, result.dt, code_target, rule, t1_s=t1_s, damping=gen.damping,
+                                     matched=matched)
+      print(f"suite scaled by {suite_scale:.4f}: its mean fell to {low:.3f} of the code's ratio between the "
+            "model's periods")
+    print(check.to_text())
   out_dir = out_dir or os.path.join(workdir, "generated")
   os.makedirs(out_dir, exist_ok=True)
   names = [f"gen_{seed:04d}_{i:03d}" for i in range(num)]
@@ -164,24 +187,21 @@ def generate_suite(workdir: str, target: str, num: int = 11, seed: int = 0, refi
     extra = dict(periods_s=result.periods_s, psa_ms2=result.psa_ms2, target_ms2=result.target_ms2[0],
                  misfit=result.misfit) if fmt == "npz" else {}
     files += exports.export(out_dir, result.accel_ms2, result.dt, fmt, names=names, **extra)
-  check = None
-  if rule:
-    check = compliance.check_suite(result.accel_ms2, result.dt, tgt.at(gen.periods_s, extrapolate=extrapolate),
-                                   rule, t1_s=t1_s, damping=gen.damping, matched=matched)
-    print(check.to_text())
-  summary = dict(result.summary(), target=target, target_name=tgt.name, matched_to=ratio, seed=seed, workdir=workdir,
-                 checkpoint_step=gen.step, files=files, check=check.to_dict() if check else None)
+  summary = dict(result.summary(), target=target, target_name=tgt.name, matched_to=ratio, suite_scale=suite_scale,
+                 seed=seed, workdir=workdir, checkpoint_step=gen.step, files=files,
+                 check=check.to_dict() if check else None)
   with open(os.path.join(out_dir, "suite.json"), "w") as f:
     json.dump(summary, f, indent=1, default=float)
   fig = os.path.join(out_dir, "suite.png")
   what = f"{num} pairs (RotD{rotd:g})" if components == 2 else f"{num} records"
+  aim_name = tgt.name if ratio == 1.0 else f"{tgt.name} x {ratio:g}"
   need, label = None, "0.9 x target"  # The code's least suite mean on the model's periods (None: 0.9 x target).
   if check:
     need_ratio = check.table[0]["required_ratio"]
     need = need_ratio * tgt.at(gen.periods_s, extrapolate=extrapolate).sa_ms2
     label = f"{need_ratio:g} x code target ({rule})"
   figures.suite(result, fig, required_ms2=need, required_label=label,
-                title=f"{aim.name}: {what}, refine={refine}"
+                title=f"{aim_name}: {what}, refine={refine}"
                       + (f", temperature {temperature:g}" if temperature != 1 else ""))
   files += [os.path.join(out_dir, "suite.json"), fig]
   tim = summary["timing"]
@@ -192,7 +212,7 @@ def generate_suite(workdir: str, target: str, num: int = 11, seed: int = 0, refi
   if components == 2:
     cc = np.abs(summary["component_correlation"])
     print(f"components of a pair: |correlation| median {np.median(cc):.2f}, largest {cc.max():.2f} (real pairs: near 0)")
-  print(f"{what} for {aim.name}: mean |misfit| {summary['mean_abs_misfit']:.2%}, "
+  print(f"{what} for {aim_name}: mean |misfit| {summary['mean_abs_misfit']:.2%}, "
         f"max {summary['max_abs_misfit']:.2%} over {band_s[0]}-{band_s[1]} s"
         + (f"; {summary['missed_tol']} of {num} above tol {summary['tol'] * 100:g}%" if summary["missed_tol"] else "")
         + (f"; largest correlation between two records {summary['max_pair_correlation']:.2f}" if num > 1 else "")

@@ -517,10 +517,15 @@ def test_pair_suite_is_matched_to_110_percent_checked_on_rotd100_and_exported(wo
                               formats=("at2", "csv"), rule="auto", t1_s=1.0, waveform_steps=40)
   g, check, summary = out["generation"], out["check"], out["summary"]
   # ASCE 7 §16.2.3.3: matched records' mean RotD100 at least 110% of the target; the suite is
-  # matched to 110% x (1 + tol), so records within tol pass.
-  assert summary["matched_to"] == pytest.approx(1.1 * 1.02)
+  # matched to 110% x (1 + tol), so records within tol pass, and scaled as a whole (at most 5%)
+  # where its mean dips below that between the model's periods.
+  scale = summary["suite_scale"]
+  assert 1.0 <= scale <= 1.05 * (1 + 1e-4)
+  assert summary["matched_to"] == pytest.approx(1.1 * 1.02 * scale, rel=1e-3)
   target = specs.parse(ASCE, periods_s=g.periods_s).at(g.periods_s).sa_ms2
-  np.testing.assert_allclose(g.target_ms2[0], 1.1 * 1.02 * target, rtol=1e-5)
+  np.testing.assert_allclose(g.target_ms2[0], 1.1 * 1.02 * scale * target, rtol=1e-5)
+  if scale > 1:
+    assert min(r["ratio"] for r in check.table) >= 1.1
   assert check.components == 2 and check.spectrum == "RotD100" and check.matched
   assert all(r["required_ratio"] == pytest.approx(1.1) for r in check.table)
   periods = np.array([r["period_s"] for r in check.table])
