@@ -286,11 +286,13 @@ def _block_step(u, v, inputs, size: int, delta: jax.Array, w: jax.Array):
   return outs, ends[0], ends[1]
 
 
-def _peak_kernel(a2d: jax.Array, delta: jax.Array, w: jax.Array, with_argmax: bool):
+def _peak_kernel(a2d: jax.Array, delta: jax.Array, w: jax.Array, with_argmax: bool, orbit: bool = False):
   """Peak |u| over time for ``a2d [B, n]``; tables cast to a2d's dtype.
 
   Returns ``peak [B, P]`` and, if ``with_argmax``, the sample index of the peak
-  ``[B, P]`` (int32) and its sign.
+  ``[B, P]`` (int32) and its sign. With ``orbit`` (and not ``with_argmax``) the rows are
+  pairs, the first halves' components 1 and the second halves' components 2, and the
+  peak is that of the squared orbit ``u_1^2 + u_2^2``, ``[B / 2, P]``.
   """
   b, n = a2d.shape
   block = w.shape[0] - 1
@@ -308,12 +310,14 @@ def _peak_kernel(a2d: jax.Array, delta: jax.Array, w: jax.Array, with_argmax: bo
         better = absu > jnp.abs(peak)
         idx = jnp.where(better, k0 + m, idx)
         peak = jnp.where(better, um, peak)
+      elif orbit:
+        peak = jnp.maximum(peak, um[:b // 2] ** 2 + um[b // 2:] ** 2)
       else:
         peak = jnp.maximum(peak, absu)
     return un, vn, peak, idx
 
   zeros = jnp.zeros((b, n_p), a2d.dtype)
-  carry = (zeros, zeros, zeros, jnp.zeros((b, n_p), jnp.int32))
+  carry = (zeros, zeros, zeros[:b // 2] if orbit else zeros, jnp.zeros((b, n_p), jnp.int32))
   at = a2d.T  # [n, B]: records on the fast axis of each input row.
   if n_blocks:
     rows = np.arange(n_blocks)[:, None] * block + np.arange(block + 1)[None]
@@ -591,15 +595,16 @@ def rotd_spectrum(accel_pair, dt: float, periods=DEFAULT_PERIODS, damping: float
   return jnp.moveaxis(jnp.percentile(peaks, jnp.asarray(q, peaks.dtype), axis=-2), 0, -2)
 
 
-def max_direction_spectrum(accel_pair, dt: float, periods=DEFAULT_PERIODS, damping: float = DEFAULT_DAMPING,
-                           chunk: int = 64) -> jax.Array:
+def max_direction_spectrum(accel_pair, dt: float, periods=DEFAULT_PERIODS, damping: float = DEFAULT_DAMPING
+                           ) -> jax.Array:
   """Maximum-direction spectrum (RotD100 over every angle, not a grid of them) of pairs.
 
   The oscillator is linear, so the response to the pair rotated by ``theta`` is
   ``u_theta(t) = cos(theta) u_1(t) + sin(theta) u_2(t)``, and its largest value over all
   angles at one instant is the length of the orbit ``sqrt(u_1^2 + u_2^2)``. RotD100 is
   therefore ``omega^2 max_t sqrt(u_1(t)^2 + u_2(t)^2)``: exact at the samples for every
-  angle at once, one oscillator pass per component instead of one per angle.
+  angle at once, one oscillator pass per component instead of one per angle, keeping only
+  the running peak of the orbit (the blocked kernel of :func:`response_spectrum`).
   :func:`rotd_spectrum` with ``percentiles=(100,)`` takes the largest of 180 angles 1
   degree apart and so lies below this by at most ``1 - cos(0.5 deg) = 4e-5`` (relative).
 
@@ -608,14 +613,13 @@ def max_direction_spectrum(accel_pair, dt: float, periods=DEFAULT_PERIODS, dampi
     dt: sampling interval, s.
     periods: ``[P]`` periods, s (> 0).
     damping: ratio of critical damping in [0, 1).
-    chunk: pairs per oscillator pass (memory: 2 x chunk x P x time values).
 
   Returns:
     ``[..., P]`` RotD100 PSA in accel's unit; differentiable (reverse mode).
 
   Raises:
     ValueError: a pair axis other than 2, non-positive periods, or the errors of
-      :func:`displacement_history`.
+      :func:`response_spectrum`'s arguments.
   """
   accel_pair = _check_pair(accel_pair)
   periods = _check_periods(periods)
@@ -623,14 +627,18 @@ def max_direction_spectrum(accel_pair, dt: float, periods=DEFAULT_PERIODS, dampi
     raise ValueError("max_direction_spectrum: periods must be > 0 seconds")
   lead, n = accel_pair.shape[:-2], accel_pair.shape[-1]
   flat = accel_pair.reshape((-1, 2, n))
+  radius2 = _orbit_peak_jit(jnp.concatenate([flat[:, 0], flat[:, 1]], axis=0), _check_dt(dt),
+                            tuple(periods.tolist()), _check_damping(damping))  # [N, P]
   omega2 = jnp.asarray((2.0 * np.pi / periods) ** 2, accel_pair.dtype)
-  out = []
-  for start in range(0, flat.shape[0], max(int(chunk), 1)):
-    part = flat[start:start + max(int(chunk), 1)]
-    u = displacement_history(part.reshape((-1, n)), dt, periods, damping).reshape((part.shape[0], 2, periods.size, n))
-    radius2 = jnp.max(u[:, 0] ** 2 + u[:, 1] ** 2, axis=-1)  # [chunk, P]
-    out.append(jnp.sqrt(radius2) * omega2)
-  return jnp.concatenate(out, axis=0).reshape(lead + (periods.size,))
+  return (jnp.sqrt(radius2) * omega2).reshape(lead + (periods.size,))
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2, 3))
+def _orbit_peak_jit(a2d, dt, periods, damping):
+  """Peak of the squared orbit ``[N, P]`` of ``a2d [2N, n]`` (components 1, then 2): the
+  blocked recurrence keeping only the running peak (:func:`_peak_kernel`)."""
+  t = _block_tables(dt, periods, damping, _BLOCK)
+  return _peak_kernel(a2d, jnp.asarray(t.delta, a2d.dtype), jnp.asarray(t.w, a2d.dtype), False, orbit=True)
 
 
 def geometric_mean_spectrum(accel_pair, dt: float, periods=DEFAULT_PERIODS,

@@ -116,7 +116,7 @@ def test_max_direction_spectrum_is_rotd100_over_every_angle():
   # RotD100 from 180 angles a degree apart, and above it by at most 1 - cos(0.5 deg) = 4e-5.
   pairs = np.stack([_pair("AOM008")[:, 3000:6000], _pair("AOM007")[:, 3000:6000]]).astype(np.float32)
   grid = np.asarray(spectra.rotd_spectrum(pairs, 0.01, PERIODS, percentiles=(100.0,)))[:, 0]
-  exact = np.asarray(spectra.max_direction_spectrum(pairs, 0.01, PERIODS, chunk=1))
+  exact = np.asarray(spectra.max_direction_spectrum(pairs, 0.01, PERIODS))
   assert np.all(exact >= grid * (1 - 1e-5)) and np.all(exact <= grid * (1 + 4e-5 + 1e-5))  # float32 rounding
   # A line along an azimuth off the grid: RotD100 is the line's PSA exactly.
   a = pairs[0, 0]
