@@ -91,9 +91,9 @@ def record_spectra_report(config, workdir: str, records_dir: str, components=("E
   logging.info("wrote %s and %s (%d records, %d skipped)", csv_path, fig_path, len(records), len(skipped))
   print(f"{len(records)} records, {len(skipped)} skipped; wrote {csv_path} and {fig_path}")
   pairs = fit.component_pair_reference(psa, [r.event_id for r in records],
-                                   [_sensor_key(r.station, r.borehole) for r in records],
-                                   [r.component for r in records], periods,
-                                   (config.evaluate.band_min_s, config.evaluate.band_max_s))
+                                       [input_pipeline.sensor_key(r.station, r.borehole) for r in records],
+                                       [r.component for r in records], periods,
+                                       (config.evaluate.band_min_s, config.evaluate.band_max_s))
   _print_pair_reference(pairs, "these records")
   return dict(periods_s=periods, psa_ms2=psa, records=records, skipped=skipped,
               csv_path=csv_path, figure_path=fig_path, component_pairs=pairs)
@@ -112,36 +112,31 @@ def _sample_chunked(gen, psa: np.ndarray, seed: int, refine: str, chunk: int, de
   return np.concatenate(accel), np.concatenate(out)
 
 
-def _split_pair_reference(src, periods: np.ndarray, band_s) -> dict | None:
-  """:func:`component_pair_reference` over every example of a data source split."""
-  psa, meta = [], []
+def _split_meta(src) -> tuple[np.ndarray, list]:
+  """Every example's spectrum ``[N, P]`` (m/s^2) and :func:`input_pipeline.pair_key` of a
+  data source split, in one pass."""
+  psa, keys = [], []
   for i in tqdm(range(len(src)), desc="component pairs", unit="record", leave=False):
     e = src[i]
     psa.append(np.asarray(e["spectrum"], np.float64))
-    text = input_pipeline.text
-    meta.append((text(e["event_id"]), _sensor_key(text(e["station"]), bool(e["borehole"])), text(e["component"])))
-  event_ids, stations, components = zip(*meta)
-  return fit.component_pair_reference(np.stack(psa), event_ids, stations, components, periods, band_s)
+    keys.append(input_pipeline.pair_key(e))
+  return np.stack(psa), keys
 
 
-def _real_pairs(src, max_pairs: int) -> np.ndarray:
-  """Up to ``max_pairs`` real pairs ``[K, 2, T]`` (m/s^2) of a split: the two horizontal
-  components of one record at one sensor, evenly spread over the split (``[0, 2, T]`` when
-  no station has two)."""
-  text = input_pipeline.text
-  meta = [src[i] for i in range(len(src))]
-  keys = [(text(e["event_id"]), _sensor_key(text(e["station"]), bool(e["borehole"])), text(e["component"]))
-          for e in meta]
+def _real_pairs(src, keys: list, max_pairs: int) -> np.ndarray:
+  """Up to ``max_pairs`` real pairs ``[K, 2, T]`` (m/s^2) of a split whose examples have
+  ``keys`` (:func:`_split_meta`): the two horizontal components of one record at one
+  sensor, evenly spread over the split (``[0, 2, 0]`` when no station has two)."""
   ordered = fit.component_pairs(*zip(*keys)) if keys else np.zeros((0, 2), int)
   unique = ordered[ordered[:, 0] < ordered[:, 1]]
   if not len(unique):
     return np.zeros((0, 2, 0))
   pick = unique[np.unique(np.linspace(0, len(unique) - 1, min(len(unique), max_pairs)).astype(int))]
-  return np.stack([[np.asarray(meta[i]["waveform"], np.float64), np.asarray(meta[j]["waveform"], np.float64)]
+  return np.stack([[np.asarray(src[int(i)]["waveform"], np.float64), np.asarray(src[int(j)]["waveform"], np.float64)]
                    for i, j in pick])
 
 
-def pair_evaluation(gen, src, max_pairs: int, seed: int, band_s, chunk: int) -> dict | None:
+def pair_evaluation(gen, src, keys: list, max_pairs: int, seed: int, band_s, chunk: int) -> dict | None:
   """Generated pairs of horizontal components against the split's real ones.
 
   Each real pair's RotD50 (on the model's periods) is the target of one generated pair
@@ -149,10 +144,10 @@ def pair_evaluation(gen, src, max_pairs: int, seed: int, band_s, chunk: int) -> 
   :func:`fit.pair_realism` (component correlation, within-pair differences of D5-95, D5-75
   and t5, RotD100 / RotD50), and the generated RotD50 against its target in the paper's
   terms (``fit_metrics``), and each component against the real components
-  (``realism_components``, :func:`fit.realism`). None when the split has no station with two
-  components.
+  (``realism_components``, :func:`fit.realism`). ``keys``: the split's examples'
+  :func:`input_pipeline.pair_key`. None when the split has no station with two components.
   """
-  real = _real_pairs(src, max_pairs)
+  real = _real_pairs(src, keys, max_pairs)
   if not len(real):
     return None
   target = np.asarray(spectra.rotd_spectrum(real.astype(np.float32), gen.dt, gen.periods_s, gen.damping,
@@ -182,11 +177,6 @@ def _print_pairs(p: dict | None) -> None:
                           ("t5_difference_s", "|t5 difference| s"), ("rotd100_over_rotd50", "RotD100/RotD50")))
         + f"; RotD50 criterion share {p['rotd50_fit']['paper_criterion_share']:.1%}")
     print(_realism_line(p["realism_components"], "pairs' components"))
-
-
-def _sensor_key(station: str, borehole: bool) -> str:
-  """A KiK-net station's surface and borehole sensors record different motions: pair within one."""
-  return f"{station}/{'borehole' if borehole else 'surface'}"
 
 
 def _print_pair_reference(ref: dict | None, where: str) -> None:
@@ -328,8 +318,9 @@ def evaluate_model(config, workdir: str) -> dict:
       print(f"  asked D5-95 of 5-25 s: {a['d5_95_within_0.2_share']:.0%} of raw records within 20% "
             f"(median ln ratio {a['d5_95_median_log_ratio']:+.2f}); D5-75 {a.get('d5_75_within_0.2_share', 0):.0%}; "
             f"t5 within 1 s {a.get('t5_within_1s_share', 0):.0%}")
-    entry["real_component_pairs"] = _split_pair_reference(src, gen.periods_s, band)
-    entry["pairs"] = pair_evaluation(gen, src, ecfg.max_examples, ecfg.seed, band, ecfg.chunk)
+    split_psa, keys = _split_meta(src)
+    entry["real_component_pairs"] = fit.component_pair_reference(split_psa, *zip(*keys), gen.periods_s, band)
+    entry["pairs"] = pair_evaluation(gen, src, keys, ecfg.max_examples, ecfg.seed, band, ecfg.chunk)
     if entry["pairs"] is not None:
       pairs_fig[split] = dict(entry["pairs"])
       entry["pairs"].pop("_values")

@@ -34,6 +34,9 @@ __all__ = [
     "sample_correlation",
     "component_pairs",
     "component_pair_reference",
+    "component_correlation",
+    "pair_measures",
+    "pair_realism",
     "pga_time_max_bin_share",
     "realism",
     "REALISM_BARS",
@@ -490,12 +493,20 @@ def _realism_passes(m: dict) -> dict:
   return passes
 
 
+def component_correlation(pairs) -> np.ndarray:
+  """Pearson correlation over time of the two components of each pair ``[K, 2, T]`` (any
+  unit): ``[K]`` float64, near 0 for real pairs (ASCE 4 asks below 0.3)."""
+  x = np.asarray(pairs, np.float64)
+  x0 = x - x.mean(-1, keepdims=True)
+  return np.sum(x0[:, 0] * x0[:, 1], -1) / np.sqrt(np.sum(x0[:, 0] ** 2, -1) * np.sum(x0[:, 1] ** 2, -1) + 1e-300)
+
+
 def pair_measures(pairs, dt: float, periods, band_s) -> dict[str, np.ndarray]:
   """What makes two horizontal components one recording, per pair of ``pairs [K, 2, T]`` (m/s^2).
 
-  Returns ``[K]`` float64 arrays: ``component_correlation`` (Pearson over time of H1 and
-  H2: near 0 for real pairs), ``d5_95_log_ratio`` and ``d5_75_log_ratio`` (``|ln(H1 / H2)|``
-  of the significant durations: one event and site give similar ones), ``t5_difference_s``
+  Returns ``[K]`` float64 arrays: ``component_correlation`` (:func:`component_correlation`),
+  ``d5_95_log_ratio`` and ``d5_75_log_ratio`` (``|ln(H1 / H2)|`` of the significant
+  durations: one event and site give similar ones), ``t5_difference_s``
   (``|t5(H1) - t5(H2)|``, s: one arrival), and ``rotd100_over_rotd50`` (the median over
   the periods of ``periods [P]`` (s) inside ``band_s`` of RotD100 / RotD50: 1 for circular
   motion, sqrt(2) for motion along one line; about 1.2 for recordings, Boore 2010).
@@ -508,9 +519,7 @@ def pair_measures(pairs, dt: float, periods, band_s) -> dict[str, np.ndarray]:
   per = np.asarray(periods, np.float64)
   rot = np.asarray(spectra.rotd_spectrum(x.astype(np.float32), dt, per, percentiles=(50.0, 100.0)), np.float64)
   band = spectra.band_mask(per, band_s)
-  x0 = x - x.mean(-1, keepdims=True)
-  corr = np.sum(x0[:, 0] * x0[:, 1], -1) / np.sqrt(np.sum(x0[:, 0] ** 2, -1) * np.sum(x0[:, 1] ** 2, -1) + 1e-300)
-  return {"component_correlation": corr, "d5_95_log_ratio": np.abs(np.log(d95[:, 0] / d95[:, 1])),
+  return {"component_correlation": component_correlation(x), "d5_95_log_ratio": np.abs(np.log(d95[:, 0] / d95[:, 1])),
           "d5_75_log_ratio": np.abs(np.log(d75[:, 0] / d75[:, 1])), "t5_difference_s": np.abs(t5[:, 0] - t5[:, 1]),
           "rotd100_over_rotd50": np.median(rot[:, 1, band] / rot[:, 0, band], axis=-1)}
 

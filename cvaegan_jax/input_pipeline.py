@@ -55,6 +55,8 @@ __all__ = [
     "open_dataset",
     "open_split",
     "text",
+    "sensor_key",
+    "pair_key",
     "numeric_only",
     "BatchLoader",
     "eval_batches",
@@ -150,6 +152,20 @@ def open_dataset(data_config) -> dict[str, Sequence[Mapping[str, Any]]]:
 def text(value) -> str:
   """A string field of an example (``event_id``, ``station``, ...; bytes in the shards) as ``str``."""
   return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def sensor_key(station: str, borehole: bool) -> str:
+  """One sensor of a station: a KiK-net station's surface and borehole sensors record
+  different motions, so components pair within one (``"STA/surface"``, ``"STA/borehole"``)."""
+  return f"{station}/{'borehole' if borehole else 'surface'}"
+
+
+def pair_key(example) -> tuple[str, str, str]:
+  """``(event_id, sensor, component)`` of an example: two examples with the same event and
+  sensor and different components are the two horizontal components of one recording
+  (:func:`cvaegan_jax.fit.component_pairs`)."""
+  return (text(example["event_id"]), sensor_key(text(example["station"]), bool(example["borehole"])),
+          text(example["component"]))
 
 
 def _is_numeric(x: Any) -> bool:

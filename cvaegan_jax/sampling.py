@@ -143,7 +143,7 @@ class Generation:
             "max_pair_correlation": (float(fit.pair_correlations(self.components).max())
                                      if len(self.components) > 1 else None),
             "percentile": self.percentile,
-            "component_correlation": ([float(np.corrcoef(p.astype(np.float64))[0, 1]) for p in self.accel_ms2]
+            "component_correlation": (fit.component_correlation(self.accel_ms2).tolist()
                                       if self.accel_ms2.ndim == 3 else None)}
 
 

@@ -326,10 +326,8 @@ def read_conditions(source, names=(), dt: float = 0.01, max_examples: int = 2000
   psa = np.stack([np.asarray(r["spectrum"], np.float32) for r in rows])
   tim = (conditioning.timing(np.stack([np.asarray(r["waveform"]) for r in rows]), dt, names) if names
          else np.zeros((len(rows), 0), np.float32))
-  text = input_pipeline.text
-  keys = [(text(r["event_id"]), f"{text(r['station'])}/{bool(r['borehole'])}", text(r["component"])) for r in rows]
   partner = np.full(len(rows), -1, np.int64)
-  for i, j in fit.component_pairs(*zip(*keys)):
+  for i, j in fit.component_pairs(*zip(*map(input_pipeline.pair_key, rows))):
     partner[i] = j
   return {"psa": psa, "timing": tim, "partner": partner}
 

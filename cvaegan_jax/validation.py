@@ -55,6 +55,22 @@ def check_dt(dt) -> float:
   return positive_float(dt, "dt", "seconds")
 
 
+def _real(accel_ms2, what: str) -> np.ndarray:
+  """``accel_ms2`` as float32 (kept) or float64, or a TypeError naming ``what``."""
+  arr = np.asarray(accel_ms2)
+  if arr.dtype.kind not in "biuf":
+    raise TypeError(f"{what} must be a real numeric array, got dtype {arr.dtype}")
+  return arr if arr.dtype == np.float32 else arr.astype(np.float64)
+
+
+def _finite(arr: np.ndarray, what: str) -> np.ndarray:
+  """``arr``, or a ValueError naming ``what`` and the first NaN or inf's index."""
+  if not np.all(np.isfinite(arr)):
+    bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+    raise ValueError(f"{what} contains NaN or inf (first at index {bad})")
+  return arr
+
+
 def check_records(accel_ms2, what: str = "accel_ms2") -> np.ndarray:
   """``[T]`` or ``[N, T]`` real finite records -> ``[N, T]`` float32 (kept) or float64.
 
@@ -62,19 +78,12 @@ def check_records(accel_ms2, what: str = "accel_ms2") -> np.ndarray:
     TypeError: not a real numeric array.
     ValueError: another shape, an empty axis, or NaN/inf (naming ``what`` and the index).
   """
-  arr = np.asarray(accel_ms2)
-  if arr.dtype.kind not in "biuf":
-    raise TypeError(f"{what} must be a real numeric array, got dtype {arr.dtype}")
-  if arr.dtype != np.float32:
-    arr = arr.astype(np.float64)
+  arr = _real(accel_ms2, what)
   if arr.ndim == 1:
     arr = arr[None]
   if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] < 1:
     raise ValueError(f"{what} must be [T] or [N, T] with N, T >= 1, got shape {np.shape(accel_ms2)}")
-  if not np.all(np.isfinite(arr)):
-    bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
-    raise ValueError(f"{what} contains NaN or inf (first at index {bad})")
-  return arr
+  return _finite(arr, what)
 
 
 def check_pairs(accel_ms2, what: str = "accel_ms2") -> np.ndarray:
@@ -86,15 +95,8 @@ def check_pairs(accel_ms2, what: str = "accel_ms2") -> np.ndarray:
     TypeError: not a real numeric array.
     ValueError: not 3-D, axis 1 not 2, an empty axis, or NaN/inf (naming ``what`` and the index).
   """
-  arr = np.asarray(accel_ms2)
-  if arr.dtype.kind not in "biuf":
-    raise TypeError(f"{what} must be a real numeric array, got dtype {arr.dtype}")
-  if arr.dtype != np.float32:
-    arr = arr.astype(np.float64)
+  arr = _real(accel_ms2, what)
   if arr.ndim != 3 or arr.shape[1] != 2 or arr.shape[0] == 0 or arr.shape[2] < 1:
     raise ValueError(f"{what} as pairs of horizontal components must be [N, 2, T] (axis 1: H1, H2) "
                      f"with N, T >= 1, got shape {np.shape(accel_ms2)}")
-  if not np.all(np.isfinite(arr)):
-    bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
-    raise ValueError(f"{what} contains NaN or inf (first at index {bad})")
-  return arr
+  return _finite(arr, what)
