@@ -168,6 +168,8 @@ def baseline_projector(num_samples: int, dt: float, order: int = 3) -> tuple[np.
   return u.astype(np.float32), m.astype(np.float32)
 
 
+_CORRECTION_ENVELOPE_S = 1.0  # The time-domain corrections follow the record's RMS over this window, s,
+_CORRECTION_FLOOR = 0.02  # relative to its largest value, at least this.
 _STEP_SIZES = (1.0, 0.5, 0.2)  # Tried along each Gauss-Newton direction (and 0: stay).
 ROTD_ANGLES = 180  # Angles (over 180 degrees) of the RotDnn spectra below 100 (as Boore 2010).
 
@@ -233,7 +235,7 @@ def _pair_jacobian(a, target_u, dt, periods, damping, percentile):
   return value * omega2, jnp.moveaxis(rows, 1, 2) * omega2[:, None, None]
 
 
-def _levenberg_marquardt(x, log_target, weights, mask, proj_u, proj_m, jacobian, log_spectrum, *, periods,
+def _levenberg_marquardt(x, log_target, weights, mask, proj_u, proj_m, jacobian, log_spectrum, *, dt, periods,
                          max_steps, tol, damping_mu):
   """The loop of :func:`waveform` on records of C components ``x [N, C, T]``:
   ``jacobian(a) -> (spectrum [N, P], rows [N, P, C, T])`` and
@@ -242,6 +244,14 @@ def _levenberg_marquardt(x, log_target, weights, mask, proj_u, proj_m, jacobian,
   free = weights <= 0
   w = jnp.where(free, 0.0, weights)
   alphas = jnp.asarray(_STEP_SIZES, x.dtype)
+  # Corrections where the record shakes: the metric of d is the record's envelope (all
+  # components together), so the quiet stretches (before the S waves, the coda's end) keep
+  # their level.
+  k = max(1, int(round(_CORRECTION_ENVELOPE_S / dt)))
+  power = jnp.pad(jnp.sum(x * x, axis=1), ((0, 0), (k // 2, k - 1 - k // 2)), mode="edge")
+  csum = jnp.concatenate([jnp.zeros((x.shape[0], 1), x.dtype), jnp.cumsum(power, axis=-1)], axis=-1)
+  envelope = jnp.sqrt(jnp.maximum(csum[:, k:] - csum[:, :-k], 0.0) / k)
+  tw = jnp.maximum(envelope / jnp.max(envelope, axis=-1, keepdims=True), _CORRECTION_FLOOR)[:, None, None]  # [N, 1, 1, T]
   target_u = 10.0**log_target / jnp.asarray((2.0 * np.pi / np.asarray(periods)) ** 2, x.dtype)
 
   def cond(carry):
@@ -260,11 +270,11 @@ def _levenberg_marquardt(x, log_target, weights, mask, proj_u, proj_m, jacobian,
     w_step = w * (1.0 + 9.0 * (jnp.abs(r) * w / worst) ** 2)
     jl = jac / psa[..., None, None]
     jl = jl - jnp.einsum("npck,kt->npct", jnp.einsum("npct,tk->npck", jl, proj_u), proj_m)  # J P
-    c = jnp.einsum("npct,nqct->npq", jl, jl)
+    c = jnp.einsum("npct,nqct->npq", jl * tw, jl)
     scale = mu * jnp.mean(jnp.diagonal(c, axis1=1, axis2=2), axis=-1)
     reg = jnp.where(free, 1e12, scale[:, None] / jnp.maximum(w_step, 1e-6))
     b = jnp.linalg.solve(c + reg[..., None] * jnp.eye(c.shape[-1], dtype=c.dtype), r[..., None])[..., 0]
-    d = jnp.einsum("np,npct->nct", b, jl)
+    d = jnp.einsum("np,npct->nct", b, jl * tw)
     d = d - (d @ proj_m.T) @ proj_u.T  # P d (P is a projector: JP d = J P d).
     trial = a[None] + alphas[:, None, None, None] * d[None]  # [S, N, C, T]
     log_trial = log_spectrum(trial)
@@ -287,12 +297,14 @@ def _levenberg_marquardt(x, log_target, weights, mask, proj_u, proj_m, jacobian,
 def waveform(x, log_target, weights, mask, proj_u, proj_m, *, dt, periods, damping, max_steps, tol, damping_mu):
   """Levenberg-Marquardt on an additive correction of each record ``x [N, T]`` (m/s^2).
 
-  Each step solves, per record, ``min_d sum_j w_j (r_j - (J d)_j)^2 + mu |d|^2`` with
-  ``r = ln(target / PSA)`` and ``J`` the exact Jacobian of ``ln PSA`` (rows with
-  ``w_j = 0`` are left free); by the push-through identity ``d = J^T (J J^T +
+  Each step solves, per record, ``min_d sum_j w_j (r_j - (J d)_j)^2 + mu d^T E^-1 d`` with
+  ``r = ln(target / PSA)``, ``J`` the exact Jacobian of ``ln PSA`` (rows with ``w_j = 0``
+  are left free) and ``E`` the record's 1 s RMS envelope over its peak (floored at 0.02),
+  so that corrections go where it shakes and its quiet stretches keep their level (before
+  the S waves, the end of the coda); by the push-through identity ``d = E J^T (J E J^T +
   mu W^-1)^-1 r``, a [P, P] solve. ``d`` is a sum of the oscillators' impulse responses
-  ending at their peak times: a smooth, local correction (the wavelets of time-domain
-  spectral matching, Lilhanand & Tseng 1988, here exact). ``J`` is re-linearised at every
+  ending at their peak times, weighted by the envelope: a smooth, local correction (the
+  wavelets of time-domain spectral matching, Lilhanand & Tseng 1988, here exact). ``J`` is re-linearised at every
   step, and a spectral value that has to fall is lowered at every peak that would
   otherwise take over (:func:`_active_jacobian`). The peak times move as the record
   changes, so each record takes the best of a few step sizes along ``d`` and adapts its
@@ -306,8 +318,8 @@ def waveform(x, log_target, weights, mask, proj_u, proj_m, *, dt, periods, dampi
     return psa, rows[:, :, None]
 
   a, steps = _levenberg_marquardt(x[:, None], log_target, weights, mask, proj_u, proj_m, jacobian,
-                                  lambda trial: _log_psa(trial[..., 0, :], dt, periods, damping), periods=periods,
-                                  max_steps=max_steps, tol=tol, damping_mu=damping_mu)
+                                  lambda trial: _log_psa(trial[..., 0, :], dt, periods, damping), dt=dt,
+                                  periods=periods, max_steps=max_steps, tol=tol, damping_mu=damping_mu)
   return a[:, 0], steps
 
 
@@ -324,13 +336,32 @@ def waveform_pairs(x, log_target, weights, mask, proj_u, proj_m, *, dt, periods,
 
   return _levenberg_marquardt(x, log_target, weights, mask, proj_u, proj_m,
                               lambda a, target_u: _pair_jacobian(a, target_u, dt, periods, damping, percentile),
-                              log_spectrum, periods=periods, max_steps=max_steps, tol=tol, damping_mu=damping_mu)
+                              log_spectrum, dt=dt, periods=periods, max_steps=max_steps, tol=tol, damping_mu=damping_mu)
+
+
+def minimum_phase(log_gain):
+  """The minimum-phase frequency response ``[..., F]`` (complex) whose log amplitude is
+  ``log_gain [..., F]`` (natural log, on the ``rfft`` bins of an even length ``2 (F - 1)``).
+
+  Its phase is minus the Hilbert transform of the log amplitude, from the folded real
+  cepstrum (Oppenheim & Schafer): the filter is causal, so it moves no energy ahead of an
+  arrival (a zero-phase gain spreads it both ways in time), and of the causal filters of that
+  amplitude it delays energy the least.
+  """
+  m = 2 * (log_gain.shape[-1] - 1)
+  fold = np.zeros(m)
+  fold[0] = fold[m // 2] = 1.0
+  fold[1:m // 2] = 2.0
+  cepstrum = jnp.fft.irfft(log_gain, m) * jnp.asarray(fold, log_gain.dtype)
+  return jnp.exp(jnp.fft.rfft(cepstrum, m))
 
 
 @functools.partial(jax.jit, static_argnames=("dt", "periods", "damping", "iterations", "percentile"))
 def prescale(x, log_target, weights, *, dt, periods, damping, iterations, percentile=None):
   """Frequency-domain matching: ``iterations`` times, each record's Fourier amplitudes times
-  the ratio target / PSA, interpolated over frequency; the phases are kept.
+  the ratio target / PSA, interpolated over frequency, by a causal (minimum-phase) filter of
+  that amplitude (:func:`minimum_phase`): the record's own phases plus the filter's, which
+  delays energy by at most a few of the gain's cycles and never moves it ahead of an arrival.
 
   The first stage of :func:`match`: it moves the whole spectrum, jagged targets included,
   towards the target while keeping the record's envelope and arrival times, so the
@@ -366,7 +397,7 @@ def prescale(x, log_target, weights, *, dt, periods, damping, iterations, percen
     log_ratio = weights * (log_target * ln10 - jnp.log(jnp.maximum(spec, conditioning.TINY)))
     gain = jax.vmap(lambda r: jnp.interp(log_f, log_f_nodes, r[::-1]))(log_ratio) * taper
     gain = gain if percentile is None else gain[:, None]
-    return jnp.fft.irfft(jnp.fft.rfft(a, 2 * n) * jnp.exp(gain), 2 * n)[..., :n].astype(a.dtype)
+    return jnp.fft.irfft(jnp.fft.rfft(a, 2 * n) * minimum_phase(gain), 2 * n)[..., :n].astype(a.dtype)
 
   return jax.lax.fori_loop(0, iterations, one_pass, x)
 
