@@ -251,7 +251,8 @@ def _levenberg_marquardt(x, log_target, weights, mask, proj_u, proj_m, jacobian,
   power = jnp.pad(jnp.sum(x * x, axis=1), ((0, 0), (k // 2, k - 1 - k // 2)), mode="edge")
   csum = jnp.concatenate([jnp.zeros((x.shape[0], 1), x.dtype), jnp.cumsum(power, axis=-1)], axis=-1)
   envelope = jnp.sqrt(jnp.maximum(csum[:, k:] - csum[:, :-k], 0.0) / k)
-  tw = jnp.maximum(envelope / jnp.max(envelope, axis=-1, keepdims=True), _CORRECTION_FLOOR)[:, None, None]  # [N, 1, 1, T]
+  tw = jnp.maximum(envelope / jnp.max(envelope, axis=-1, keepdims=True), _CORRECTION_FLOOR)
+  tw = tw[:, None, None]  # [N, 1, 1, T], as the rows [N, P, C, T].
   target_u = 10.0**log_target / jnp.asarray((2.0 * np.pi / np.asarray(periods)) ** 2, x.dtype)
 
   def cond(carry):
@@ -551,18 +552,19 @@ def _match(x, dt, periods_s, target_ms2, percentile, *, damping, band_s, outside
       return spectra.response_spectrum(rec[:, 0], dt, per, damping)
     return pair_spectrum(rec, float(dt), per, float(damping), percentile)
 
-  def restore_timing(rec, seed_timing):  # Each component its own timing.
-    flat = np.asarray(rec).reshape((n * c, num))
-    return jnp.asarray(timing(flat, dt, seed_timing)[0].reshape((n, c, num)), jnp.float32)
+  def restore_timing(rec, rec_timing):  # Each component its own timing.
+    m = rec.shape[0]
+    flat = np.asarray(rec).reshape((m * c, num))
+    return jnp.asarray(timing(flat, dt, rec_timing)[0].reshape((m, c, num)), jnp.float32)
 
   proj_u, proj_m = (jnp.asarray(v) for v in baseline_projector(num, float(dt), int(baseline_order)))
   log_target = jnp.log10(jnp.asarray(target))
   mask = jnp.asarray(mask_np)
-  band_error = lambda rec: np.asarray(_band_error(jnp.log10(jnp.maximum(spectrum(rec), conditioning.TINY)),
-                                                  log_target, mask))
+  band_error = lambda rec, lt: np.asarray(
+      _band_error(jnp.log10(jnp.maximum(spectrum(rec), conditioning.TINY)), lt, mask))
   a = jnp.asarray(x)
   best = a - (a @ proj_m.T) @ proj_u.T
-  best_error = band_error(best)
+  best_error = band_error(best, log_target).copy()
   # Records already within tol are returned as they came (baseline-corrected).
   ready = best_error <= tol
   fd_weights = jnp.asarray(np.where(per >= band_s[0], weights_np, 0.0), jnp.float32)
@@ -570,36 +572,43 @@ def _match(x, dt, periods_s, target_ms2, percentile, *, damping, band_s, outside
   match_weights = jnp.asarray(np.where(per >= 2 * dt, weights_np, 0.0), jnp.float32)
   # The seed's own timing, restored after every 10 passes (the passes spread energy into
   # the quieter stretches: D5-95 grew by up to half without this).
-  seed_timing = conditioning.timing(np.asarray(best).reshape((n * c, num)), dt, TIMING_ORDER)
+  seed_timing = conditioning.timing(np.asarray(best).reshape((n * c, num)), dt, TIMING_ORDER).reshape((n, c, -1))
   steps = 0
   for attempt in range(1 + int(retries)):
     if ready.all():
       break
     # A retry starts from each record's best so far, with fewer passes: the Levenberg-Marquardt
     # steps stall where neighbouring periods pull apart, and fresh passes (and a fresh mu)
-    # move the peaks they are stuck on.
+    # move the peaks they are stuck on. It works on the records left above tol only, padded
+    # to a power of two (few shapes to compile).
     passes = int(prescale_steps) if attempt == 0 else min(int(prescale_steps), RETRY_PASSES)
-    a = best
+    if attempt == 0:
+      rows = np.arange(n)
+    else:
+      left = np.flatnonzero(~ready)
+      rows = np.concatenate([left, np.full(min(n, 1 << int(np.ceil(np.log2(left.size)))) - left.size, left[0])])
+    a, lt, done = best[rows], log_target[rows], jnp.asarray(ready[rows])[:, None, None]
     for start in range(0, passes, PRESCALE_ROUND):
-      a = prescale(a if percentile is not None else a[:, 0], log_target, fd_weights,
+      a = prescale(a if percentile is not None else a[:, 0], lt, fd_weights,
                    iterations=min(PRESCALE_ROUND, passes - start), percentile=percentile, **statics)
-      a = restore_timing(a, seed_timing)
+      a = restore_timing(a, seed_timing[rows].reshape((rows.size * c, -1)))
     if passes:
       a = a - (a @ proj_m.T) @ proj_u.T
-    a = jnp.where(jnp.asarray(ready)[:, None, None], best, a)
+    a = jnp.where(done, best[rows], a)
     if max_steps:
       if percentile is None:
-        out, s = waveform(a[:, 0], log_target, match_weights, mask, proj_u, proj_m,
+        out, s = waveform(a[:, 0], lt, match_weights, mask, proj_u, proj_m,
                           max_steps=int(max_steps), tol=float(tol), damping_mu=1e-3, **statics)
         a = out[:, None]
       else:
-        a, s = waveform_pairs(a, log_target, match_weights, mask, proj_u, proj_m, max_steps=int(max_steps),
+        a, s = waveform_pairs(a, lt, match_weights, mask, proj_u, proj_m, max_steps=int(max_steps),
                               tol=float(tol), damping_mu=1e-3, percentile=percentile, **statics)
       steps += int(s)
-    error = band_error(a)
-    better = (error < best_error) & ~ready
-    best = jnp.where(jnp.asarray(better)[:, None, None], a, best)
-    best_error = np.where(better, error, best_error)
+    error = band_error(a, lt)
+    rows, first = np.unique(rows, return_index=True)  # The padding repeats one record.
+    better = (error[first] < best_error[rows]) & ~ready[rows]
+    best = best.at[rows[better]].set(a[first[better]])
+    best_error[rows[better]] = error[first[better]]
     ready = best_error <= tol
   a = best
   # The iterates are corrected in float32; once more in float64 for the output.
