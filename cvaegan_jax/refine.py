@@ -7,13 +7,15 @@ Given records, targets and the model's periods, each function moves the records'
 * :func:`least_squares_scale`: the one amplitude factor per record that fits its spectrum
   in weighted least squares (linear scaling, exact since PSA(k a) = k PSA(a));
 * :func:`latent`: Adam steps on the latent ``z`` through the decoder;
-* :func:`prescale`: Fourier amplitudes times the target / PSA ratio, phases kept;
+* :func:`prescale`: Fourier amplitudes times the target / PSA ratio by a causal
+  (minimum-phase) filter, :func:`minimum_phase`;
 * :func:`waveform`: Levenberg-Marquardt steps on an additive, baseline-corrected
   correction of each record, built from the exact Jacobian (the wavelets of time-domain
   spectral matching, Lilhanand & Tseng 1988), each row lowering every peak that would
   take over;
 * :func:`match`: the two in turn, for any records (what ``refine="waveform"`` runs), with
-  the records' own timing restored between rounds of passes (:func:`timing`);
+  the records' own timing restored between rounds of passes (:func:`timing`), and retried
+  from their best for the records left above ``tol``;
 * :func:`match_pairs`: the same for pairs of horizontal components and their RotD100 (or
   another RotDnn), both components corrected together (:func:`waveform_pairs`).
 
@@ -33,7 +35,8 @@ import optax
 
 from cvaegan_jax import conditioning, intensity, losses, models, spectra
 
-__all__ = ["REFINE_MODES", "least_squares_scale", "latent", "waveform", "waveform_pairs", "prescale", "match",
+__all__ = ["REFINE_MODES", "least_squares_scale", "latent", "waveform", "waveform_pairs", "prescale", "minimum_phase",
+           "match",
            "match_pairs", "pair_spectrum", "MatchResult", "ROTD_ANGLES",
            "baseline_projector", "timing", "timing_gain", "TIMING_ORDER"]
 
@@ -305,8 +308,8 @@ def waveform(x, log_target, weights, mask, proj_u, proj_m, *, dt, periods, dampi
   the S waves, the end of the coda); by the push-through identity ``d = E J^T (J E J^T +
   mu W^-1)^-1 r``, a [P, P] solve. ``d`` is a sum of the oscillators' impulse responses
   ending at their peak times, weighted by the envelope: a smooth, local correction (the
-  wavelets of time-domain spectral matching, Lilhanand & Tseng 1988, here exact). ``J`` is re-linearised at every
-  step, and a spectral value that has to fall is lowered at every peak that would
+  wavelets of time-domain spectral matching, Lilhanand & Tseng 1988, here exact). ``J`` is
+  re-linearised at every step, and a spectral value that has to fall is lowered at every peak that would
   otherwise take over (:func:`_active_jacobian`). The peak times move as the record
   changes, so each record takes the best of a few step sizes along ``d`` and adapts its
   own ``mu``. Corrections are projected by the baseline correction
@@ -337,7 +340,8 @@ def waveform_pairs(x, log_target, weights, mask, proj_u, proj_m, *, dt, periods,
 
   return _levenberg_marquardt(x, log_target, weights, mask, proj_u, proj_m,
                               lambda a, target_u: _pair_jacobian(a, target_u, dt, periods, damping, percentile),
-                              log_spectrum, dt=dt, periods=periods, max_steps=max_steps, tol=tol, damping_mu=damping_mu)
+                              log_spectrum, dt=dt, periods=periods, max_steps=max_steps, tol=tol,
+                              damping_mu=damping_mu)
 
 
 def minimum_phase(log_gain):
@@ -362,7 +366,7 @@ def prescale(x, log_target, weights, *, dt, periods, damping, iterations, percen
   """Frequency-domain matching: ``iterations`` times, each record's Fourier amplitudes times
   the ratio target / PSA, interpolated over frequency, by a causal (minimum-phase) filter of
   that amplitude (:func:`minimum_phase`): the record's own phases plus the filter's, which
-  delays energy by at most a few of the gain's cycles and never moves it ahead of an arrival.
+  may delay energy but never moves it ahead of an arrival.
 
   The first stage of :func:`match`: it moves the whole spectrum, jagged targets included,
   towards the target while keeping the record's envelope and arrival times, so the
