@@ -238,6 +238,14 @@ def _pair_jacobian(a, target_u, dt, periods, damping, percentile):
   return value * omega2, jnp.moveaxis(rows, 1, 2) * omega2[:, None, None]
 
 
+def _moving_mean(x, width: int, left: int):
+  """Mean of ``x [B, T]`` over ``width`` samples, ``left`` of them before each sample (the
+  edges held), ``[B, T]``: one cumulative sum."""
+  padded = jnp.pad(x, ((0, 0), (left, width - 1 - left)), mode="edge")
+  csum = jnp.concatenate([jnp.zeros((x.shape[0], 1), x.dtype), jnp.cumsum(padded, axis=-1)], axis=-1)
+  return (csum[:, width:] - csum[:, :-width]) / width
+
+
 def _levenberg_marquardt(x, log_target, weights, mask, proj_u, proj_m, jacobian, log_spectrum, *, dt, periods,
                          max_steps, tol, damping_mu):
   """The loop of :func:`waveform` on records of C components ``x [N, C, T]``:
@@ -251,9 +259,7 @@ def _levenberg_marquardt(x, log_target, weights, mask, proj_u, proj_m, jacobian,
   # components together), so the quiet stretches (before the S waves, the coda's end) keep
   # their level.
   k = max(1, int(round(_CORRECTION_ENVELOPE_S / dt)))
-  power = jnp.pad(jnp.sum(x * x, axis=1), ((0, 0), (k // 2, k - 1 - k // 2)), mode="edge")
-  csum = jnp.concatenate([jnp.zeros((x.shape[0], 1), x.dtype), jnp.cumsum(power, axis=-1)], axis=-1)
-  envelope = jnp.sqrt(jnp.maximum(csum[:, k:] - csum[:, :-k], 0.0) / k)
+  envelope = jnp.sqrt(jnp.maximum(_moving_mean(jnp.sum(x * x, axis=1), k, k // 2), 0.0))
   tw = jnp.maximum(envelope / jnp.max(envelope, axis=-1, keepdims=True), _CORRECTION_FLOOR)
   tw = tw[:, None, None]  # [N, 1, 1, T], as the rows [N, P, C, T].
   target_u = 10.0**log_target / jnp.asarray((2.0 * np.pi / np.asarray(periods)) ** 2, x.dtype)
@@ -574,13 +580,14 @@ def _match(x, dt, periods_s, target_ms2, percentile, *, damping, band_s, outside
   fd_weights = jnp.asarray(np.where(per >= band_s[0], weights_np, 0.0), jnp.float32)
   # Periods below 2 dt hold no energy of their own (they follow the PGA): not matched.
   match_weights = jnp.asarray(np.where(per >= 2 * dt, weights_np, 0.0), jnp.float32)
-  # The seed's own timing, restored after every 10 passes (the passes spread energy into
-  # the quieter stretches: D5-95 grew by up to half without this).
-  seed_timing = conditioning.timing(np.asarray(best).reshape((n * c, num)), dt, TIMING_ORDER).reshape((n, c, -1))
   steps = 0
   for attempt in range(1 + int(retries)):
     if ready.all():
       break
+    if attempt == 0:
+      # The seed's own timing, restored after every 10 passes (the passes spread energy into
+      # the quieter stretches: D5-95 grew by up to half without this).
+      seed_timing = conditioning.timing(np.asarray(best).reshape((n * c, num)), dt, TIMING_ORDER).reshape((n, c, -1))
     # A retry starts from each record's best so far, with fewer passes: the Levenberg-Marquardt
     # steps stall where neighbouring periods pull apart, and fresh passes (and a fresh mu)
     # move the peaks they are stuck on. It works on the records left above tol only, padded
@@ -701,7 +708,6 @@ def timing_gain(x, timing_s, *, dt: float, max_gain: float, smooth_s: float, ite
   t_sample = dt * (jnp.arange(num) + 0.5)  # Sample i holds the energy of [i dt, (i + 1) dt).
   segment = jnp.clip(jnp.sum(t_sample[None, :, None] >= knots[:, None, 1:4], axis=-1), 0, 3)  # [B, T]
   width = max(1, int(round(smooth_s / dt)))
-  left, right = (width - 1) // 2, width // 2
   edges = dt * jnp.arange(num + 1)
   bound = jnp.log(max_gain)
   energy0 = jnp.sum(x * x, axis=-1, keepdims=True) + 1e-30
@@ -717,8 +723,6 @@ def timing_gain(x, timing_s, *, dt: float, max_gain: float, smooth_s: float, ite
     h = jax.vmap(lambda k, c: jnp.interp(k, edges, c))(knots, cum)  # [B, 5]
     step = 0.5 * jnp.log(asked[None, :] / jnp.maximum(jnp.diff(h, axis=-1), 1e-12))  # [B, 4]
     step_t = jnp.take_along_axis(step, segment, axis=-1)
-    padded = jnp.pad(step_t, ((0, 0), (left, right)), mode="edge")  # Moving average, edges held.
-    csum = jnp.concatenate([jnp.zeros((b, 1), x.dtype), jnp.cumsum(padded, axis=-1)], axis=-1)
-    log_gain = jnp.clip(log_gain + (csum[:, width:] - csum[:, :-width]) / width, -bound, bound)
+    log_gain = jnp.clip(log_gain + _moving_mean(step_t, width, (width - 1) // 2), -bound, bound)
   gain = jnp.exp(log_gain) * quiet
   return gain * jnp.sqrt(energy0 / (jnp.sum((x * gain) ** 2, axis=-1, keepdims=True) + 1e-30))
