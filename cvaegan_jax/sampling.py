@@ -59,6 +59,10 @@ __all__ = ["Generator", "Generation", "PRE_EVENT_S"]
 # The data's windows open this long before the P pick (ProcessingConfig.pre_p_s): generated
 # records are held quiet there (Generator.sample's pre_event_s).
 PRE_EVENT_S = processing.ProcessingConfig().pre_p_s
+# The timing gain of Generator.sample alternates with causal Fourier passes back to the
+# decoder's own spectrum: this many rounds of that many passes (docs/experiments.md).
+TIMING_ROUNDS = 2
+TIMING_SPECTRUM_PASSES = 2
 
 
 @dataclasses.dataclass
@@ -390,7 +394,8 @@ class Generator:
       timing_gain: with timing conditions t5, D5-75 and D5-95, each decoded record is
         brought to the timing it was asked for by a smooth envelope gain of at most this
         factor (:func:`cvaegan_jax.refine.timing`; 1: off): the decoder alone keeps an
-        asked D5-95 within 20% for about two records in three.
+        asked D5-95 within 20% for about two records in three. The decoder's spectrum is
+        kept through the gain (causal Fourier passes back to it, not to the target).
       pre_event_s: with ``timing_gain``, the first seconds held quiet (``PRE_EVENT_LEVEL``
         of the rest), as the data's windows open on noise before the P pick (``pre_p_s`` of
         ``data_prep.processing.ProcessingConfig``); 0: off.
@@ -458,13 +463,28 @@ class Generator:
 
   def _take_timing(self, x, timing_s: np.ndarray, max_gain: float, mask, pre_event_s: float) -> jnp.ndarray:
     """Records ``x [N, T]`` (m/s^2) brought to ``timing_s [N, K]`` (s) by
-    :func:`cvaegan_jax.refine.timing`, each then scaled so that its geometric-mean PSA over the
-    band (``mask [P]``) is what it was: the envelope moves energy in time, not the level the
-    decoder chose for the target."""
+    :func:`cvaegan_jax.refine.timing` with the decoder's own spectrum kept.
+
+    :data:`TIMING_ROUNDS` times: the envelope gain, then :data:`TIMING_SPECTRUM_PASSES` causal
+    Fourier passes (:func:`cvaegan_jax.refine.prescale`) back to the PSA the decoder gave
+    (not the target's: the decoder's fit is neither improved nor undone, only the gain's
+    change of the spectral shape is); then the gain once more, so that the record takes the
+    asked timing; finally each record is scaled so that its geometric-mean PSA over the band
+    (``mask [P]``) is what it was. The envelope moves
+    energy in time, not the spectrum the decoder chose for the target.
+    """
     order = [self.timing_names.index(name) for name in refine_lib.TIMING_ORDER]
-    shaped = jnp.asarray(refine_lib.timing(np.asarray(x), self.dt, timing_s[:, order], max_gain=max_gain,
-                                           pre_event_s=pre_event_s)[0], jnp.float32)
     before = spectra.response_spectrum(x, self.dt, self.periods_s, self.damping)
+    log_before = jnp.log10(jnp.maximum(before, conditioning.TINY))
+    # Periods below 2 dt follow the PGA and hold no energy of their own: not restored.
+    weights = jnp.asarray(np.where(self.periods_s >= 2 * self.dt, 1.0, 0.0), jnp.float32)
+    gain = lambda y: jnp.asarray(refine_lib.timing(np.asarray(y), self.dt, timing_s[:, order], max_gain=max_gain,
+                                                   pre_event_s=pre_event_s)[0], jnp.float32)
+    shaped = x
+    for _ in range(TIMING_ROUNDS):
+      shaped = refine_lib.prescale(gain(shaped), log_before, weights, dt=self.dt, periods=self.periods,
+                                   damping=self.damping, iterations=TIMING_SPECTRUM_PASSES)
+    shaped = gain(shaped)  # The gain last: the asked timing is what the record gets.
     after = spectra.response_spectrum(shaped, self.dt, self.periods_s, self.damping)
     log_ratio = jnp.sum(jnp.where(mask, jnp.log(before / after), 0.0), -1) / jnp.sum(mask)
     return shaped * jnp.exp(log_ratio)[:, None]

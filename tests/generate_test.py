@@ -144,6 +144,33 @@ def test_temperature_scales_the_latent(gen):
       gen.generate(EC8, num=2, refine="none", temperature=bad)
 
 
+def test_timing_gain_takes_the_asked_timing_and_keeps_the_decoders_spectrum(gen, monkeypatch):
+  # Other training records' timing, so that the gain has work to do.
+  psa = gen.conditions["psa"][:40:4]
+  asked = gen.conditions["timing"][:40:4][::-1].copy()
+  kw = dict(seed=3, refine="none", highpass_hz=0.0, baseline=False, timing_s=asked)
+  decoder = gen.sample(psa, timing_gain=1.0, **kw)
+  band = spectra.band_mask(gen.periods_s, (0.05, 4.0))
+
+  def change(g):  # |log10 PSA / the decoder's PSA| over the band, [N, P_band].
+    return np.abs(np.log10(g.psa_ms2 / decoder.psa_ms2))[:, band]
+
+  def timing_error(g):  # |t5 - asked| (s) and |ln D5-95 / asked|, [N, 2].
+    got = np.stack([intensity.t5(g.accel_ms2, gen.dt), np.log(intensity.d5_95(g.accel_ms2, gen.dt))], 1)
+    order = [gen.timing_names.index(name) for name in refine.TIMING_ORDER]
+    return np.abs(got - np.stack([asked[:, order[0]], np.log(asked[:, order[2]])], 1))
+
+  shaped = gen.sample(psa, timing_gain=4.0, **kw)
+  # The asked timing is taken (the decoder alone misses it by seconds here).
+  assert np.all(timing_error(shaped) < [0.1, 0.05]) and np.all(timing_error(decoder)[:, 0] > 1.0)
+  # The gain alone (no passes back to the decoder's spectrum) changes the spectrum more.
+  monkeypatch.setattr(sampling, "TIMING_ROUNDS", 1)
+  monkeypatch.setattr(sampling, "TIMING_SPECTRUM_PASSES", 0)
+  gain_only = gen.sample(psa, timing_gain=4.0, **kw)
+  kept, moved = change(shaped), change(gain_only)
+  assert np.median(kept) < 0.6 * np.median(moved) and np.percentile(kept, 90) < 0.6 * np.percentile(moved, 90)
+
+
 def test_timing_conditions_are_drawn_from_similar_spectra_asked_and_reported(gen):
   from cvaegan_jax import conditioning, input_pipeline
   # The table training wrote holds every training record's spectrum and measured timing.
