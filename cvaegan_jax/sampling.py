@@ -63,6 +63,10 @@ PRE_EVENT_S = processing.ProcessingConfig().pre_p_s
 # decoder's own spectrum: this many rounds of that many passes (docs/experiments.md).
 TIMING_ROUNDS = 2
 TIMING_SPECTRUM_PASSES = 2
+# The decoder's spectral calibration (Generator.calibration) is estimated on this many
+# training records (evenly spaced through the training table), latents from this seed.
+CALIBRATION_RECORDS = 256
+CALIBRATION_SEED = 20260101
 
 
 @dataclasses.dataclass
@@ -201,6 +205,7 @@ class Generator:
     self.strong_phase_end_s = self.num_samples * self.dt - 1.0
     self.damping = float(config.data.damping)
     self.step = step
+    self._calibration = None
 
   @classmethod
   def from_workdir(cls, workdir: str, config=None) -> "Generator":
@@ -364,7 +369,7 @@ class Generator:
              band_s=(0.05, 4.0), max_latent_steps: int = 60, max_waveform_steps: int = 20,
              baseline: bool = True, outside_weight: float = 0.25, temperature: float = 1.0,
              timing_s: np.ndarray | None = None, highpass_hz: float = 0.1, timing_gain: float = 4.0,
-             pre_event_s: float = PRE_EVENT_S, prescale_steps: int = 60) -> Generation:
+             pre_event_s: float = PRE_EVENT_S, prescale_steps: int = 60, calibrate: bool = True) -> Generation:
     """One record per row of ``psa_ms2 [N, P]`` (targets on the model's periods, m/s^2).
 
     Args:
@@ -399,6 +404,10 @@ class Generator:
       pre_event_s: with ``timing_gain``, the first seconds held quiet (``PRE_EVENT_LEVEL``
         of the rest), as the data's windows open on noise before the P pick (``pre_p_s`` of
         ``data_prep.processing.ProcessingConfig``); 0: off.
+      calibrate: each decoded record goes through the decoder's fixed spectral calibration,
+        estimated on training records (:meth:`calibration`; models without a table of
+        training conditions have none). The same filter for every record and target: part
+        of the model, not a matching to the target.
 
     Returns:
       :class:`Generation`.
@@ -435,6 +444,8 @@ class Generator:
                             max_steps=int(max_latent_steps), lr=0.05, tol=tol, prior_weight=1e-3, **statics)
       steps = (int(s), 0)
     x = _decode(self.model, self.variables, z, c) * scale[:, None]
+    if calibrate:
+      x = self._calibrate(x)
     if timing_gain > 1 and set(self.timing_names) == set(refine_lib.TIMING_ORDER):
       x = self._take_timing(x, timing_s, timing_gain, mask, pre_event_s)
     if highpass_hz:
@@ -460,6 +471,47 @@ class Generator:
                       temperature=temperature, scale_factors=factors, timing_names=self.timing_names,
                       timing_s=timing_s if self.timing_names else None,
                       tol=float(tol) if refine in ("latent", "waveform", "both") else None)
+
+  def calibration(self) -> np.ndarray | None:
+    """The decoder's spectral calibration, ``[P]`` log10 gains on :attr:`periods_s`, or None
+    (no table of training conditions, ``workdir/conditions.npz``).
+
+    Decoded records (no timing gain, high-pass or baseline) of :data:`CALIBRATION_RECORDS`
+    training records' spectra and timing, one latent each: minus the median over those
+    records of ``log10(PSA / target)`` at each period of at least ``2 dt`` (0 below). The
+    trained decoder's spectra run systematically off at some periods (about 0.09 low at
+    1-4 s for the 600-event model; docs/experiments.md); :meth:`sample` removes that with
+    one fixed causal filter (:meth:`_calibrate`). Estimated once per generator, on
+    training data only.
+    """
+    if self.conditions is None or not len(self.conditions["psa"]):
+      return None
+    if self._calibration is None:
+      table = self.conditions["psa"]
+      rows = np.unique(np.linspace(0, len(table) - 1, min(CALIBRATION_RECORDS, len(table))).astype(int))
+      psa = table[rows].astype(np.float32)
+      c, scale = self.condition(psa, self.conditions["timing"][rows] if self.timing_names else None)
+      z = jax.random.normal(jax.random.PRNGKey(CALIBRATION_SEED),
+                            (rows.size,) + models.latent_shape(self.config.model, self.num_samples))
+      x = np.concatenate([np.asarray(_decode(self.model, self.variables, z[i:i + 128], c[i:i + 128]))
+                          for i in range(0, rows.size, 128)]) * scale[:, None]
+      got = np.asarray(spectra.response_spectrum(x, self.dt, self.periods_s, self.damping))
+      bias = np.median(np.log10(np.maximum(got, conditioning.TINY) / psa), axis=0)
+      self._calibration = np.where(self.periods_s >= 2 * self.dt, -bias, 0.0).astype(np.float32)
+    return self._calibration
+
+  def _calibrate(self, x) -> jnp.ndarray:
+    """Decoded records ``x [N, T]`` (m/s^2) through the fixed causal filter of log10 gain
+    :meth:`calibration` at frequency 1 / T (one pass of :func:`cvaegan_jax.refine.prescale`
+    towards each record's own PSA times that gain); unchanged without a calibration."""
+    gain = self.calibration()
+    if gain is None:
+      return x
+    log_psa = jnp.log10(jnp.maximum(spectra.response_spectrum(x, self.dt, self.periods_s, self.damping),
+                                    conditioning.TINY))
+    weights = jnp.asarray(np.where(self.periods_s >= 2 * self.dt, 1.0, 0.0), jnp.float32)
+    return refine_lib.prescale(jnp.asarray(x, jnp.float32), log_psa + jnp.asarray(gain), weights, dt=self.dt,
+                               periods=self.periods, damping=self.damping, iterations=1)
 
   def _take_timing(self, x, timing_s: np.ndarray, max_gain: float, mask, pre_event_s: float) -> jnp.ndarray:
     """Records ``x [N, T]`` (m/s^2) brought to ``timing_s [N, K]`` (s) by
