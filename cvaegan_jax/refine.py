@@ -173,6 +173,7 @@ def baseline_projector(num_samples: int, dt: float, order: int = 3) -> tuple[np.
 
 _CORRECTION_ENVELOPE_S = 1.0  # The time-domain corrections follow the record's RMS over this window, s,
 _CORRECTION_FLOOR = 0.02  # relative to its largest value, at least this.
+_END_TAPER_S = 1.0  # The frequency-domain passes leave the window's last second as it was, tapering in.
 _STEP_SIZES = (1.0, 0.5, 0.2)  # Tried along each Gauss-Newton direction (and 0: stay).
 ROTD_ANGLES = 180  # Angles (over 180 degrees) of the RotDnn spectra below 100 (as Boore 2010).
 
@@ -380,7 +381,9 @@ def prescale(x, log_target, weights, *, dt, periods, damping, iterations, percen
   ratio at period ``T`` acts at frequency ``1 / T`` (linear in log frequency between the
   periods, as the log ratio times ``weights``: 0 leaves a period out), tapers to 1 below
   two thirds of the lowest frequency and holds its last value above the highest. The
-  record is zero-padded to twice its length, so nothing wraps around.
+  record is zero-padded to twice its length, so nothing wraps around, and each pass's change
+  tapers to 0 over the window's last second (the filter's response to the last arrivals,
+  cut there, would otherwise build a ramp at the window's end, pass after pass).
 
   Args:
     x: ``[N, T]`` records, or with ``percentile`` ``[N, 2, T]`` pairs, m/s^2.
@@ -402,13 +405,20 @@ def prescale(x, log_target, weights, *, dt, periods, damping, iterations, percen
   taper = jnp.clip((log_f - (log_f_nodes[0] - np.log(1.5))) / np.log(1.5), 0.0, 1.0)
   ln10 = jnp.log(10.0)
 
+  # The change of each pass tapers to 0 over the window's last _END_TAPER_S (half a cosine):
+  # the causal filter's response to the last arrivals, cut at the window's end, would
+  # otherwise leave a ramp there that grows pass by pass.
+  t_left = dt * (n - 1 - np.arange(n))
+  end = jnp.asarray(0.5 - 0.5 * np.cos(np.pi * np.clip(t_left / _END_TAPER_S, 0.0, 1.0)), x.dtype)
+
   def one_pass(_, a):
     spec = (spectra.response_spectrum(a, dt, per, damping) if percentile is None
             else pair_spectrum(a, dt, per, damping, percentile))
     log_ratio = weights * (log_target * ln10 - jnp.log(jnp.maximum(spec, conditioning.TINY)))
     gain = jax.vmap(lambda r: jnp.interp(log_f, log_f_nodes, r[::-1]))(log_ratio) * taper
     gain = gain if percentile is None else gain[:, None]
-    return jnp.fft.irfft(jnp.fft.rfft(a, 2 * n) * minimum_phase(gain), 2 * n)[..., :n].astype(a.dtype)
+    filtered = jnp.fft.irfft(jnp.fft.rfft(a, 2 * n) * minimum_phase(gain), 2 * n)[..., :n].astype(a.dtype)
+    return a + end * (filtered - a)
 
   return jax.lax.fori_loop(0, iterations, one_pass, x)
 
