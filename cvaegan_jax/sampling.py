@@ -21,7 +21,7 @@ checkpoint; the EMA generator weights). :meth:`Generator.generate` turns a
    an additive correction of each record built from the exact Jacobian of the spectrum:
    a sum of the oscillators' impulse responses ending at their peak times, the wavelets
    of time-domain spectral matching (Lilhanand & Tseng 1988), local and smooth, every
-   iterate kept baseline-corrected (order 6); a record that ends above ``tol`` is counted
+   iterate kept baseline-corrected (order 5); a record that ends above ``tol`` is counted
    in :meth:`Generation.summary`.
    With timing conditions (``model.timing_conditions``) the condition also holds the
    records' onset t5 and significant durations D5-75 and D5-95: given by the caller

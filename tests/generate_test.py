@@ -162,7 +162,7 @@ def test_timing_gain_takes_the_asked_timing_and_keeps_the_decoders_spectrum(gen,
 
   shaped = gen.sample(psa, timing_gain=4.0, **kw)
   # The asked timing is taken (the decoder alone misses it by seconds here).
-  assert np.all(timing_error(shaped) < [0.1, 0.05]) and np.all(timing_error(decoder)[:, 0] > 1.0)
+  assert np.all(timing_error(shaped) < [0.25, 0.05]) and np.all(timing_error(decoder)[:, 0] > 1.0)
   # The gain alone (no passes back to the decoder's spectrum) changes the spectrum more.
   monkeypatch.setattr(sampling, "TIMING_ROUNDS", 1)
   monkeypatch.setattr(sampling, "TIMING_SPECTRUM_PASSES", 0)
@@ -232,7 +232,8 @@ def test_records_that_miss_tol_are_counted(gen, workdir, tmp_path, capsys):
   s = g.summary()
   assert s["tol"] == 1e-4 and s["missed_tol"] == 3 and min(s["record_max_abs_misfit"]) > 1e-4
   assert gen.generate(EC8, num=2, refine="none").summary()["missed_tol"] is None
-  suites.generate_suite(str(workdir), EC8, num=3, seed=2, tol=1e-4, out_dir=str(tmp_path / "s"), formats=())
+  suites.generate_suite(str(workdir), EC8, num=3, seed=2, tol=1e-4, out_dir=str(tmp_path / "s"), formats=(),
+                        waveform_steps=1)
   saved = json.loads((tmp_path / "s" / "suite.json").read_text())
   assert saved["missed_tol"] >= 1
   assert f"{saved['missed_tol']} of 3 above tol 0.01%" in capsys.readouterr().out
