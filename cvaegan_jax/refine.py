@@ -133,6 +133,14 @@ def latent(model, variables, z, c, scale, log_target, weights, mask, *, dt, peri
   return _adam_loop(loss, lambda zz: _band_error(log_psa(zz), log_target, mask), z, lr, max_steps, tol)
 
 
+def _local_peaks(v):
+  """``v [..., T] >= 0``: True where a sample is at least both its neighbours (the window's
+  ends compared with 0). Shifted slices of one zero-padded copy: ``jnp.roll`` copies the
+  array twice and made the step's peak masks twice as slow."""
+  pad = jnp.pad(v, [(0, 0)] * (v.ndim - 1) + [(1, 1)])
+  return (v >= pad[..., :-2]) & (v >= pad[..., 2:])
+
+
 def _active_jacobian(a, target_u, dt, periods, damping):
   """PSA ``[N, P]`` of ``a [N, T]`` and the Jacobian rows ``[N, P, T]`` the matching steps use.
 
@@ -146,8 +154,7 @@ def _active_jacobian(a, target_u, dt, periods, damping):
   u = spectra.displacement_history(a, dt, periods, damping)  # [N, P, T]
   au = jnp.abs(u)
   peak = jnp.max(au, axis=-1)
-  local = (au >= jnp.roll(au, 1, axis=-1)) & (au >= jnp.roll(au, -1, axis=-1))
-  active = local & (au >= jnp.minimum(target_u, peak)[..., None])
+  active = _local_peaks(au) & (au >= jnp.minimum(target_u, peak)[..., None])
   q = jnp.where(active, jnp.sign(u), 0.0) / jnp.maximum(jnp.sum(active, axis=-1, keepdims=True), 1)
   rows = spectra.displacement_history(q[..., ::-1], dt, periods, damping)[..., ::-1]  # Transposed pass.
   omega2 = jnp.asarray((2.0 * np.pi / np.asarray(periods)) ** 2, a.dtype)
@@ -205,8 +212,7 @@ def _pair_jacobian(a, target_u, dt, periods, damping, percentile):
   if percentile == 100:
     r = jnp.sqrt(u[:, 0] ** 2 + u[:, 1] ** 2 + 1e-30)  # [N, P, T]
     peak = jnp.max(r, axis=-1)
-    local = (r >= jnp.roll(r, 1, axis=-1)) & (r >= jnp.roll(r, -1, axis=-1))
-    active = local & (r >= jnp.minimum(target_u, peak)[..., None])
+    active = _local_peaks(r) & (r >= jnp.minimum(target_u, peak)[..., None])
     weight = jnp.where(active, 1.0, 0.0) / jnp.maximum(jnp.sum(active, axis=-1, keepdims=True), 1)
     q = weight[:, None] * u / r[:, None]  # [N, 2, P, T]
     value = peak
