@@ -377,13 +377,14 @@ _peak_displacement.defvjp(_peak_displacement_fwd, _peak_displacement_bwd)
 _peak_displacement_jit = jax.jit(_peak_displacement, static_argnums=(1, 2, 3))
 
 
-def _history_kernel(drive: jax.Array, delta: jax.Array, w: jax.Array) -> jax.Array:
-  """Displacement ``u [B, P, n]`` for ``drive [B, n]`` (all oscillators) or ``[B, P, n]`` (one each).
+def _history_kernel(drive: jax.Array, delta: jax.Array, w: jax.Array, time_major: bool = False) -> jax.Array:
+  """Displacement ``u [B, P, n]`` for ``drive [B, n]`` (all oscillators) or ``[B, P, n]`` (one each);
+  with ``time_major``, ``u [n, B, P]`` for ``drive [n, B]`` or ``[n, B, P]`` (no transposes).
 
   The blocked recurrence of :func:`_peak_kernel`, every intermediate displacement kept.
   """
   per_osc = drive.ndim == 3
-  b, n = drive.shape[0], drive.shape[-1]
+  b, n = (drive.shape[1], drive.shape[0]) if time_major else (drive.shape[0], drive.shape[-1])
   block = w.shape[0] - 1
   n_p = delta.shape[1]
   n_blocks = (n - 1) // block
@@ -395,7 +396,7 @@ def _history_kernel(drive: jax.Array, delta: jax.Array, w: jax.Array) -> jax.Arr
     outs, un, vn = _block_step(u, v, inputs, size, delta, w)
     return un, vn, jnp.stack(outs)
 
-  at = jnp.moveaxis(drive, -1, 0)  # [n, B(, P)]
+  at = drive if time_major else jnp.moveaxis(drive, -1, 0)  # [n, B(, P)]
   zeros = jnp.zeros((b, n_p), drive.dtype)
   pieces = [zeros[None]]
   carry = (zeros, zeros)
@@ -410,15 +411,16 @@ def _history_kernel(drive: jax.Array, delta: jax.Array, w: jax.Array) -> jax.Arr
     pieces.append(outs.reshape((-1, b, n_p)))
   if tail:
     pieces.append(advance(carry[0], carry[1], at[n - 1 - tail:], tail)[2])
-  return jnp.moveaxis(jnp.concatenate(pieces, 0), 0, -1)
+  u = jnp.concatenate(pieces, 0)
+  return u if time_major else jnp.moveaxis(u, 0, -1)
 
 
-@functools.partial(jax.jit, static_argnums=(1, 2, 3))
-def _history_jit(drive, dt, periods, damping):
+@functools.partial(jax.jit, static_argnums=(1, 2, 3, 4))
+def _history_jit(drive, dt, periods, damping, time_major=False):
   """:func:`_history_kernel` on the tables of (dt, periods, damping), compiled once per shape
   for eager calls (inlined under an outer jit)."""
   t = _block_tables(dt, periods, damping, _BLOCK)
-  return _history_kernel(drive, jnp.asarray(t.delta, drive.dtype), jnp.asarray(t.w, drive.dtype))
+  return _history_kernel(drive, jnp.asarray(t.delta, drive.dtype), jnp.asarray(t.w, drive.dtype), time_major)
 
 
 # ---------------------------------------------------------------------------
@@ -485,7 +487,8 @@ def response_spectrum(accel, dt: float, periods=DEFAULT_PERIODS, damping: float 
   return psa
 
 
-def displacement_history(drive, dt: float, periods=DEFAULT_PERIODS, damping: float = DEFAULT_DAMPING) -> jax.Array:
+def displacement_history(drive, dt: float, periods=DEFAULT_PERIODS, damping: float = DEFAULT_DAMPING,
+                         time_major: bool = False) -> jax.Array:
   """Relative displacement histories ``u [B, P, time]`` of the oscillators, fast (blocked).
 
   The recurrence of :func:`spectral_displacement` with every sample kept: the same numbers
@@ -500,9 +503,13 @@ def displacement_history(drive, dt: float, periods=DEFAULT_PERIODS, damping: flo
     dt: sampling interval in seconds.
     periods: ``[P]`` periods in seconds, > 0.
     damping: ratio of critical damping in [0, 1).
+    time_major: time on the first axis instead: ``drive [time, B]`` or ``[time, B, P]``,
+      output ``[time, B, P]`` (the recurrence's own layout: no transposes, for callers that
+      work along time, as the refinement's Jacobians do).
 
   Returns:
-    ``[B, P, time]`` displacement in drive's unit x s^2 (``u[..., 0] = 0``), drive's dtype.
+    ``[B, P, time]`` displacement in drive's unit x s^2 (``u[..., 0] = 0``), drive's dtype
+    (``[time, B, P]`` with ``time_major``).
 
   Raises:
     ValueError: drive not 2-D or 3-D with ``P`` rows, fewer than 2 samples, a period <= 0,
@@ -516,10 +523,12 @@ def displacement_history(drive, dt: float, periods=DEFAULT_PERIODS, damping: flo
   damping = _check_damping(damping)
   if np.any(periods <= 0):
     raise ValueError("displacement_history: periods must be > 0 seconds")
-  if drive.ndim not in (2, 3) or (drive.ndim == 3 and drive.shape[1] != periods.size) or drive.shape[-1] < 2:
-    raise ValueError(f"displacement_history: drive must be [B, time] or [B, {periods.size}, time] with "
-                     f"time >= 2, got {drive.shape}")
-  return _history_jit(drive, dt, tuple(periods.tolist()), damping)
+  p_axis, t_axis = (2, 0) if time_major else (1, -1)
+  if (drive.ndim not in (2, 3) or (drive.ndim == 3 and drive.shape[p_axis] != periods.size)
+      or drive.shape[t_axis] < 2):
+    layout = f"[time, B] or [time, B, {periods.size}]" if time_major else f"[B, time] or [B, {periods.size}, time]"
+    raise ValueError(f"displacement_history: drive must be {layout} with time >= 2, got {drive.shape}")
+  return _history_jit(drive, dt, tuple(periods.tolist()), damping, bool(time_major))
 
 
 def pseudo_spectral_velocity(accel, dt: float, periods=DEFAULT_PERIODS, damping: float = DEFAULT_DAMPING) -> jax.Array:

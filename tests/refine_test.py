@@ -42,8 +42,16 @@ def test_displacement_history_is_the_oscillator_response_and_its_transpose():
   lhs, rhs = np.sum(ha * q, axis=-1), np.sum(a0[:, None] * ht_q, axis=-1)  # [2, P]
   scale = np.sum(np.abs(ha * q), axis=-1)
   assert np.all(np.abs(lhs - rhs) < 1e-4 * scale)
+  # Time-major layout: the same numbers, time on the first axis in and out.
+  np.testing.assert_array_equal(np.asarray(spectra.displacement_history(a.T, DT, P, time_major=True)),
+                                np.moveaxis(u, -1, 0))
+  np.testing.assert_array_equal(np.asarray(spectra.displacement_history(np.moveaxis(q, -1, 0), DT, P,
+                                                                        time_major=True)),
+                                np.moveaxis(np.asarray(spectra.displacement_history(q, DT, P)), -1, 0))
   with pytest.raises(ValueError, match="drive must be"):
     spectra.displacement_history(jnp.zeros((2, 3, 700)), DT, P)
+  with pytest.raises(ValueError, match=r"drive must be \[time, B\]"):
+    spectra.displacement_history(jnp.zeros((700, 2, 3)), DT, P, time_major=True)
 
 
 def test_active_rows_are_the_exact_gradient_at_one_peak_and_the_mean_at_two():
