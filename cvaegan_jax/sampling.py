@@ -522,8 +522,8 @@ class Generator:
     (not the target's: the decoder's fit is neither improved nor undone, only the gain's
     change of the spectral shape is); then the gain once more, so that the record takes the
     asked timing; finally each record is scaled so that its geometric-mean PSA over the band
-    (``mask [P]``) is what it was. The envelope moves
-    energy in time, not the spectrum the decoder chose for the target.
+    (``mask [P]``) is what it was. The envelope moves energy in time, not the spectrum the
+    decoder chose for the target.
     """
     order = [self.timing_names.index(name) for name in refine_lib.TIMING_ORDER]
     before = spectra.response_spectrum(x, self.dt, self.periods_s, self.damping)
