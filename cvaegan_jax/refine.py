@@ -35,9 +35,8 @@ import optax
 
 from cvaegan_jax import conditioning, intensity, losses, models, spectra
 
-__all__ = ["REFINE_MODES", "least_squares_scale", "latent", "waveform", "waveform_pairs", "prescale", "minimum_phase",
-           "match",
-           "match_pairs", "pair_spectrum", "MatchResult", "ROTD_ANGLES",
+__all__ = ["REFINE_MODES", "least_squares_scale", "latent", "waveform", "waveform_pairs", "prescale", "fourier_gain",
+           "minimum_phase", "match", "match_pairs", "pair_spectrum", "MatchResult", "ROTD_ANGLES",
            "baseline_projector", "timing", "timing_gain", "TIMING_ORDER"]
 
 REFINE_MODES = ("none", "scale", "latent", "waveform", "both")
@@ -377,6 +376,36 @@ def minimum_phase(log_gain):
   return jnp.exp(jnp.fft.rfft(cepstrum, m))
 
 
+def _apply_log_gain(a, log_gain, dt: float, per: np.ndarray, pairs: bool = False):
+  """Records ``a [N, T]`` (pairs: ``[N, 2, T]``, both components alike) through the causal
+  filter whose natural-log amplitude is ``log_gain [N, P]`` at frequency 1 / T of the
+  periods ``per [P]``: linear in log frequency between them, tapering to 0 below two thirds
+  of the lowest frequency, its last value above the highest (:func:`minimum_phase`; zero-padded
+  to twice the length, so nothing wraps around). The change tapers to 0 over the window's
+  last :data:`_END_TAPER_S` (half a cosine): the filter's response to the last arrivals, cut
+  at the window's end, would otherwise leave a ramp there that grows pass by pass."""
+  n = a.shape[-1]
+  log_f_nodes = jnp.asarray(-np.log(per)[::-1], a.dtype)  # Ascending ln f.
+  log_f = jnp.log(jnp.maximum(jnp.fft.rfftfreq(2 * n, dt), 1e-9)).astype(a.dtype)
+  taper = jnp.clip((log_f - (log_f_nodes[0] - np.log(1.5))) / np.log(1.5), 0.0, 1.0)
+  t_left = dt * (n - 1 - np.arange(n))
+  end = jnp.asarray(0.5 - 0.5 * np.cos(np.pi * np.clip(t_left / _END_TAPER_S, 0.0, 1.0)), a.dtype)
+  gain = jax.vmap(lambda r: jnp.interp(log_f, log_f_nodes, r[::-1]))(log_gain) * taper
+  gain = gain[:, None] if pairs else gain
+  filtered = jnp.fft.irfft(jnp.fft.rfft(a, 2 * n) * minimum_phase(gain), 2 * n)[..., :n].astype(a.dtype)
+  return a + end * (filtered - a)
+
+
+@functools.partial(jax.jit, static_argnames=("dt", "periods"))
+def fourier_gain(x, log10_gain, *, dt, periods):
+  """Records ``x [N, T]`` (m/s^2) through one fixed causal filter whose amplitude is
+  ``10 ** log10_gain [P]`` at frequency 1 / T of ``periods`` (static tuple, s): one pass of
+  :func:`prescale` with that gain in place of target / PSA (the same interpolation, taper
+  and end of window). Jitted."""
+  log_gain = jnp.broadcast_to(jnp.log(10.0) * log10_gain, (x.shape[0], len(periods))).astype(x.dtype)
+  return _apply_log_gain(x, log_gain, dt, np.asarray(periods))
+
+
 @functools.partial(jax.jit, static_argnames=("dt", "periods", "damping", "iterations", "percentile"))
 def prescale(x, log_target, weights, *, dt, periods, damping, iterations, percentile=None):
   """Frequency-domain matching: ``iterations`` times, each record's Fourier amplitudes times
@@ -391,8 +420,7 @@ def prescale(x, log_target, weights, *, dt, periods, damping, iterations, percen
   periods, as the log ratio times ``weights``: 0 leaves a period out), tapers to 1 below
   two thirds of the lowest frequency and holds its last value above the highest. The
   record is zero-padded to twice its length, so nothing wraps around, and each pass's change
-  tapers to 0 over the window's last second (the filter's response to the last arrivals,
-  cut there, would otherwise build a ramp at the window's end, pass after pass).
+  tapers to 0 over the window's last second (:func:`_apply_log_gain`).
 
   Args:
     x: ``[N, T]`` records, or with ``percentile`` ``[N, 2, T]`` pairs, m/s^2.
@@ -407,27 +435,14 @@ def prescale(x, log_target, weights, *, dt, periods, damping, iterations, percen
   Returns:
     records shaped as ``x``, m/s^2.
   """
-  n = x.shape[-1]
   per = np.asarray(periods)
-  log_f_nodes = jnp.asarray(-np.log(per)[::-1], x.dtype)  # Ascending ln f.
-  log_f = jnp.log(jnp.maximum(jnp.fft.rfftfreq(2 * n, dt), 1e-9)).astype(x.dtype)
-  taper = jnp.clip((log_f - (log_f_nodes[0] - np.log(1.5))) / np.log(1.5), 0.0, 1.0)
   ln10 = jnp.log(10.0)
-
-  # The change of each pass tapers to 0 over the window's last _END_TAPER_S (half a cosine):
-  # the causal filter's response to the last arrivals, cut at the window's end, would
-  # otherwise leave a ramp there that grows pass by pass.
-  t_left = dt * (n - 1 - np.arange(n))
-  end = jnp.asarray(0.5 - 0.5 * np.cos(np.pi * np.clip(t_left / _END_TAPER_S, 0.0, 1.0)), x.dtype)
 
   def one_pass(_, a):
     spec = (spectra.response_spectrum(a, dt, per, damping) if percentile is None
             else pair_spectrum(a, dt, per, damping, percentile))
     log_ratio = weights * (log_target * ln10 - jnp.log(jnp.maximum(spec, conditioning.TINY)))
-    gain = jax.vmap(lambda r: jnp.interp(log_f, log_f_nodes, r[::-1]))(log_ratio) * taper
-    gain = gain if percentile is None else gain[:, None]
-    filtered = jnp.fft.irfft(jnp.fft.rfft(a, 2 * n) * minimum_phase(gain), 2 * n)[..., :n].astype(a.dtype)
-    return a + end * (filtered - a)
+    return _apply_log_gain(a, log_ratio, dt, per, pairs=percentile is not None)
 
   return jax.lax.fori_loop(0, iterations, one_pass, x)
 

@@ -205,6 +205,8 @@ class Generator:
     self.strong_phase_end_s = self.num_samples * self.dt - 1.0
     self.damping = float(config.data.damping)
     self.step = step
+    # Periods of at least 2 dt: below, PSA follows the PGA and holds no energy of its own.
+    self._own_energy = self.periods_s >= 2 * self.dt
     self._calibration = None
 
   @classmethod
@@ -497,21 +499,17 @@ class Generator:
                           for i in range(0, rows.size, 128)]) * scale[:, None]
       got = np.asarray(spectra.response_spectrum(x, self.dt, self.periods_s, self.damping))
       bias = np.median(np.log10(np.maximum(got, conditioning.TINY) / psa), axis=0)
-      self._calibration = np.where(self.periods_s >= 2 * self.dt, -bias, 0.0).astype(np.float32)
+      self._calibration = np.where(self._own_energy, -bias, 0.0).astype(np.float32)
     return self._calibration
 
   def _calibrate(self, x) -> jnp.ndarray:
     """Decoded records ``x [N, T]`` (m/s^2) through the fixed causal filter of log10 gain
-    :meth:`calibration` at frequency 1 / T (one pass of :func:`cvaegan_jax.refine.prescale`
-    towards each record's own PSA times that gain); unchanged without a calibration."""
+    :meth:`calibration` at frequency 1 / T (:func:`cvaegan_jax.refine.fourier_gain`);
+    unchanged without a calibration."""
     gain = self.calibration()
     if gain is None:
       return x
-    log_psa = jnp.log10(jnp.maximum(spectra.response_spectrum(x, self.dt, self.periods_s, self.damping),
-                                    conditioning.TINY))
-    weights = jnp.asarray(np.where(self.periods_s >= 2 * self.dt, 1.0, 0.0), jnp.float32)
-    return refine_lib.prescale(jnp.asarray(x, jnp.float32), log_psa + jnp.asarray(gain), weights, dt=self.dt,
-                               periods=self.periods, damping=self.damping, iterations=1)
+    return refine_lib.fourier_gain(jnp.asarray(x, jnp.float32), jnp.asarray(gain), dt=self.dt, periods=self.periods)
 
   def _take_timing(self, x, timing_s: np.ndarray, max_gain: float, mask, pre_event_s: float) -> jnp.ndarray:
     """Records ``x [N, T]`` (m/s^2) brought to ``timing_s [N, K]`` (s) by
@@ -528,8 +526,7 @@ class Generator:
     order = [self.timing_names.index(name) for name in refine_lib.TIMING_ORDER]
     before = spectra.response_spectrum(x, self.dt, self.periods_s, self.damping)
     log_before = jnp.log10(jnp.maximum(before, conditioning.TINY))
-    # Periods below 2 dt follow the PGA and hold no energy of their own: not restored.
-    weights = jnp.asarray(np.where(self.periods_s >= 2 * self.dt, 1.0, 0.0), jnp.float32)
+    weights = jnp.asarray(self._own_energy, jnp.float32)  # Periods below 2 dt: not restored.
     gain = lambda y: jnp.asarray(refine_lib.timing(np.asarray(y), self.dt, timing_s[:, order], max_gain=max_gain,
                                                    pre_event_s=pre_event_s)[0], jnp.float32)
     shaped = x
