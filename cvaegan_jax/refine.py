@@ -209,29 +209,25 @@ def _pair_jacobian(a, target_u, dt, periods, damping, percentile):
   """
   n, _, num = a.shape
   p = len(periods)
-  u = spectra.displacement_history(a.reshape((2 * n, num)), dt, periods, damping).reshape((n, 2, p, num))
   omega2 = jnp.asarray((2.0 * np.pi / np.asarray(periods)) ** 2, a.dtype)
   if percentile == 100:
-    r = jnp.sqrt(u[:, 0] ** 2 + u[:, 1] ** 2 + 1e-30)  # [N, P, T]
-    peak = jnp.max(r, axis=-1)
-    active = _local_peaks(r) & (r >= jnp.minimum(target_u, peak)[..., None])
-    weight = jnp.where(active, 1.0, 0.0) / jnp.maximum(jnp.sum(active, axis=-1, keepdims=True), 1)
-    q = weight[:, None] * u / r[:, None]  # [N, 2, P, T]
+    # Time-major throughout (the recurrence's own layout, as :func:`_active_jacobian`).
+    u = spectra.displacement_history(a.reshape((2 * n, num)).T, dt, periods, damping, time_major=True)
+    u = u.reshape((num, n, 2, p))  # [T, N, 2, P]
+    r = jnp.sqrt(u[:, :, 0] ** 2 + u[:, :, 1] ** 2 + 1e-30)  # [T, N, P]
+    peak = jnp.max(r, axis=0)
+    active = _local_peaks(r, axis=0) & (r >= jnp.minimum(target_u, peak)[None])
+    weight = jnp.where(active, 1.0, 0.0) / jnp.maximum(jnp.sum(active, axis=0, keepdims=True), 1)
+    q = weight[:, :, None] * u / r[:, :, None]  # [T, N, 2, P]
     value = peak
   else:
-    theta = np.pi * np.arange(ROTD_ANGLES) / ROTD_ANGLES
-
-    def one_angle(cs):
-      rot = cs[0] * u[:, 0] + cs[1] * u[:, 1]  # [N, P, T]
-      idx = jnp.argmax(jnp.abs(rot), axis=-1)
-      val = jnp.take_along_axis(rot, idx[..., None], axis=-1)[..., 0]
-      return jnp.abs(val), idx, jnp.sign(val)
-
-    peaks, idx, sign = jax.lax.map(one_angle, jnp.asarray(np.stack([np.cos(theta), np.sin(theta)], -1), a.dtype))
+    # Each angle's peak, its time and sign: one oscillator pass per angle.
+    peaks, idx, sign = (jnp.moveaxis(v, 1, 0) for v in spectra.rotated_peaks(a, dt, periods, damping,
+                                                                               ROTD_ANGLES))  # [A, N, P]
     order = jnp.argsort(peaks, axis=0)  # [A, N, P]
     pos = percentile / 100.0 * (ROTD_ANGLES - 1)
     lo, frac = int(np.floor(pos)), float(pos - np.floor(pos))
-    q = jnp.zeros((n, 2, p, num), a.dtype)
+    q = jnp.zeros((num, n, 2, p), a.dtype)
     value = jnp.zeros((n, p), a.dtype)
     for k, w in ((lo, 1.0 - frac), (min(lo + 1, ROTD_ANGLES - 1), frac)):
       ang = order[k]  # [N, P]
@@ -239,12 +235,12 @@ def _pair_jacobian(a, target_u, dt, periods, damping, percentile):
       t_k = jnp.take_along_axis(idx, ang[None], axis=0)[0]
       s_k = jnp.take_along_axis(sign, ang[None], axis=0)[0]
       direction = jnp.stack([jnp.cos(jnp.pi * ang / ROTD_ANGLES), jnp.sin(jnp.pi * ang / ROTD_ANGLES)], 1)
-      spike = jax.nn.one_hot(t_k, num, dtype=a.dtype) * (w * s_k)[..., None]  # [N, P, T]
-      q = q + direction.astype(a.dtype)[..., None] * spike[:, None]
+      spike = jax.nn.one_hot(t_k, num, dtype=a.dtype, axis=0) * (w * s_k)[None]  # [T, N, P]
+      q = q + direction.astype(a.dtype)[None] * spike[:, :, None]
       value = value + w * pk
-  rows = spectra.displacement_history(q[..., ::-1].reshape((2 * n, p, num)), dt, periods, damping)
-  rows = rows.reshape((n, 2, p, num))[..., ::-1]
-  return value * omega2, jnp.moveaxis(rows, 1, 2) * omega2[:, None, None]
+  rows = spectra.displacement_history(q[::-1].reshape((num, 2 * n, p)), dt, periods, damping, time_major=True)
+  rows = rows[::-1].reshape((num, n, 2, p))  # Transposed pass.
+  return value * omega2, jnp.transpose(rows, (1, 3, 2, 0)) * omega2[:, None, None]
 
 
 def _moving_mean(x, width: int, left: int):

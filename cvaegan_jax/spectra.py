@@ -60,6 +60,7 @@ __all__ = [
     "displacement_history",
     "SdofResponse",
     "rotd_spectrum",
+    "rotated_peaks",
     "max_direction_spectrum",
     "geometric_mean_spectrum",
     "ROTD_PERCENTILES",
@@ -602,6 +603,53 @@ def rotd_spectrum(accel_pair, dt: float, periods=DEFAULT_PERIODS, damping: float
     peaks.append(response_spectrum(rotated, dt, periods, damping))
   peaks = jnp.concatenate(peaks, axis=-2)  # [..., A, P]
   return jnp.moveaxis(jnp.percentile(peaks, jnp.asarray(q, peaks.dtype), axis=-2), 0, -2)
+
+
+def rotated_peaks(accel_pair, dt: float, periods=DEFAULT_PERIODS, damping: float = DEFAULT_DAMPING,
+                  num_angles: int = 180) -> tuple[jax.Array, jax.Array, jax.Array]:
+  """Peak displacement of each oscillator under a pair rotated to each angle, with when and
+  which way it peaks: the pieces of :func:`rotd_spectrum` that a RotDnn's gradient needs.
+
+  For ``theta_k = k * 180 / num_angles`` degrees the record ``cos(theta) a_1 + sin(theta) a_2``
+  drives the oscillators (one blocked pass per angle, as :func:`response_spectrum`).
+
+  Args:
+    accel_pair: ``[N, 2, time]`` two orthogonal horizontal components, e.g. m/s^2.
+    dt: sampling interval, s.
+    periods: ``[P]`` periods, s (> 0).
+    damping: ratio of critical damping in [0, 1).
+    num_angles: rotation angles over 180 degrees (>= 2).
+
+  Returns:
+    ``(peak [N, A, P], index [N, A, P] int32, sign [N, A, P])``: the largest |u| (accel's
+    unit x s^2; times ``omega^2`` it is the PSA of the rotated record), the sample at which
+    it first occurs and the sign of ``u`` there. Not differentiable (use
+    :func:`rotd_spectrum` for gradients).
+
+  Raises:
+    ValueError: a pair not ``[N, 2, time]``, fewer than 2 angles, non-positive periods, or the
+      errors of :func:`response_spectrum`'s arguments.
+  """
+  accel_pair = _check_pair(accel_pair)
+  periods = _check_periods(periods)
+  if accel_pair.ndim != 3 or int(num_angles) < 2 or np.any(periods <= 0):
+    raise ValueError(f"rotated_peaks: accel_pair must be [N, 2, time], num_angles >= 2 and periods > 0, got "
+                     f"{accel_pair.shape}, {num_angles!r}")
+  return _rotated_peaks_jit(accel_pair, _check_dt(dt), tuple(periods.tolist()), _check_damping(damping),
+                            int(num_angles))
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2, 3, 4))
+def _rotated_peaks_jit(accel_pair, dt, periods, damping, num_angles):
+  """:func:`rotated_peaks` compiled once per shape (inlined under an outer jit)."""
+  theta = np.pi * np.arange(num_angles) / num_angles
+  rot = jnp.asarray(np.stack([np.cos(theta), np.sin(theta)], axis=-1), accel_pair.dtype)  # [A, 2]
+  n, _, num = accel_pair.shape
+  rotated = jnp.einsum("ac,nct->nat", rot, accel_pair).reshape((n * num_angles, num))
+  t = _block_tables(dt, periods, damping, _BLOCK)
+  peak, idx, sign = _peak_kernel(rotated, jnp.asarray(t.delta, rotated.dtype), jnp.asarray(t.w, rotated.dtype), True)
+  shape = (n, num_angles, len(periods))
+  return peak.reshape(shape), idx.reshape(shape), sign.reshape(shape)
 
 
 def max_direction_spectrum(accel_pair, dt: float, periods=DEFAULT_PERIODS, damping: float = DEFAULT_DAMPING

@@ -126,3 +126,25 @@ def test_max_direction_spectrum_is_rotd100_over_every_angle():
                              spectra.response_spectrum(a, 0.01, PERIODS), rtol=1e-5)
   with pytest.raises(ValueError, match="two horizontal components"):
     spectra.max_direction_spectrum(pairs[:, :1], 0.01, PERIODS)
+
+
+def test_rotated_peaks_are_each_angles_peak_with_its_time_and_sign():
+  # Against the reference recursion (sdof_response) on the record rotated by hand: the peak
+  # |u| at each angle, the sample where it occurs and u's sign there; their percentile over
+  # the angles is rotd_spectrum's RotD50.
+  pair = _pair("AOM008")[:, 3000:4500].astype(np.float32)
+  periods = np.array([0.1, 0.5, 2.0])
+  peak, idx, sign = (np.asarray(v) for v in spectra.rotated_peaks(pair[None], 0.01, periods, num_angles=12))
+  assert peak.shape == idx.shape == sign.shape == (1, 12, 3)
+  for k in (0, 5, 11):
+    theta = np.pi * k / 12
+    u = np.asarray(spectra.sdof_response(np.cos(theta) * pair[0] + np.sin(theta) * pair[1], 0.01, periods).disp)
+    u = u.reshape((-1, u.shape[-1]))  # [P, T]
+    np.testing.assert_allclose(peak[0, k], np.abs(u).max(axis=-1), rtol=1e-4)
+    np.testing.assert_allclose(np.abs(u[np.arange(3), idx[0, k]]), peak[0, k], rtol=1e-4)
+    np.testing.assert_array_equal(sign[0, k], np.sign(u[np.arange(3), idx[0, k]]))
+  omega2 = (2 * np.pi / periods) ** 2
+  np.testing.assert_allclose(np.percentile(peak[0] * omega2, 50.0, axis=0),
+                             np.asarray(spectra.rotd_spectrum(pair, 0.01, periods, num_angles=12))[0], rtol=1e-5)
+  with pytest.raises(ValueError, match=r"\[N, 2, time\]"):
+    spectra.rotated_peaks(pair, 0.01, periods)
