@@ -181,9 +181,11 @@ def test_retries_bring_stalled_records_within_tol_and_leave_the_others(jagged):
   # retries from their best iterates bring every record within tol, and the records the first
   # round already brought within tol come back exactly as that round left them.
   target, seeds = jagged
-  first = refine.match(seeds, DT, P, target, prescale_steps=0, retries=0, baseline_order=6)
+  # (outside_weight 0.25, the default when this case was found: with 0.1 two records end at 2.8% and 3.0%.)
+  kw = dict(prescale_steps=0, baseline_order=6, outside_weight=0.25)
+  first = refine.match(seeds, DT, P, target, retries=0, **kw)
   assert np.sum(first.max_abs_misfit > 0.02) >= 2
-  again = refine.match(seeds, DT, P, target, prescale_steps=0, retries=2, baseline_order=6)
+  again = refine.match(seeds, DT, P, target, retries=2, **kw)
   assert again.max_abs_misfit.max() <= 0.02 and again.steps > first.steps
   done = first.max_abs_misfit <= 0.02
   np.testing.assert_array_equal(again.accel_ms2[done], first.accel_ms2[done])
