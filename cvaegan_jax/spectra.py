@@ -554,6 +554,12 @@ def _check_pair(accel_pair) -> jax.Array:
   return accel_pair
 
 
+def _rotations(num_angles: int) -> np.ndarray:
+  """``[A, 2]`` (cos, sin) of ``theta_k = k * 180 / num_angles`` degrees, ``k = 0 .. A - 1``."""
+  theta = np.pi * np.arange(num_angles) / num_angles
+  return np.stack([np.cos(theta), np.sin(theta)], axis=-1)
+
+
 def rotd_spectrum(accel_pair, dt: float, periods=DEFAULT_PERIODS, damping: float = DEFAULT_DAMPING,
                   percentiles=(50.0,), num_angles: int = 180, angle_chunk: int = 30) -> jax.Array:
   """Orientation-independent response spectra of a pair of horizontal components:
@@ -594,8 +600,7 @@ def rotd_spectrum(accel_pair, dt: float, periods=DEFAULT_PERIODS, damping: float
   periods = _check_periods(periods)
   if np.any(periods <= 0):
     raise ValueError("rotd_spectrum: periods must be > 0 seconds")
-  theta = np.pi * np.arange(int(num_angles)) / int(num_angles)
-  rot = np.stack([np.cos(theta), np.sin(theta)], axis=-1)  # [A, 2]
+  rot = _rotations(int(num_angles))
   peaks = []
   for start in range(0, rot.shape[0], int(angle_chunk)):
     r = jnp.asarray(rot[start:start + int(angle_chunk)], accel_pair.dtype)
@@ -642,8 +647,7 @@ def rotated_peaks(accel_pair, dt: float, periods=DEFAULT_PERIODS, damping: float
 @functools.partial(jax.jit, static_argnums=(1, 2, 3, 4))
 def _rotated_peaks_jit(accel_pair, dt, periods, damping, num_angles):
   """:func:`rotated_peaks` compiled once per shape (inlined under an outer jit)."""
-  theta = np.pi * np.arange(num_angles) / num_angles
-  rot = jnp.asarray(np.stack([np.cos(theta), np.sin(theta)], axis=-1), accel_pair.dtype)  # [A, 2]
+  rot = jnp.asarray(_rotations(num_angles), accel_pair.dtype)
   n, _, num = accel_pair.shape
   rotated = jnp.einsum("ac,nct->nat", rot, accel_pair).reshape((n * num_angles, num))
   t = _block_tables(dt, periods, damping, _BLOCK)

@@ -1,6 +1,5 @@
 """Generation from a trained workdir: refinement, baseline, exports, compliance, errors; evaluation."""
 
-import inspect
 import json
 import shutil
 
@@ -104,8 +103,7 @@ def test_scale_refinement_is_the_least_squares_amplitude_factor(gen):
   np.testing.assert_allclose(sc.accel_ms2, raw.accel_ms2 * k[:, None], rtol=1e-6)
   np.testing.assert_allclose(sc.psa_ms2, spectra.response_spectrum(sc.accel_ms2, 0.01, gen.periods_s), rtol=1e-5)
   # k solves the weighted least-squares problem (reference: numpy's lstsq on sqrt(w) rows).
-  outside = inspect.signature(gen.sample).parameters["outside_weight"].default
-  w = np.where(spectra.band_mask(gen.periods_s, sc.band_s), 1.0, outside)
+  w = np.where(spectra.band_mask(gen.periods_s, sc.band_s), 1.0, refine.OUTSIDE_WEIGHT)
   for i in range(4):
     a = (np.sqrt(w) * raw.psa_ms2[i])[:, None].astype(np.float64)
     ref = np.linalg.lstsq(a, np.sqrt(w) * raw.target_ms2[i], rcond=None)[0][0]
