@@ -34,6 +34,7 @@ def get_config():
   config.model.decoder_base_features = 256  # Dense(375 * 256) then reshape, as the paper.
   config.model.decoder_features = (128, 64, 32)  # Upsampling blocks' channels, as the paper.
   config.model.decoder_kernel = 3  # As the paper.
+  config.model.decoder_upsample = "lowpass"  # Each x2 of the decoder: "lowpass" (no spectral lines) or "repeat" (paper).
   config.model.critic_features = (32, 64, 128, 256)  # Critic Conv1D channels, as the paper.
   config.model.critic_kernel = 5  # As the paper.
   config.model.critic_stride = 2  # As the paper.

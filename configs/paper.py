@@ -20,6 +20,7 @@ def get_config():
   config.model.decoder_zero_mean = False  # No mean removal.
   config.model.decoder_peak_normalize = False  # tanh output, not divided by its peak.
   config.model.decoder_film = False  # The condition enters only the decoder's first Dense.
+  config.model.decoder_upsample = "repeat"  # Keras UpSampling1D: repeats each sample.
   config.model.latent_dim = 100  # A latent vector of 100.
   config.model.time_latent = False  # Pooled over time by the encoder.
   config.model.timing_conditions = ()  # The condition is the spectrum alone.

@@ -199,7 +199,11 @@ def _realism_line(m: dict, label: str) -> str:
           f"{share['real']:.0%}), Arias x{ratio['arias_ms']:.2f}, PGV x{ratio['pgv_ms']:.2f}, "
           f"PGD x{ratio['pgd_m']:.2f}, sample corr {corr_text}, log-envelope distance "
           f"{m['log_envelope_distance']:.2f}, S-onset jump {m['s_onset']['median_jump_generated']:.2f} vs "
-          f"{m['s_onset']['median_jump_real']:.2f} real (KS {m['s_onset']['ks_jump']:.2f}); bars " + ("all passed" if not failed else "failed: " + ", ".join(failed)))
+          f"{m['s_onset']['median_jump_real']:.2f} real (KS {m['s_onset']['ks_jump']:.2f}), Fourier roughness "
+          f"{m['fourier_roughness']['median_generated']:.3f} vs {m['fourier_roughness']['median_real']:.3f} real, "
+          f"strongest common line {m['spectral_line']['generated']['height_log10']:.2f} log10 at "
+          f"{m['spectral_line']['generated']['frequency_hz']:.1f} Hz (real {m['spectral_line']['real']['height_log10']:.2f}); bars "
+          + ("all passed" if not failed else "failed: " + ", ".join(failed)))
 
 
 def _realism_figure_data(m: dict) -> dict:

@@ -32,6 +32,7 @@ __all__ = [
     "pgd",
     "mean_period",
     "fourier_amplitude",
+    "fourier_roughness",
     "spectrogram",
     "log_envelope",
     "summary",
@@ -413,6 +414,54 @@ def fourier_amplitude(accel_ms2, dt: float) -> tuple[np.ndarray, np.ndarray]:
   a = _check_accel(accel_ms2)
   dt = validation.check_dt(dt)
   return np.fft.rfftfreq(a.shape[-1], dt), np.abs(np.fft.rfft(a, axis=-1)) * dt
+
+
+RAYLEIGH_LOG10_STD = float(np.pi / np.sqrt(24.0) / np.log(10.0))  # 0.2785: std of log10 |X|, X complex Gaussian.
+
+
+def fourier_roughness(accel_ms2, dt: float, f_min: float = 1.0, f_max: float = 20.0,
+                      relative_width: float = 0.2) -> np.ndarray:
+  """How tonal a record's Fourier amplitude spectrum is: the standard deviation, over
+  ``f_min``–``f_max``, of log10 FAS about its running mean over ``relative_width * f``
+  around each frequency ``f``.
+
+  A record made of random-phase wave groups has Rayleigh-distributed Fourier amplitudes
+  whatever its smooth spectral shape: about :data:`RAYLEIGH_LOG10_STD` (0.28; a little
+  less, as the running mean takes part of each bin's own value out), and so do real
+  records. Lines and notches raise it: a filter with a jagged amplitude (a narrow-band gain
+  rings through the whole window, visible as horizontal stripes in a spectrogram) or the
+  images of an upsampling network.
+
+  Args:
+    accel_ms2: ``[..., T]`` acceleration in m/s^2.
+    dt: sampling interval in seconds.
+    f_min, f_max: the band, Hz (``0 < f_min < f_max``).
+    relative_width: width of the running mean as a fraction of the frequency, > 0.
+
+  Returns:
+    ``[...]`` float64, log10 units.
+
+  Raises:
+    ValueError: bad ``accel_ms2`` or ``dt``; a bad band or width; fewer than 2 FFT
+      frequencies in the band; a record with no Fourier amplitude in the band.
+  """
+  if not (np.isfinite(f_min) and np.isfinite(f_max) and 0 < f_min < f_max):
+    raise ValueError(f"f_min and f_max must satisfy 0 < f_min < f_max (Hz), got {f_min!r}, {f_max!r}")
+  if not (np.isfinite(relative_width) and relative_width > 0):
+    raise ValueError(f"relative_width must be > 0, got {relative_width!r}")
+  freqs, fas = fourier_amplitude(accel_ms2, dt)
+  band = np.flatnonzero((freqs >= f_min) & (freqs <= f_max))
+  if band.size < 2:
+    raise ValueError(f"fewer than 2 FFT frequencies of the record lie in [{f_min}, {f_max}] Hz")
+  if np.any(fas[..., band].max(axis=-1) <= 0):
+    raise ValueError(f"accel_ms2 has a record with no Fourier amplitude in [{f_min}, {f_max}] Hz")
+  log_fas = np.log10(np.maximum(fas, 1e-12 * fas.max(axis=-1, keepdims=True)))  # No log of 0.
+  half = np.maximum(1, np.round(0.5 * relative_width * freqs[band] / freqs[1]).astype(int))
+  lo = np.maximum(band - half, 1)
+  hi = np.minimum(band + half, freqs.size - 1)
+  csum = np.concatenate([np.zeros(log_fas.shape[:-1] + (1,)), np.cumsum(log_fas, axis=-1)], axis=-1)
+  mean = (csum[..., hi + 1] - csum[..., lo]) / (hi - lo + 1)
+  return np.std(log_fas[..., band] - mean, axis=-1)
 
 
 def mean_period(accel_ms2, dt: float, f_min: float = 0.25, f_max: float = 20.0) -> np.ndarray:

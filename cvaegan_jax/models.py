@@ -72,6 +72,39 @@ def _phase_taps(kernel: int) -> tuple[np.ndarray, np.ndarray, int]:
   return select, lo, span
 
 
+INTERPOLATION_HALF_TAPS = 8  # Taps each side of the "lowpass" upsampling's half-band filter.
+
+
+@functools.lru_cache(maxsize=4)
+def half_band_taps(half: int = INTERPOLATION_HALF_TAPS) -> np.ndarray:
+  """The odd phase of a x2 interpolator, ``[2 half]``: output ``2 i + 1`` is
+  ``sum_k taps[k] x[i - half + 1 + k]`` (the even outputs are the input samples).
+
+  A half-band low-pass (sinc at offsets +-0.5, +-1.5, ..., Kaiser window, beta 8) that
+  passes the input's band and removes its images above the input's Nyquist frequency:
+  repeating samples (Keras ``UpSampling1D``) leaves these images, as lines at multiples of
+  the lowest rate in every upsampled record (12.5, 25, 37.5 Hz at 100 Hz after three
+  doublings). The taps sum to 1 (a constant stays constant).
+  """
+  offsets = np.arange(-half + 1, half + 1) - 0.5
+  window = np.kaiser(4 * half + 1, 8.0)[1::2]  # The window at the half-sample offsets.
+  taps = np.sinc(offsets) * window
+  return (taps / taps.sum()).astype(np.float32)
+
+
+def interpolate2(x):
+  """``x [B, L, C]`` -> ``[B, 2 L, C]``: band-limited x2 interpolation (:func:`half_band_taps`),
+  the even samples the input's; zeros beyond the ends."""
+  taps = half_band_taps()
+  half, n = taps.size // 2, x.shape[1]
+  pad = jnp.pad(x, ((0, 0), (half - 1, half), (0, 0)))
+  # Symmetric taps: pairs of shifted slices, one multiply each (a depthwise convolution's
+  # gradient was 4x slower on XLA:CPU).
+  odd = sum(float(taps[k]) * (pad[:, k:k + n] + pad[:, 2 * half - 1 - k:3 * half - 1 - k - half + n])
+            for k in range(half))
+  return jnp.stack([x, odd], axis=2).reshape(x.shape[0], 2 * n, x.shape[-1])
+
+
 class UpsampleConv(nn.Module):
   """Keras' ``UpSampling1D(2)`` then ``Conv1D(features, kernel, padding="same")``, computed at
   the input's rate: ``x [B, L, C]`` -> ``[B, 2 L, features]``.
@@ -86,11 +119,16 @@ class UpsampleConv(nn.Module):
   """
   features: int
   kernel: int = 3
+  upsample: str = "repeat"  # "repeat" (Keras UpSampling1D) or "lowpass" (interpolate2, no images).
 
   @nn.compact
   def __call__(self, x):
     c_in = x.shape[-1]
     w, b = _conv_params(self, self.kernel, c_in, self.features)
+    if self.upsample == "lowpass":
+      return jax.lax.conv_general_dilated(interpolate2(x), w, (1,), "SAME", dimension_numbers=_DIMS) + b
+    if self.upsample != "repeat":
+      raise ValueError(f"model.decoder_upsample must be 'repeat' or 'lowpass', got {self.upsample!r}")
     if self.kernel % 2 == 0:
       y = jax.lax.conv_general_dilated(jnp.repeat(x, 2, axis=1), w, (1,), "SAME", dimension_numbers=_DIMS)
       return y + b
@@ -180,7 +218,7 @@ class StridedConv(nn.Module):
     return strided_conv(x, w, self.stride) + b
 
 
-def _upsample_block(x, c, features: int, kernel: int, film: bool, train: bool, index: int):
+def _upsample_block(x, c, features: int, kernel: int, film: bool, train: bool, index: int, upsample: str = "repeat"):
   """One decoder block, called from a compact ``__call__`` (its layers belong to the caller):
   ``x [B, L, C]`` -> ``[B, 2 L, features]``: repeat x2 (Keras UpSampling1D), Conv1D
   (:class:`UpsampleConv`, named ``Conv_{index}`` as ``nn.Conv`` was), BatchNorm, optional FiLM
@@ -191,7 +229,7 @@ def _upsample_block(x, c, features: int, kernel: int, film: bool, train: bool, i
   and the last blocks, which make the short periods, see it through three convolutions.
   Zero-initialised: training starts from the plain decoder.
   """
-  x = UpsampleConv(features, kernel, name=f"Conv_{index}")(x)
+  x = UpsampleConv(features, kernel, upsample, name=f"Conv_{index}")(x)
   x = _batch_norm(x, train)
   if film:
     gb = nn.Dense(2 * features, kernel_init=nn.initializers.zeros)(c)[:, None, :]
@@ -237,13 +275,14 @@ class Decoder(nn.Module):
   zero_mean: bool = False  # Subtract the output's time average (band-passed records have none).
   peak_normalize: bool = False  # Divide the output by its largest |sample| (see below).
   film: bool = False  # The condition sets a scale and shift of every block's channels (see below).
+  upsample: str = "repeat"  # Each block's x2: "repeat" (the paper's) or "lowpass" (:func:`interpolate2`).
 
   @nn.compact
   def __call__(self, z, c, train: bool):
     h = nn.Dense(self.base_length * self.base_features)(jnp.concatenate([z, c], axis=-1))
     x = h.reshape((h.shape[0], self.base_length, self.base_features))
     for i, f in enumerate(self.features):
-      x = _upsample_block(x, c, f, self.kernel, self.film, train, i)
+      x = _upsample_block(x, c, f, self.kernel, self.film, train, i, self.upsample)
     x = nn.Conv(1, (self.kernel,), padding="SAME", name=f"Conv_{len(self.features)}")(x)
     if self.output == "tanh":
       x = jnp.tanh(x)
@@ -324,6 +363,7 @@ class TimingDecoder(nn.Module):
   timing: bool = False  # The condition ends in ln(t5 + 1), ln(D5-75 + 1), ln(D5-95 + 1) (s).
   frame_s: float = 0.08  # Seconds per base frame.
   negative_slope: float = 0.2
+  upsample: str = "repeat"  # Each block's x2: "repeat" (the paper's) or "lowpass" (:func:`interpolate2`).
 
   @nn.compact
   def __call__(self, z, c, train: bool):
@@ -337,7 +377,7 @@ class TimingDecoder(nn.Module):
           nn.leaky_relu(x, self.negative_slope))
       x = x + h
     for i, f_out in enumerate(self.features):
-      x = _upsample_block(x, c, f_out, self.kernel, self.film, train, i)
+      x = _upsample_block(x, c, f_out, self.kernel, self.film, train, i, self.upsample)
     x = nn.Conv(1, (self.kernel,), padding="SAME", name=f"Conv_{len(self.features)}")(x)
     if self.zero_mean:
       x = x - jnp.mean(x, axis=1, keepdims=True)
@@ -357,6 +397,7 @@ class Critic(nn.Module):
   kernel: int = 5
   stride: int = 2
   negative_slope: float = 0.2
+  upsample: str = "repeat"  # Each block's x2: "repeat" (the paper's) or "lowpass" (:func:`interpolate2`).
 
   @nn.compact
   def __call__(self, x, c):
@@ -387,6 +428,7 @@ class MultiScaleCritic(nn.Module):
   stride: int = 2
   scales: Sequence[int] = (1, 2, 4)
   negative_slope: float = 0.2
+  upsample: str = "repeat"  # Each block's x2: "repeat" (the paper's) or "lowpass" (:func:`interpolate2`).
 
   @nn.compact
   def __call__(self, x, c):
@@ -464,11 +506,11 @@ def build(model_config, num_samples: int, dt: float | None = None) -> tuple[CVAE
       raise ValueError("models.build needs dt (s) for the timing decoder's Husid template")
     dec = TimingDecoder(frames, m.decoder_base_features, tuple(m.decoder_features), m.decoder_kernel,
                         zero_mean=m.decoder_zero_mean, film=m.decoder_film, timing=bool(timing),
-                        frame_s=(dt or 0.0) * 2**n_up)
+                        frame_s=(dt or 0.0) * 2**n_up, upsample=m.get("decoder_upsample", "repeat"))
   else:
     dec = Decoder(frames, m.decoder_base_features, tuple(m.decoder_features), m.decoder_kernel,
                   m.decoder_output, zero_mean=m.decoder_zero_mean, peak_normalize=m.decoder_peak_normalize,
-                  film=m.decoder_film)
+                  film=m.decoder_film, upsample=m.get("decoder_upsample", "repeat"))
   if m.critic == "paper":
     critic = Critic(tuple(m.critic_features), m.critic_kernel, m.critic_stride)
   elif m.critic == "multiscale":

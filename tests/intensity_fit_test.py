@@ -163,6 +163,44 @@ def test_fourier_amplitude_of_sine():
   assert fas[k] == pytest.approx(amp * D / 2, rel=1e-9)
 
 
+def test_fourier_roughness_of_noise_is_the_rayleigh_value_whatever_its_colour():
+  """Random-phase records: log10 |X| of a complex Gaussian has std pi / sqrt(24) / ln 10
+  (0.2785), less the share the running mean takes out; a smooth spectral shape changes
+  nothing, a jagged (comb) gain raises it."""
+  rng = np.random.default_rng(0)
+  white = rng.standard_normal((100, 3000))
+  freqs = np.fft.rfftfreq(3000, DT)
+  brune = freqs**2 / (1 + (freqs / 2.0) ** 2)  # A Brune source's acceleration spectrum, corner 2 Hz.
+  coloured = np.fft.irfft(np.fft.rfft(white, axis=-1) * brune, 3000, axis=-1)
+  assert np.mean(intensity.fourier_roughness(white, DT)) == pytest.approx(intensity.RAYLEIGH_LOG10_STD, abs=0.01)
+  assert np.mean(intensity.fourier_roughness(coloured, DT)) == pytest.approx(intensity.RAYLEIGH_LOG10_STD, abs=0.01)
+  comb = np.where(np.sin(2 * np.pi * np.log(np.maximum(freqs, 0.1)) / np.log(1.15)) > 0, 3.0, 1 / 3)  # 15% wide teeth.
+  jagged = np.fft.irfft(np.fft.rfft(white, axis=-1) * comb, 3000, axis=-1)
+  # Teeth of +-log10(3) add their own spread (about 0.48) to the noise's, in quadrature.
+  assert np.mean(intensity.fourier_roughness(jagged, DT)) > 0.5
+  with pytest.raises(ValueError, match="relative_width"):
+    intensity.fourier_roughness(white, DT, relative_width=0.0)
+  with pytest.raises(ValueError, match="f_min"):
+    intensity.fourier_roughness(white, DT, f_min=30.0, f_max=20.0)
+
+
+def test_common_spectral_line_finds_a_line_every_record_shares():
+  """Random-phase records share no line (the mean of 100 records' log spectra is flat to
+  about 0.04); a 12.5 Hz sine in each, with a random phase and a fifth of the noise's RMS,
+  stands out at 12.5 Hz."""
+  rng = np.random.default_rng(0)
+  noise = rng.standard_normal((100, 3000))
+  quiet = fit.common_spectral_line(noise, DT)
+  assert quiet["height_log10"] < 0.08
+  t = np.arange(3000) * DT
+  lined = noise + 0.3 * np.sin(2 * np.pi * 12.5 * t + rng.uniform(0, 2 * np.pi, (100, 1)))
+  loud = fit.common_spectral_line(lined, DT)
+  assert loud["frequency_hz"] == pytest.approx(12.5, abs=0.1)
+  assert loud["height_log10"] > 0.5
+  with pytest.raises(ValueError, match="segment_s"):
+    fit.common_spectral_line(noise[:, :100], DT)
+
+
 def test_spectrogram_shapes_and_peak():
   _, a = sine(1.0, 3.0, 20.0)
   freqs, times, power = intensity.spectrogram(np.stack([a, a]), DT, window_s=2.0, overlap=0.5)

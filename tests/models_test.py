@@ -57,6 +57,30 @@ def test_upsample_conv_equals_repeat_then_convolve(kernel):
     np.testing.assert_allclose(g_new[name], g_ref[name], atol=2e-5)
 
 
+def test_lowpass_upsampling_keeps_the_samples_and_leaves_no_images():
+  """``interpolate2``: the even samples are the input's, a slow sine comes out as the same
+  sine at twice the rate (to 1e-3 away from the ends), and its image above the input's
+  Nyquist frequency, which repeating samples leaves at a quarter of the sine's amplitude, is
+  below 1e-3 of it. ``UpsampleConv(upsample="lowpass")`` is that, then nn.Conv."""
+  fs, f, n = 12.5, 2.0, 375
+  x = np.sin(2 * np.pi * f * np.arange(n) / fs)
+  y = np.asarray(models.interpolate2(jnp.asarray(x[None, :, None], jnp.float32)))[0, :, 0]
+  np.testing.assert_allclose(y[::2], x, atol=1e-6)
+  fine = np.sin(2 * np.pi * f * np.arange(2 * n) / (2 * fs))
+  np.testing.assert_allclose(y[40:-40], fine[40:-40], atol=1e-3)
+  spectrum = lambda v: np.abs(np.fft.rfft(v * np.hanning(v.size)))
+  image = np.argmin(np.abs(np.fft.rfftfreq(2 * n, 1 / (2 * fs)) - (fs - f)))
+  assert spectrum(y)[image] < 1e-3 * spectrum(y).max()
+  assert spectrum(np.repeat(x, 2))[image] > 0.2 * spectrum(np.repeat(x, 2)).max()
+  h = jax.random.normal(jax.random.PRNGKey(1), (2, 11, 5))
+  layer = models.UpsampleConv(8, 3, "lowpass")
+  params = layer.init(jax.random.PRNGKey(0), h)["params"]
+  reference = nn.Conv(8, (3,), padding="SAME").apply({"params": params}, models.interpolate2(h))
+  np.testing.assert_allclose(layer.apply({"params": params}, h), reference, atol=2e-6)
+  with pytest.raises(ValueError, match="decoder_upsample"):
+    models.UpsampleConv(8, 3, "cubic").init(jax.random.PRNGKey(0), h)
+
+
 @pytest.mark.parametrize("n, kernel, stride", [(3000, 10, 2), (375, 5, 2), (11, 5, 2), (12, 4, 3), (7, 1, 2), (12, 3, 1)])
 def test_strided_conv_equals_xla_convolution_in_value_and_every_derivative(n, kernel, stride):
   """strided_conv (XLA's strided convolution, derivatives of the folded stride-1 form) against

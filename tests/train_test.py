@@ -141,7 +141,9 @@ def test_four_devices_match_one_device(data_dir):
   for k in outs[0]:
     # Three Adam steps amplify float-rounding noise in those biases to ~1e-3 relative; the
     # timing statistics are sample times (s), so that noise may move one by a sample.
-    atol = static.dt * 1.01 if k.split("_")[0] in ("t5", "d5", "t") else 1e-5
+    # A correlation near 0 (two samples of one target) carries that noise as an absolute
+    # error: 1e-4 on 0.002 is 4%.
+    atol = static.dt * 1.01 if k.split("_")[0] in ("t5", "d5", "t") else 1e-3 if k == "sample_corr" else 1e-5
     np.testing.assert_allclose(outs[1][k], outs[0][k], rtol=5e-3, atol=atol, err_msg=k)
 
 
