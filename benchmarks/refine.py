@@ -64,7 +64,8 @@ MIN_SHARE_WITHIN_TOL = 0.95
 MAX_MS_PER_RECORD = 50.0
 MIN_SPEEDUP_OVER_REQPY = 10.0
 MAX_MEDIAN_CHANGE = 0.10
-RATIOS = {"arias": intensity.arias_intensity, "d5_95": intensity.d5_95, "pgv": intensity.pgv, "pgd": intensity.pgd}
+RATIOS = {"arias": intensity.arias_intensity, "d5_95": intensity.d5_95, "pgv": intensity.pgv, "pgd": intensity.pgd,
+          "rough": intensity.fourier_roughness}  # Fourier roughness over 1-20 Hz: lines and notches raise it.
 
 
 def parse_targets(values) -> list[str]:
@@ -82,9 +83,9 @@ def short_name(spec: str) -> str:
   return f"record:{os.path.basename(rest.split(',')[0])}" if code.strip().lower() == "record" else spec
 
 
-def ours(accel_ms2, dt, periods_s, target_ms2, damping):
+def ours(accel_ms2, dt, periods_s, target_ms2, damping, smoothing=refine.SMOOTHING):
   """refine.match on all records at once -> (records [N, T] float32, note)."""
-  r = refine.match(accel_ms2, dt, periods_s, target_ms2, damping=damping, band_s=BAND_S)
+  r = refine.match(accel_ms2, dt, periods_s, target_ms2, damping=damping, band_s=BAND_S, smoothing=smoothing)
   note = f"steps {r.steps}, {int(np.sum(r.max_abs_misfit > TOL))} of {len(r.accel_ms2)} above tol"
   return np.asarray(r.accel_ms2, np.float32), note
 
@@ -123,6 +124,8 @@ def main():
                   help="Target spec (cvaegan_jax.specs.parse); repeat the flag or separate specs with ';' "
                        "(specs hold commas). Default: " + "; ".join(DEFAULT_TARGETS))
   ap.add_argument("--skip_reqpy", action="store_true", help="Leave REQPY out (ours only).")
+  ap.add_argument("--smoothing", type=float, default=refine.SMOOTHING,
+                  help="refine.match's smoothing of its first passes' gain (ln frequency; 0: none).")
   args = ap.parse_args()
   if args.num < 1:
     raise SystemExit(f"error: --num must be >= 1, got {args.num}")
@@ -163,7 +166,7 @@ def main():
       rows.append(dict(target=label, seeds=set_name, method="seed", ms=None, note="", **s))
       for method in methods:
         if method == "ours":
-          fn = lambda: ours(seed, dt, periods, target_n, damping)
+          fn = lambda: ours(seed, dt, periods, target_n, damping, args.smoothing)
           common.timed(fn)  # compile
         else:
           fn = lambda: reqpy(seed, dt, periods, target_n, damping)
@@ -183,10 +186,10 @@ def main():
           f"{target.max() / validation.G_MS2:.3g} g)")
 
   header = (f"{'target':<6} {'seeds':<6} {'method':<6} {'mean|mis|':>9} {'worst':>8} {'<=5%':>5} {'<=2%':>5} "
-            f"{'ms/rec':>9} {'/simqke':>8} {'Arias':>6} {'D5-95':>6} {'PGV':>6} {'PGD':>6}")
+            f"{'ms/rec':>9} {'/simqke':>8} {'Arias':>6} {'D5-95':>6} {'PGV':>6} {'PGD':>6} {'rough':>6}")
   print(f"\n|PSA/target - 1| over {BAND_S[0]}-{BAND_S[1]} s ({num} records a row; worst = the largest over records "
         "and periods; <=5%, <=2%: share of records whose worst is within); ms/rec warm; /simqke = ms/rec over "
-        "SIMQKE's generation ms/rec for the target; last four: median output/seed:")
+        "SIMQKE's generation ms/rec for the target; last five: median output/seed (rough: Fourier roughness):")
   print(header)
   print("-" * len(header))
   for r in rows:
@@ -207,7 +210,7 @@ def main():
 
   print("\nAll targets together:")
   print(f"{'seeds':<10} {'method':<6} {'records':>7} {'mean|mis|':>9} {'worst':>8} {'<=5%':>6} {'<=2%':>6} "
-        f"{'ms/rec':>9} " + " ".join(f"{k:>6}" for k in ("Arias", "D5-95", "PGV", "PGD")))
+        f"{'ms/rec':>9} " + " ".join(f"{k:>6}" for k in ("Arias", "D5-95", "PGV", "PGD", "rough")))
   for seeds in (("raw",), ("simqke",), SEED_SETS):
     for method in ["seed"] + methods:
       p = pooled(method, seeds)
