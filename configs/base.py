@@ -108,6 +108,7 @@ def get_config():
   config.generate.temperature = 1.0  # z = temperature * N(0, I); below 1: closer fit, more alike.
   config.generate.tol = 0.02  # Largest |misfit| per record the refinement aims for.
   config.generate.waveform_steps = 20  # Time-domain matching steps; 40+ for jagged (recorded) targets.
+  config.generate.smoothing = 0.1  # First passes' gain smoothing (ln f); 0: tol more often on recorded targets, with spectral lines.
   config.generate.formats = ("at2", "csv", "npz", "mseed")  # Export formats (also sac).
   config.generate.out_dir = ""  # Default: WORKDIR/generated.
   config.generate.allow_extrapolation = False  # Extrapolate targets short of the model's periods.

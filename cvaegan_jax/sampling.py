@@ -372,7 +372,8 @@ class Generator:
              baseline: bool = True, outside_weight: float = refine_lib.OUTSIDE_WEIGHT,
              temperature: float = 1.0,
              timing_s: np.ndarray | None = None, highpass_hz: float = 0.1, timing_gain: float = 4.0,
-             pre_event_s: float = PRE_EVENT_S, prescale_steps: int = 60, calibrate: bool = True) -> Generation:
+             pre_event_s: float = PRE_EVENT_S, prescale_steps: int = 60, calibrate: bool = True,
+             smoothing: float = refine_lib.SMOOTHING) -> Generation:
     """One record per row of ``psa_ms2 [N, P]`` (targets on the model's periods, m/s^2).
 
     Args:
@@ -388,6 +389,8 @@ class Generator:
       max_waveform_steps: Levenberg-Marquardt step limit of ``refine="waveform"``.
       prescale_steps: frequency-domain passes before those steps (``refine="waveform"``,
         :func:`cvaegan_jax.refine.match`; 0: none).
+      smoothing: >= 0, the smoothing of the first passes' gain, ln frequency (``match``'s;
+        0 reaches ``tol`` more often on jagged, recorded targets, and leaves lines).
       baseline: baseline-correct the output (final velocity and displacement zero).
       outside_weight: weight of the misfit outside ``band_s`` (inside: 1).
       temperature: >= 0, the prior's standard deviation. 1 samples the model as trained;
@@ -456,7 +459,7 @@ class Generator:
     if refine in ("waveform", "both") and (max_waveform_steps or prescale_steps):
       matched = refine_lib.match(np.asarray(x), self.dt, self.periods_s, psa, damping=self.damping, band_s=band_s,
                                  outside_weight=outside_weight, tol=tol, prescale_steps=int(prescale_steps),
-                                 max_steps=int(max_waveform_steps))
+                                 max_steps=int(max_waveform_steps), smoothing=smoothing)
       x = matched.accel_ms2
       steps = (steps[0], matched.steps)
     x = np.asarray(x, np.float64)
@@ -602,7 +605,7 @@ class Generator:
   def sample_pairs(self, psa_ms2: np.ndarray, seed: int = 0, refine: str = "waveform", percentile: float = 100.0,
                    timing_s: np.ndarray | None = None, tol: float = 0.02, band_s=(0.05, 4.0),
                    max_waveform_steps: int = 20, prescale_steps: int = 60,
-                   outside_weight: float = refine_lib.OUTSIDE_WEIGHT,
+                   outside_weight: float = refine_lib.OUTSIDE_WEIGHT, smoothing: float = refine_lib.SMOOTHING,
                    **kwargs) -> Generation:
     """One pair of horizontal components per row of ``psa_ms2 [N, P]`` (RotDnn targets on the
     model's periods, m/s^2).
@@ -628,7 +631,7 @@ class Generator:
       refine: "none", "scale" or "waveform".
       percentile: the RotDnn the targets are, in (0, 100] (100: RotD100, 50: RotD50).
       timing_s: ``[N, K]`` each pair's timing conditions, s (default: drawn, :meth:`draw_timing`).
-      tol, band_s, max_waveform_steps, prescale_steps, outside_weight: as :meth:`sample`.
+      tol, band_s, max_waveform_steps, prescale_steps, outside_weight, smoothing: as :meth:`sample`.
       **kwargs: passed to :meth:`sample` for the decoding (temperature, baseline,
         highpass_hz, timing_gain, pre_event_s).
 
@@ -659,7 +662,8 @@ class Generator:
     if refine == "waveform":
       matched = refine_lib.match_pairs(pairs, self.dt, self.periods_s, psa, percentile=percentile,
                                        damping=self.damping, band_s=band_s, outside_weight=outside_weight,
-                                       tol=tol, prescale_steps=int(prescale_steps), max_steps=int(max_waveform_steps))
+                                       tol=tol, prescale_steps=int(prescale_steps), max_steps=int(max_waveform_steps),
+                                       smoothing=smoothing)
       pairs, out, steps = matched.accel_ms2, matched.psa_ms2, (0, matched.steps)
     else:
       out = np.asarray(refine_lib.pair_spectrum(pairs, self.dt, self.periods_s, self.damping, float(percentile)))

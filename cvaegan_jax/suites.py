@@ -44,7 +44,7 @@ def rule_for_target(target: str) -> str:
 
 
 def _check_request(target, num, refine, out_dir, formats, rule, t1_s, tol, temperature, timing, scenario,
-                   waveform_steps, components, rotd) -> None:
+                   waveform_steps, components, rotd, smoothing=refine_lib.SMOOTHING) -> None:
   """Every argument of :func:`generate_suite` that can be checked without the model (ValueError)."""
   if components not in (1, 2) or isinstance(components, bool):
     raise ValueError(f"components must be 1 (single records) or 2 (pairs of horizontal components), got {components!r}")
@@ -80,6 +80,7 @@ def _check_request(target, num, refine, out_dir, formats, rule, t1_s, tol, tempe
   validation.positive_float(t1_s, "t1_s", "seconds")
   validation.non_negative_float(tol, "tol")
   validation.non_negative_float(temperature, "temperature")
+  validation.non_negative_float(smoothing, "smoothing", "ln frequency")
   specs.parse_spec(target)
 
 
@@ -87,7 +88,8 @@ def generate_suite(workdir: str, target: str, num: int = 11, seed: int = 0, refi
                    out_dir: str | None = None, formats=("at2", "csv", "npz"), extrapolate: bool = False,
                    rule: str = "", t1_s: float = 1.0, tol: float = 0.02, band_s=(0.05, 4.0),
                    temperature: float = 1.0, timing: dict | None = None, scenario: dict | None = None,
-                   waveform_steps: int = 20, components: int = 1, rotd: float = 100.0) -> dict:
+                   waveform_steps: int = 20, components: int = 1, rotd: float = 100.0,
+                   smoothing: float = refine_lib.SMOOTHING) -> dict:
   """The generate job: load ``workdir``, generate a suite for ``target``, export, check, plot.
 
   Args:
@@ -115,6 +117,9 @@ def generate_suite(workdir: str, target: str, num: int = 11, seed: int = 0, refi
       every record; the rest drawn (:meth:`Generator.complete_timing`).
     waveform_steps: time-domain matching steps of ``refine="waveform"`` (``max_waveform_steps``
       of :meth:`Generator.sample`): more reach ``tol`` on jagged (recorded) targets, slower.
+    smoothing: >= 0, the smoothing of the first frequency-domain passes' gain (ln
+      frequency, :func:`cvaegan_jax.refine.match`); 0 reaches ``tol`` more often on jagged
+      targets and leaves spectral lines in the records.
     scenario: ``{"magnitude", "distance_km"[, "vs30_ms", "mechanism"]}``: each record's
       D5-75 and D5-95 drawn from Afshari & Stewart (2016) for it
       (:func:`cvaegan_jax.scenarios.durations`); ``timing`` overrides it.
@@ -128,7 +133,7 @@ def generate_suite(workdir: str, target: str, num: int = 11, seed: int = 0, refi
       that is a file: all checked before the model loads or anything is written.
   """
   _check_request(target, num, refine, out_dir, formats, rule, t1_s, tol, temperature, timing, scenario, waveform_steps,
-                 components, rotd)
+                 components, rotd, smoothing)
   gen = sampling.Generator.from_workdir(workdir)
   if (timing or scenario) and not gen.timing_names:
     raise ValueError(f"{workdir}'s model has no timing conditions (model.timing_conditions): it cannot take "
@@ -160,7 +165,7 @@ def generate_suite(workdir: str, target: str, num: int = 11, seed: int = 0, refi
   aim = tgt if ratio == 1.0 else targets.Target(tgt.periods_s, tgt.sa_ms2 * ratio, aim_name(ratio), tgt.damping,
                                                  None if tgt.pga_ms2 is None else tgt.pga_ms2 * ratio)
   kwargs = dict(num=num, seed=seed, refine=refine, extrapolate=extrapolate, tol=tol, band_s=band_s,
-                max_waveform_steps=waveform_steps, temperature=temperature, timing=asked or None)
+                max_waveform_steps=waveform_steps, temperature=temperature, timing=asked or None, smoothing=smoothing)
   result = gen.generate_pairs(aim, percentile=rotd, **kwargs) if components == 2 else gen.generate(aim, **kwargs)
   check, suite_scale = None, 1.0
   if rule:

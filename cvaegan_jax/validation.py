@@ -37,17 +37,19 @@ def positive_float(value, name: str, unit: str = "") -> float:
   return _finite_float(value, name, what, lambda v: v > 0)
 
 
-def non_negative_float(value, name: str) -> float:
-  """``value`` as a float, or a ValueError naming ``name`` and the value.
+def non_negative_float(value, name: str, unit: str = "") -> float:
+  """``value`` as a float, or a ValueError naming ``name`` (and its unit) and the value.
 
   Args:
     value: what the user passed (0 allowed, e.g. a tolerance or a temperature).
     name: the argument's name, as the user wrote it.
+    unit: e.g. "seconds"; only used in the message.
 
   Raises:
     ValueError: not a number, NaN/inf, or < 0.
   """
-  return _finite_float(value, name, "a finite number >= 0", lambda v: v >= 0)
+  what = f"a finite number >= 0 of {unit}" if unit else "a finite number >= 0"
+  return _finite_float(value, name, what, lambda v: v >= 0)
 
 
 def check_dt(dt) -> float:

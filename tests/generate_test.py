@@ -288,6 +288,8 @@ def test_bad_requests_are_clear_errors(gen, tmp_path, workdir):
     (dict(out_dir="FILE"), "is a file"), (dict(t1_s=-1.0), "t1_s"), (dict(timing={"d5_95": 0.0}), "d5_95"),
     (dict(scenario={"magnitude": 7.0}), "distance_km"), (dict(scenario={"magnitude": 7.0, "distance_km": -3}),
                                                          "distance_km"),
+    # An asked t5 is checked too (a valid one once raised a TypeError here), then the workdir.
+    (dict(timing={"t5": -1.0}), "t5 must be a finite number >= 0 of seconds"), (dict(smoothing=-0.1), "smoothing"),
 ])
 def test_generate_suite_checks_its_request_before_loading_or_writing(tmp_path, kwargs, message):
   # The workdir does not exist: a request that reached the model would fail there instead, after
@@ -298,6 +300,12 @@ def test_generate_suite_checks_its_request_before_loading_or_writing(tmp_path, k
   args = dict(target=EC8, out_dir=str(tmp_path / "out")) | kwargs
   with pytest.raises(ValueError, match=message):
     suites.generate_suite(str(tmp_path / "no_workdir"), **args)
+
+
+def test_generate_suite_takes_an_asked_t5_to_the_model(tmp_path):
+  # The request passes its checks and fails only where the model is loaded.
+  with pytest.raises(FileNotFoundError, match="no_workdir"):
+    suites.generate_suite(str(tmp_path / "no_workdir"), EC8, timing={"t5": 6.0}, out_dir=str(tmp_path / "out"))
   assert not (tmp_path / "out").exists()
 
 
