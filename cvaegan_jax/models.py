@@ -100,8 +100,8 @@ def interpolate2(x):
   pad = jnp.pad(x, ((0, 0), (half - 1, half), (0, 0)))
   # Symmetric taps: pairs of shifted slices, one multiply each (a depthwise convolution's
   # gradient was 4x slower on XLA:CPU).
-  odd = sum(float(taps[k]) * (pad[:, k:k + n] + pad[:, 2 * half - 1 - k:3 * half - 1 - k - half + n])
-            for k in range(half))
+  mirror = lambda k: 2 * half - 1 - k  # taps[k] == taps[mirror(k)].
+  odd = sum(float(taps[k]) * (pad[:, k:k + n] + pad[:, mirror(k):mirror(k) + n]) for k in range(half))
   return jnp.stack([x, odd], axis=2).reshape(x.shape[0], 2 * n, x.shape[-1])
 
 
