@@ -231,6 +231,9 @@ def test_records_that_miss_tol_are_counted(gen, workdir, tmp_path, capsys):
   g = gen.generate(EC8, num=3, seed=2, max_waveform_steps=1, tol=1e-4)
   s = g.summary()
   assert s["tol"] == 1e-4 and s["missed_tol"] == 3 and min(s["record_max_abs_misfit"]) > 1e-4
+  # Each record's Fourier texture, as intensity measures it.
+  np.testing.assert_allclose(s["fourier_roughness"],
+                             intensity.fourier_roughness(np.asarray(g.accel_ms2, np.float64), g.dt), atol=1e-4)
   assert gen.generate(EC8, num=2, refine="none").summary()["missed_tol"] is None
   suites.generate_suite(str(workdir), EC8, num=3, seed=2, tol=1e-4, out_dir=str(tmp_path / "s"), formats=(),
                         waveform_steps=1)
