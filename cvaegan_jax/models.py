@@ -397,7 +397,6 @@ class Critic(nn.Module):
   kernel: int = 5
   stride: int = 2
   negative_slope: float = 0.2
-  upsample: str = "repeat"  # Each block's x2: "repeat" (the paper's) or "lowpass" (:func:`interpolate2`).
 
   @nn.compact
   def __call__(self, x, c):
@@ -428,7 +427,6 @@ class MultiScaleCritic(nn.Module):
   stride: int = 2
   scales: Sequence[int] = (1, 2, 4)
   negative_slope: float = 0.2
-  upsample: str = "repeat"  # Each block's x2: "repeat" (the paper's) or "lowpass" (:func:`interpolate2`).
 
   @nn.compact
   def __call__(self, x, c):
@@ -497,6 +495,7 @@ def build(model_config, num_samples: int, dt: float | None = None) -> tuple[CVAE
     raise ValueError(f"model.time_latent: the encoder's {len(m.encoder_features)} convolutions of stride "
                      f"{m.encoder_stride} must reduce {num_samples} samples to the decoder's {frames} frames")
   enc = Encoder(tuple(m.encoder_features), m.encoder_kernel, m.encoder_stride, m.latent_dim, m.time_latent)
+  upsample = m.get("decoder_upsample", "repeat")  # Workdirs written before the field: the paper's.
   if m.time_latent:
     timing = tuple(m.timing_conditions)
     if timing not in ((), TEMPLATE_TIMING):
@@ -506,11 +505,11 @@ def build(model_config, num_samples: int, dt: float | None = None) -> tuple[CVAE
       raise ValueError("models.build needs dt (s) for the timing decoder's Husid template")
     dec = TimingDecoder(frames, m.decoder_base_features, tuple(m.decoder_features), m.decoder_kernel,
                         zero_mean=m.decoder_zero_mean, film=m.decoder_film, timing=bool(timing),
-                        frame_s=(dt or 0.0) * 2**n_up, upsample=m.get("decoder_upsample", "repeat"))
+                        frame_s=(dt or 0.0) * 2**n_up, upsample=upsample)
   else:
     dec = Decoder(frames, m.decoder_base_features, tuple(m.decoder_features), m.decoder_kernel,
                   m.decoder_output, zero_mean=m.decoder_zero_mean, peak_normalize=m.decoder_peak_normalize,
-                  film=m.decoder_film, upsample=m.get("decoder_upsample", "repeat"))
+                  film=m.decoder_film, upsample=upsample)
   if m.critic == "paper":
     critic = Critic(tuple(m.critic_features), m.critic_kernel, m.critic_stride)
   elif m.critic == "multiscale":

@@ -44,7 +44,7 @@ def rule_for_target(target: str) -> str:
 
 
 def _check_request(target, num, refine, out_dir, formats, rule, t1_s, tol, temperature, timing, scenario,
-                   waveform_steps, components, rotd, smoothing=refine_lib.SMOOTHING) -> None:
+                   waveform_steps, components, rotd, smoothing) -> None:
   """Every argument of :func:`generate_suite` that can be checked without the model (ValueError)."""
   if components not in (1, 2) or isinstance(components, bool):
     raise ValueError(f"components must be 1 (single records) or 2 (pairs of horizontal components), got {components!r}")
