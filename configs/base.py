@@ -25,6 +25,8 @@ def get_config():
   config.data.num_samples = 3000  # Window length in samples (30 s at 100 Hz).
   config.data.sampling_rate_hz = 100.0  # Window sampling rate, Hz.
   config.data.damping = 0.05  # Damping ratio of the condition spectra.
+  config.data.pairs = False  # Train on pairs: EW+NS of one sensor as two channels, conditioned on the pair's spectrum.
+  config.data.pair_spectrum = "rotd50"  # Pairs: the condition's spectrum, rotd50 (median direction) or rotd100 (maximum).
 
   config.model = ml_collections.ConfigDict()
   config.model.latent_dim = 8  # Latent channels per frame with time_latent (paper: a vector of 100).
@@ -67,7 +69,7 @@ def get_config():
   config.training.spec_weight = 30.0  # Log-spectral misfit weight (paper: none).
   config.training.spec_on_prior = True  # Spectral terms on prior samples too (paper: no).
   config.training.criterion_weight = 10.0  # log1p of the paper's criterion score (paper: none).
-  config.training.decorrelation_weight = 10.0  # Two prior samples of one target differ (paper: none).
+  config.training.decorrelation_weight = 10.0  # Two prior samples of one target differ, and a pair's two components (paper: none).
   config.training.amplitude_augment = 0.0  # Largest log-uniform amplitude factor (0: off; weak targets: 3).
   config.training.adv_on_prior = True  # The critic also scores prior samples (paper: no).
   config.training.ema_decay = 0.999  # EMA of generator weights used for sampling (paper: none).

@@ -60,6 +60,8 @@ def _binding_fields(config) -> dict:
     for part in name.split("."):
       node = node.get(part) if isinstance(node, dict) else None
     out[name] = node
+  if cfg.get("data", {}).get("pairs"):  # Pair models only: single-component workdirs keep their binding.
+    out["data.pairs"], out["data.pair_spectrum"] = True, cfg["data"].get("pair_spectrum", "rotd50")
   return json.loads(json.dumps(out, default=list))
 
 

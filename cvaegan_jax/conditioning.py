@@ -29,12 +29,42 @@ import numpy as np
 
 from cvaegan_jax import intensity
 
-__all__ = ["waveform_scale", "to_model_units", "condition", "condition_stats", "features", "timing",
+__all__ = ["num_channels", "pair_energy", "spectrum_field", "waveform_scale", "to_model_units", "condition", "condition_stats", "features", "timing",
            "timing_features", "TIMING_MEASURES", "TINY"]
 
 TINY = 1e-12  # Floor under spectra and scales before logs and divisions (m/s^2).
 TIMING_MEASURES = {"t5": intensity.t5, "d5_75": intensity.d5_75, "d5_95": intensity.d5_95}
 TIMING_OFFSET_S = 1.0  # Timing conditions are ln(t + 1 s): finite at t5 = 0.
+
+
+PAIR_SPECTRA = {"rotd50": "spectrum", "rotd100": "rotd100_spectrum"}  # data.pair_spectrum -> example field.
+
+
+def num_channels(data_config) -> int:
+  """Channels of a record in model units: 2 for pairs (``data.pairs``), else 1."""
+  return 2 if data_config.get("pairs", False) else 1
+
+
+def spectrum_field(data_config) -> str:
+  """The example field the condition is made of: ``"spectrum"`` (one component's PSA, or a
+  pair's RotD50) or ``"rotd100_spectrum"`` (pairs with ``data.pair_spectrum = "rotd100"``).
+
+  Raises:
+    ValueError: an unknown ``data.pair_spectrum``.
+  """
+  if not data_config.get("pairs", False):
+    return "spectrum"
+  kind = data_config.get("pair_spectrum", "rotd50")
+  if kind not in PAIR_SPECTRA:
+    raise ValueError(f"data.pair_spectrum must be one of {sorted(PAIR_SPECTRA)}, got {kind!r}")
+  return PAIR_SPECTRA[kind]
+
+
+def pair_energy(accel) -> np.ndarray:
+  """``[B, T]`` records as they are, or pairs ``[B, 2, T]`` as ``sqrt(a1^2 + a2^2)`` ``[B, T]``:
+  a signal whose Husid curve (and Arias intensity) is the pair's, whatever the orientation."""
+  accel = np.asarray(accel)
+  return np.sqrt(np.sum(accel * accel, axis=-2)) if accel.ndim == 3 else accel
 
 
 def check_timing_names(names) -> tuple[str, ...]:
@@ -58,9 +88,10 @@ def timing_features(timing_s, xp=np):
 
 
 def waveform_scale(accel_ms2: np.ndarray, psa_ms2: np.ndarray, kind: str) -> np.ndarray:
-  """Per-record scale ``[B]`` in m/s^2 from ``accel_ms2 [B, T]`` and ``psa_ms2 [B, P]``."""
+  """Per-record scale ``[B]`` in m/s^2 from ``accel_ms2 [B, T]`` (or pairs ``[B, 2, T]``: the
+  larger peak of the two) and ``psa_ms2 [B, P]``."""
   if kind == "peak":
-    s = np.max(np.abs(accel_ms2), axis=-1)
+    s = np.max(np.abs(accel_ms2).reshape(accel_ms2.shape[0], -1), axis=-1)
   elif kind == "psa0":
     s = psa_ms2[..., 0]
   else:
@@ -69,7 +100,9 @@ def waveform_scale(accel_ms2: np.ndarray, psa_ms2: np.ndarray, kind: str) -> np.
 
 
 def to_model_units(accel_ms2: np.ndarray, scale: np.ndarray) -> np.ndarray:
-  """``[B, T]`` m/s^2 -> ``[B, T, 1]`` model units."""
+  """``[B, T]`` m/s^2 -> ``[B, T, 1]`` model units; pairs ``[B, 2, T]`` -> ``[B, T, 2]``."""
+  if accel_ms2.ndim == 3:
+    return np.swapaxes(accel_ms2 / scale[:, None, None], 1, 2).astype(np.float32)
   return (accel_ms2 / scale[:, None])[..., None].astype(np.float32)
 
 
@@ -113,32 +146,40 @@ def condition(psa_ms2, kind: str, stats: dict | None = None, xp=np, timing_s=Non
   return xp.concatenate([spec, tim.astype(spec.dtype)], axis=-1)
 
 
-def features(batch: dict, model_config, stats: dict | None, dt: float | None = None) -> dict:
+def features(batch: dict, model_config, stats: dict | None, dt: float | None = None,
+             field: str = "spectrum") -> dict:
   """Numpy batch from the data set -> model inputs.
 
   Args:
-    batch: ``waveform [B, T]`` (m/s^2) and ``spectrum [B, P]`` (PSA, m/s^2).
+    batch: ``waveform [B, T]`` (m/s^2) and ``spectrum [B, P]`` (PSA, m/s^2); pairs:
+      ``waveform [B, 2, T]``, the pair's spectra (``field``) and ``component_spectra
+      [B, 2, P]``.
     model_config: ``config.model`` (fields ``waveform_scale``, ``condition``,
       ``timing_conditions``).
     stats: condition statistics (see :func:`condition_stats`).
     dt: sampling interval, s (needed with ``timing_conditions``).
+    field: the spectrum the condition is made of (:func:`spectrum_field`).
 
   Returns:
-    ``x [B, T, 1]`` model units, ``c [B, P + K]``, ``log_psa [B, P]`` (log10 of PSA /
-    scale, the spectral-loss target), ``scale [B]`` m/s^2, ``psa [B, P]`` m/s^2 and
-    ``timing [B, K]`` (s, the record's own measures; ``K = 0`` without timing conditions).
+    ``x [B, T, 1]`` (pairs: ``[B, T, 2]``) model units, ``c [B, P + K]``, ``log_psa [B, P]``
+    (log10 of PSA / scale, the spectral-loss target; pairs: the mean of the components'),
+    ``scale [B]`` m/s^2, ``psa [B, P]`` m/s^2 (the condition's spectrum) and ``timing [B, K]``
+    (s, the record's own measures, of :func:`pair_energy`; ``K = 0`` without timing conditions).
   """
   accel = np.asarray(batch["waveform"], np.float32)
-  psa = np.asarray(batch["spectrum"], np.float32)
+  psa = np.asarray(batch[field], np.float32)
   scale = waveform_scale(accel, psa, model_config.waveform_scale)
   names = check_timing_names(model_config.timing_conditions)
   if names and dt is None:
     raise ValueError("conditioning.features needs dt (s) to measure the timing conditions")
-  tim = timing(accel, dt, names) if names else np.zeros((accel.shape[0], 0), np.float32)
+  tim = timing(pair_energy(accel), dt, names) if names else np.zeros((accel.shape[0], 0), np.float32)
+  own = psa  # Pairs: the geometric mean of the components' PSA.
+  if accel.ndim == 3:
+    own = 10.0 ** np.mean(np.log10(np.maximum(np.asarray(batch["component_spectra"], np.float32), TINY)), axis=1)
   return {
       "x": to_model_units(accel, scale),
       "c": condition(psa, model_config.condition, stats, timing_s=tim if names else None).astype(np.float32),
-      "log_psa": np.log10(np.maximum(psa, TINY) / scale[:, None]).astype(np.float32),
+      "log_psa": np.log10(np.maximum(own, TINY) / scale[:, None]).astype(np.float32),
       "scale": scale,
       "psa": psa,
       "timing": tim,

@@ -169,6 +169,59 @@ def pair_evaluation(gen, src, keys: list, max_pairs: int, seed: int, band_s, chu
   return out
 
 
+def evaluate_pair_split(gen, src, ecfg, band, modes) -> tuple[dict, dict, dict | None]:
+  """A pair model (``data.pairs``) on one split of a pair data set: each real pair's own
+  spectrum (RotD50 or RotD100, the model's condition) is the target of
+  ``samples_per_target`` generated pairs (:meth:`Generator.sample_pairs`, each mode of
+  ``modes``: "none" and a pair refinement, "scale" or "waveform").
+
+  Returns:
+    ``(entry, r2 per mode, realism figure data of the raw components)``: the entry holds
+    ``refine_<mode>`` (``fit.fit_metrics`` of the pair spectrum against the target),
+    ``realism`` -> ``refine_<mode>`` (:func:`fit.realism` of every component against the real
+    components, the samples of one target and component consecutive), and ``pairs``
+    (:func:`fit.pair_realism` of the first raw sample of each target against the real pairs,
+    with ``rotd50_fit`` and ``realism_components`` as :func:`pair_evaluation` gives them).
+  """
+  spt = int(ecfg.samples_per_target)
+  idx = np.unique(np.linspace(0, len(src) - 1, min(len(src), ecfg.max_examples)).astype(int))
+  ex = [src[int(i)] for i in idx]
+  field = conditioning.spectrum_field(gen.config.data)
+  psa = np.stack([np.asarray(e[field], np.float32) for e in ex])
+  real = np.stack([np.asarray(e["waveform"], np.float64) for e in ex])  # [K, 2, T]
+  mags = np.array([float(e["magnitude"]) for e in ex])
+  target = np.repeat(psa, spt, axis=0)
+  entry = {"num_records": len(ex), "magnitude_range": [float(mags.min()), float(mags.max())],
+           "pair_spectrum": f"RotD{gen.model_percentile:g}", "realism": {}}
+  hists, made = {}, {}
+  for mode in modes:
+    accel, out = [], []
+    for i, start in enumerate(tqdm(range(0, len(target), ecfg.chunk), desc=f"pairs ({mode})", unit="chunk")):
+      g = gen.sample_pairs(target[start:start + ecfg.chunk], seed=ecfg.seed + i, refine=mode,
+                           percentile=gen.model_percentile, temperature=ecfg.temperature)
+      accel.append(g.accel_ms2)
+      out.append(g.psa_ms2)
+    made[mode], out = np.concatenate(accel), np.concatenate(out)
+    m = fit.fit_metrics(target, out, gen.periods_s, band)
+    hists[mode] = m.pop("_r2")
+    entry["refine_" + mode] = m
+    # Components: [K, spt, 2, T] -> [K, 2, spt, T], so that one target's samples of one component are consecutive.
+    comps = made[mode].reshape((len(ex), spt, 2, -1)).transpose(0, 2, 1, 3).reshape((-1, real.shape[-1]))
+    r = fit.realism(real.reshape((-1, real.shape[-1])), comps, gen.dt, spt)
+    fig = _realism_figure_data(r) if mode == "none" else None
+    r.pop("_values")
+    entry["realism"]["refine_" + mode] = r
+    if mode == "none":
+      realism_fig = fig
+  first = made["none"][::spt]
+  pairs = fit.pair_realism(real, first, gen.dt, gen.periods_s, band)
+  share = entry["refine_none"]
+  pairs["rotd50_fit"] = {k: share[k] for k in ("paper_criterion_share", "criterion_share_peak_norm", "r2_median")}
+  pairs["realism_components"] = entry["realism"]["refine_none"]
+  entry["pairs"] = pairs
+  return entry, hists, realism_fig
+
+
 def _print_pairs(p: dict | None) -> None:
   if p is not None:
     print(f"  pairs ({p['num_real']} real EW/NS pairs, one generated pair from each one's RotD50, raw): " + ", ".join(
@@ -274,6 +327,8 @@ def evaluate_model(config, workdir: str) -> dict:
   """
   ecfg = config.evaluate
   gen = sampling.Generator.from_workdir(workdir)
+  if gen.channels == 2:
+    return _evaluate_pair_model(gen, ecfg, workdir)
   sources = input_pipeline.open_dataset(gen.config.data)
   out_dir = os.path.join(workdir, "evaluation")
   os.makedirs(out_dir, exist_ok=True)
@@ -347,8 +402,14 @@ def evaluate_model(config, workdir: str) -> dict:
       print(_realism_line(entry["realism"]["refine_" + mode], "raw" if mode == "none" else f"refined, {mode}"))
     _print_pair_reference(entry["real_component_pairs"], f"real {split} records (whole split)")
     _print_pairs(entry["pairs"])
-  figures.r2_histograms(hists, os.path.join(out_dir, "r2_hist.png"))
   figures.husid_curves(husids, gen.dt, os.path.join(out_dir, "husid.png"))
+  return _write_report(out_dir, report, hists, realism_fig, pairs_fig)
+
+
+def _write_report(out_dir: str, report: dict, hists: dict, realism_fig: dict, pairs_fig: dict) -> dict:
+  """``report.json``, ``r2_hist.png`` and (when there is data for them) ``realism.png`` and
+  ``pairs.png`` into ``out_dir``; returns ``report``."""
+  figures.r2_histograms(hists, os.path.join(out_dir, "r2_hist.png"))
   if realism_fig:
     figures.realism(realism_fig, os.path.join(out_dir, "realism.png"))
   if pairs_fig:
@@ -360,3 +421,37 @@ def evaluate_model(config, workdir: str) -> dict:
   return report
 
 
+def _evaluate_pair_model(gen, ecfg, workdir: str) -> dict:
+  """:func:`evaluate_model` for a pair model: :func:`evaluate_pair_split` per split; writes
+  ``report.json``, ``r2_hist.png``, ``realism.png`` (raw components against real ones) and
+  ``pairs.png``."""
+  sources = input_pipeline.open_dataset(gen.config.data)
+  out_dir = os.path.join(workdir, "evaluation")
+  os.makedirs(out_dir, exist_ok=True)
+  band = (ecfg.band_min_s, ecfg.band_max_s)
+  refine = ecfg.refine if ecfg.refine in ("scale", "waveform") else "waveform"
+  modes = ["none", refine]
+  report = {"workdir": workdir, "checkpoint_step": gen.step, "samples_per_target": ecfg.samples_per_target,
+            "temperature": ecfg.temperature, "band_s": list(band), "pairs": True,
+            "criterion": "R^2 > 0.8 and RMSE < 0.1 m/s^2 (Hu et al. 2026), on the pair's spectrum",
+            "realism_bars": fit.REALISM_BARS, "splits": {}}
+  hists, realism_fig, pairs_fig = {}, {}, {}
+  for split in ecfg.splits:
+    if split not in sources or len(sources[split]) == 0:
+      report["splits"][split] = {"skipped": f"the data set has no {split!r} examples"}
+      logging.warning("evaluation: no %s split, skipped", split)
+      continue
+    entry, h, fig = evaluate_pair_split(gen, sources[split], ecfg, band, modes)
+    hists.update({(split, mode): v for mode, v in h.items()})
+    realism_fig[split] = fig
+    pairs_fig[split] = dict(entry["pairs"])
+    entry["pairs"].pop("_values")
+    report["splits"][split] = entry
+    print(f"{split}: {entry['num_records']} real pairs x {ecfg.samples_per_target} generated pairs, "
+          f"{entry['pair_spectrum']}: " + "; ".join(
+              f"{mode}: criterion share {entry['refine_' + mode]['paper_criterion_share']:.1%} "
+              f"({entry['refine_' + mode]['criterion_share_peak_norm']:.1%} on peak-normalised spectra), "
+              f"R2 median {entry['refine_' + mode]['r2_median']:.3f}" for mode in modes))
+    _print_pairs(entry["pairs"])  # With the raw components' realism line.
+    print(_realism_line(entry["realism"]["refine_" + refine], f"refined components, {refine}"))
+  return _write_report(out_dir, report, hists, realism_fig, pairs_fig)

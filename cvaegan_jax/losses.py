@@ -1,6 +1,8 @@
 """Pure loss functions of the CVAE-GAN (no optimizers, no state).
 
-Shapes: ``x [B, T, 1]`` model units, critic scores ``[B]`` (paper) or ``[B, N]`` (one per
+Shapes: ``x [B, T, 1]`` model units (pairs of horizontal components: ``[B, T, 2]``; the
+per-record terms take each component as a record, :func:`per_component`, and the timing terms
+the pair's combined energy, :func:`pair_energy`), critic scores ``[B]`` (paper) or ``[B, N]`` (one per
 position, multi-scale), latent statistics ``[B, L]`` or ``[B, F, L]``, log10 spectra ``[B, P]``.
 
 The paper's terms (MSE, KL, WGAN-GP) sit beside the timing design's: phase-blind
@@ -16,11 +18,45 @@ import numpy as np
 
 from cvaegan_jax import fit, spectra
 
-__all__ = ["reconstruction", "kl_divergence", "critic_wasserstein", "gradient_penalty",
+__all__ = ["per_component", "pair_energy", "condition_spectrum", "reconstruction", "kl_divergence", "critic_wasserstein", "gradient_penalty",
            "generator_adversarial", "log_spectrum", "spectral_misfit", "criterion_score", "criterion_misfit",
            "husid", "husid_times", "peak_time", "DURATION_STATS", "duration_stats",
            "waveform_correlation", "decorrelation", "STFT_RESOLUTIONS", "stft_magnitude", "stft_loss",
            "log_envelope", "envelope_loss", "timing_misfit", "critic_lsgan", "generator_lsgan", "feature_matching"]
+
+
+def per_component(x):
+  """``x [B, T, C]`` -> ``[B * C, T, 1]``: each component a record of its own (row ``b * C + k``
+  is component ``k`` of record ``b``); ``C = 1`` is returned as it is."""
+  if x.shape[-1] == 1:
+    return x
+  b, t, c = x.shape
+  return jnp.moveaxis(x, -1, 1).reshape(b * c, t, 1)
+
+
+def pair_energy(x):
+  """``x [B, T, C]`` -> ``[B, T, 1]``: the length ``sqrt(sum_k x_k^2)`` of the ground motion
+  vector, whose Husid curve and peak are the pair's whatever the orientation; ``C = 1`` is
+  returned as it is."""
+  if x.shape[-1] == 1:
+    return x
+  return jnp.sqrt(jnp.sum(x * x, axis=-1, keepdims=True))
+
+
+def condition_spectrum(x, dt: float, periods, damping: float = 0.05, pair_spectrum: str = "rotd50"):
+  """The spectrum a record's condition is made of, ``[B, P]`` in x's units: the PSA of
+  ``x [B, T, 1]``, or a pair's (``[B, T, 2]``) RotD50 over 180 angles
+  (:func:`cvaegan_jax.spectra.rotd_spectrum`) or RotD100 (``pair_spectrum="rotd100"``,
+  :func:`cvaegan_jax.spectra.max_direction_spectrum`). Exact; for metrics, not losses (RotD50
+  costs 180 oscillator passes)."""
+  if x.shape[-1] == 1:
+    return spectra.response_spectrum(x[..., 0], dt, periods, damping)
+  pair = jnp.moveaxis(x, -1, 1)
+  if pair_spectrum == "rotd100":
+    return spectra.max_direction_spectrum(pair, dt, periods, damping)
+  if pair_spectrum != "rotd50":
+    raise ValueError(f"pair_spectrum must be 'rotd50' or 'rotd100', got {pair_spectrum!r}")
+  return spectra.rotd_spectrum(pair, dt, periods, damping, percentiles=(50.0,))[..., 0, :]
 
 
 def reconstruction(x, x_rec):
@@ -79,9 +115,14 @@ def generator_adversarial(d_fake):
 
 
 def log_spectrum(x, dt: float, periods, damping: float = 0.05):
-  """log10 PSA ``[B, P]`` of ``x [B, T, 1]`` (exact and differentiable, see spectra)."""
-  psa = spectra.response_spectrum(x[..., 0], dt, periods, damping)
-  return jnp.log10(jnp.maximum(psa, 1e-12))
+  """log10 PSA ``[B, P]`` of ``x [B, T, 1]`` (exact and differentiable, see spectra); of a pair
+  ``[B, T, 2]``, the mean of its components' log10 PSA (the geometric-mean spectrum: one
+  oscillator pass per component, where RotD50 would take one per angle)."""
+  if x.shape[-1] == 1:
+    psa = spectra.response_spectrum(x[..., 0], dt, periods, damping)
+    return jnp.log10(jnp.maximum(psa, 1e-12))
+  psa = spectra.response_spectrum(jnp.moveaxis(x, -1, 1), dt, periods, damping)  # [B, C, P]
+  return jnp.mean(jnp.log10(jnp.maximum(psa, 1e-12)), axis=1)
 
 
 def spectral_misfit(log_psa, log_psa_target):

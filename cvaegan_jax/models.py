@@ -264,8 +264,8 @@ class Encoder(nn.Module):
 
 
 class Decoder(nn.Module):
-  """p(x | z, c): ``z [B, latent]``, ``c [B, C]`` -> ``x [B, T, 1]`` with
-  ``T = base_length * 2**len(features)``.
+  """p(x | z, c): ``z [B, latent]``, ``c [B, C]`` -> ``x [B, T, channels]`` with
+  ``T = base_length * 2**len(features)`` (channels 2: a pair of horizontal components).
   """
   base_length: int = 375
   base_features: int = 256
@@ -276,6 +276,7 @@ class Decoder(nn.Module):
   peak_normalize: bool = False  # Divide the output by its largest |sample| (see below).
   film: bool = False  # The condition sets a scale and shift of every block's channels (see below).
   upsample: str = "repeat"  # Each block's x2: "repeat" (the paper's) or "lowpass" (:func:`interpolate2`).
+  channels: int = 1  # Output channels (2: pairs).
 
   @nn.compact
   def __call__(self, z, c, train: bool):
@@ -283,7 +284,7 @@ class Decoder(nn.Module):
     x = h.reshape((h.shape[0], self.base_length, self.base_features))
     for i, f in enumerate(self.features):
       x = _upsample_block(x, c, f, self.kernel, self.film, train, i, self.upsample)
-    x = nn.Conv(1, (self.kernel,), padding="SAME", name=f"Conv_{len(self.features)}")(x)
+    x = nn.Conv(self.channels, (self.kernel,), padding="SAME", name=f"Conv_{len(self.features)}")(x)
     if self.output == "tanh":
       x = jnp.tanh(x)
     elif self.output != "linear":
@@ -297,7 +298,7 @@ class Decoder(nn.Module):
       # waveform by its own peak. Dividing the output by its own makes the generated PGA the
       # target's exactly. (It does not remove the fixed-time spike the spectral losses favour:
       # the spike then sets the level of the rest of the record; see docs/experiments.md.)
-      x = x / (jnp.max(jnp.abs(x), axis=1, keepdims=True) + 1e-6)
+      x = x / (jnp.max(jnp.abs(x), axis=(1, 2), keepdims=True) + 1e-6)
     return x
 
 
@@ -337,8 +338,8 @@ def husid_template(timing_s, frames: int, frame_s: float):
 
 
 class TimingDecoder(nn.Module):
-  """p(x | z, c) with a time-axis latent: ``z [B, F, latent]``, ``c [B, C]`` -> ``x [B, T, 1]``,
-  ``T = F * 2**len(features)``.
+  """p(x | z, c) with a time-axis latent: ``z [B, F, latent]``, ``c [B, C]`` -> ``x [B, T,
+  channels]``, ``T = F * 2**len(features)`` (channels 2: a pair of horizontal components).
 
   Nothing in it is tied to an absolute time: each base frame is a Dense of its own latent,
   the condition and (with timing conditions) the Husid template at that frame
@@ -349,8 +350,8 @@ class TimingDecoder(nn.Module):
   which is where the fixed-time spikes of its samples come from.
 
   The output is divided by its own RMS and multiplied by a level that only the condition
-  sets (``exp(Dense(c))``, model units): the latent decides the waveform, not how strong it
-  is. Otherwise prior latents, which the decoder sees less than the encoder's, come out
+  sets (``exp(Dense(c))``, model units; a pair's RMS is over both components, whose balance the
+  latent decides): the latent decides the waveform, not how strong it is. Otherwise prior latents, which the decoder sees less than the encoder's, come out
   weaker than reconstructions (0.6 times their spectra at step 500 of the first run).
   """
   base_length: int = 375
@@ -364,6 +365,7 @@ class TimingDecoder(nn.Module):
   frame_s: float = 0.08  # Seconds per base frame.
   negative_slope: float = 0.2
   upsample: str = "repeat"  # Each block's x2: "repeat" (the paper's) or "lowpass" (:func:`interpolate2`).
+  channels: int = 1  # Output channels (2: pairs).
 
   @nn.compact
   def __call__(self, z, c, train: bool):
@@ -378,10 +380,10 @@ class TimingDecoder(nn.Module):
       x = x + h
     for i, f_out in enumerate(self.features):
       x = _upsample_block(x, c, f_out, self.kernel, self.film, train, i, self.upsample)
-    x = nn.Conv(1, (self.kernel,), padding="SAME", name=f"Conv_{len(self.features)}")(x)
+    x = nn.Conv(self.channels, (self.kernel,), padding="SAME", name=f"Conv_{len(self.features)}")(x)
     if self.zero_mean:
       x = x - jnp.mean(x, axis=1, keepdims=True)
-    rms = jnp.sqrt(jnp.mean(x * x, axis=1, keepdims=True) + 1e-12)
+    rms = jnp.sqrt(jnp.mean(x * x, axis=(1, 2), keepdims=True) + 1e-12)
     # Starts at the training records' median: RMS = 0.19 PSA(0.01 s) (600-event set).
     log_level = nn.Dense(1, name="level", bias_init=nn.initializers.constant(-1.7))(c)[:, None, :]
     return x / rms * jnp.exp(log_level)
@@ -473,13 +475,15 @@ def latent_shape(model_config, num_samples: int) -> tuple[int, ...]:
   return (m.latent_dim,)
 
 
-def build(model_config, num_samples: int, dt: float | None = None) -> tuple[CVAEGAN, nn.Module]:
+def build(model_config, num_samples: int, dt: float | None = None, channels: int = 1) -> tuple[CVAEGAN, nn.Module]:
   """The generator (encoder + decoder) and critic of a ``config.model``.
 
   Args:
     model_config: ``config.model`` (see ``configs/base.py``).
     num_samples: samples per record ``T``; divisible by ``2**len(decoder_features)``.
     dt: sampling interval, s (needed by the timing decoder with timing conditions).
+    channels: components per record (2: pairs, ``data.pairs``); the encoder and critic take
+      them as input channels, the decoder makes them.
 
   Raises:
     ValueError: ``num_samples`` not divisible by the decoder's total upsampling, a time
@@ -505,11 +509,11 @@ def build(model_config, num_samples: int, dt: float | None = None) -> tuple[CVAE
       raise ValueError("models.build needs dt (s) for the timing decoder's Husid template")
     dec = TimingDecoder(frames, m.decoder_base_features, tuple(m.decoder_features), m.decoder_kernel,
                         zero_mean=m.decoder_zero_mean, film=m.decoder_film, timing=bool(timing),
-                        frame_s=(dt or 0.0) * 2**n_up, upsample=upsample)
+                        frame_s=(dt or 0.0) * 2**n_up, upsample=upsample, channels=int(channels))
   else:
     dec = Decoder(frames, m.decoder_base_features, tuple(m.decoder_features), m.decoder_kernel,
                   m.decoder_output, zero_mean=m.decoder_zero_mean, peak_normalize=m.decoder_peak_normalize,
-                  film=m.decoder_film, upsample=upsample)
+                  film=m.decoder_film, upsample=upsample, channels=int(channels))
   if m.critic == "paper":
     critic = Critic(tuple(m.critic_features), m.critic_kernel, m.critic_stride)
   elif m.critic == "multiscale":

@@ -172,8 +172,10 @@ def highpass(accel_ms2: np.ndarray, dt: float, corner_hz: float, taper_s: float 
 
 @functools.partial(jax.jit, static_argnames=("model",))
 def _decode(model, variables, z, c):
-  """Decoded prior samples ``[N, T]`` (model units) of latents ``z [N, L]`` under ``c [N, C]``."""
-  return model.apply(variables, z, c, method=models.CVAEGAN.generate)[..., 0]
+  """Decoded prior samples ``[N, T]`` (model units; a pair model's ``[N, 2, T]``) of latents
+  ``z [N, L]`` under ``c [N, C]``."""
+  x = model.apply(variables, z, c, method=models.CVAEGAN.generate)
+  return x[..., 0] if x.shape[-1] == 1 else jnp.moveaxis(x, -1, 1)
 
 
 class Generator:
@@ -196,7 +198,12 @@ class Generator:
     self.config = config
     self.timing_names = conditioning.check_timing_names(config.model.timing_conditions)
     self.conditions = conditions
-    self.model, _ = models.build(config.model, config.data.num_samples, 1.0 / float(config.data.sampling_rate_hz))
+    self.channels = conditioning.num_channels(config.data)
+    # A pair model's condition is its pairs' RotD50 or RotD100 (data.pair_spectrum).
+    self.model_percentile = ({"rotd50": 50.0, "rotd100": 100.0}[config.data.get("pair_spectrum", "rotd50")]
+                             if self.channels == 2 else None)
+    self.model, _ = models.build(config.model, config.data.num_samples, 1.0 / float(config.data.sampling_rate_hz),
+                                 self.channels)
     self.variables = variables
     self.cond_stats = {k: np.asarray(v, np.float32) for k, v in cond_stats.items()}
     self.periods = tuple(float(t) for t in spectra.log_periods(config.data.t_min_s, config.data.t_max_s,
@@ -250,6 +257,8 @@ class Generator:
         conditions = {"psa": f["psa"], "timing": f["timing"]}
         if "partner" in f:  # Written since pairs of components (older workdirs: pairs share one timing).
           conditions["partner"] = f["partner"]
+        if "rotd100_over_rotd50" in f:  # Pair models.
+          conditions["rotd100_over_rotd50"] = f["rotd100_over_rotd50"]
     return cls(saved, variables, {"mean": state.cond_mean, "std": state.cond_std}, int(state.step), conditions)
 
   # -------------------------------------------------------------------------
@@ -428,21 +437,13 @@ class Generator:
     """
     if refine not in refine_lib.REFINE_MODES:
       raise ValueError(f"refine must be one of {refine_lib.REFINE_MODES}, got {refine!r}")
+    if self.channels != 1:
+      raise ValueError("this model makes pairs of horizontal components (data.pairs): use sample_pairs / "
+                       "generate_pairs (--config.generate.components=2)")
     temperature = validation.non_negative_float(temperature, "temperature")
     psa = np.asarray(psa_ms2, np.float32)
-    if psa.ndim != 2 or psa.shape[1] != self.periods_s.size:
-      raise ValueError(f"psa_ms2 must be [N, {self.periods_s.size}] on the model's periods, got {psa.shape}")
-    if not np.all(np.isfinite(psa)) or np.any(psa <= 0):
-      raise ValueError("psa_ms2 must be finite and positive")
     mask_np = spectra.band_mask(self.periods_s, band_s)
-    n = psa.shape[0]
-    if self.timing_names:
-      timing_s = self.draw_timing(psa, seed) if timing_s is None else np.asarray(timing_s, np.float32)
-      if timing_s.shape != (n, len(self.timing_names)):
-        raise ValueError(f"timing_s must be [N, {len(self.timing_names)}] ({self.timing_names}), got {timing_s.shape}")
-    c, scale = self.condition(psa, timing_s)
-    z = temperature * jax.random.normal(jax.random.PRNGKey(seed),
-                                        (n,) + models.latent_shape(self.config.model, self.num_samples))
+    timing_s, c, scale, z = self._prior_inputs(psa, seed, timing_s, temperature)
     log_target = jnp.log10(psa)
     weights_np = np.where(mask_np, 1.0, outside_weight)
     weights = jnp.asarray(weights_np, jnp.float32)
@@ -482,6 +483,58 @@ class Generator:
                       timing_s=timing_s if self.timing_names else None,
                       tol=float(tol) if refine in ("latent", "waveform", "both") else None)
 
+  def _prior_inputs(self, psa: np.ndarray, seed: int, timing_s, temperature: float):
+    """``(timing_s [N, K] s, c [N, C], scale [N] m/s^2, z)`` for targets ``psa [N, P]`` (m/s^2,
+    checked): the timing given or drawn (:meth:`draw_timing`), the condition and latents
+    ``temperature * N(0, I)`` from ``PRNGKey(seed)``."""
+    if psa.ndim != 2 or psa.shape[1] != self.periods_s.size:
+      raise ValueError(f"psa_ms2 must be [N, {self.periods_s.size}] on the model's periods, got {psa.shape}")
+    if not np.all(np.isfinite(psa)) or np.any(psa <= 0):
+      raise ValueError("psa_ms2 must be finite and positive")
+    n = psa.shape[0]
+    if self.timing_names:
+      timing_s = self.draw_timing(psa, seed) if timing_s is None else np.asarray(timing_s, np.float32)
+      if timing_s.shape != (n, len(self.timing_names)):
+        raise ValueError(f"timing_s must be [N, {len(self.timing_names)}] ({self.timing_names}), got {timing_s.shape}")
+    c, scale = self.condition(psa, timing_s)
+    z = temperature * jax.random.normal(jax.random.PRNGKey(seed),
+                                        (n,) + models.latent_shape(self.config.model, self.num_samples))
+    return timing_s, c, scale, z
+
+  def rotd_factor(self, percentile: float) -> np.ndarray:
+    """``[P]`` factors from a RotD``percentile`` spectrum to this pair model's own condition
+    (RotD50 or RotD100): ``r ** ((model - percentile) / 50)`` with ``r`` the training pairs'
+    median RotD100 / RotD50 per period (``conditions.npz``; 1 without it, and for
+    single-component models)."""
+    ratio = None if self.conditions is None else self.conditions.get("rotd100_over_rotd50")
+    if self.channels != 2 or ratio is None:
+      return np.ones(self.periods_s.size, np.float32)
+    return (np.asarray(ratio, np.float64) ** ((self.model_percentile - float(percentile)) / 50.0)).astype(np.float32)
+
+  def _decode_pairs(self, psa: np.ndarray, seed: int, percentile: float, timing_s, band_s, temperature: float = 1.0,
+                    baseline: bool = True, highpass_hz: float = 0.1, timing_gain: float = 4.0,
+                    pre_event_s: float = PRE_EVENT_S, calibrate: bool = True):
+    """A pair model's raw pairs ``[N, 2, T]`` (m/s^2) for RotD``percentile`` targets ``psa
+    [N, P]``, the timing asked of each component ``[2N, K]`` (each pair's, twice) and the
+    temperature: the steps of :meth:`sample` (latents, calibration, the timing gain of the
+    pair's combined energy, high-pass, baseline), with both components alike."""
+    temperature = validation.non_negative_float(temperature, "temperature")
+    n = psa.shape[0]
+    timing_s, c, scale, z = self._prior_inputs(psa * self.rotd_factor(percentile)[None, :], seed, timing_s, temperature)
+    x = _decode(self.model, self.variables, z, c) * scale[:, None, None]
+    if calibrate:
+      x = self._calibrate(x)
+    if timing_gain > 1 and set(self.timing_names) == set(refine_lib.TIMING_ORDER):
+      x = self._take_timing(x, timing_s, timing_gain, jnp.asarray(spectra.band_mask(self.periods_s, band_s)),
+                            pre_event_s)
+    x = np.asarray(x, np.float64).reshape((2 * n, self.num_samples))
+    if highpass_hz:
+      x = highpass(x, self.dt, highpass_hz)
+    if baseline:
+      x = intensity.baseline_correct(x, self.dt)
+    both_timing = np.repeat(timing_s, 2, axis=0) if self.timing_names else None
+    return x.reshape((n, 2, self.num_samples)).astype(np.float32), both_timing, temperature
+
   def calibration(self) -> np.ndarray | None:
     """The decoder's spectral calibration, ``[P]`` log10 gains on :attr:`periods_s`, or None
     (no table of training conditions, ``workdir/conditions.npz``).
@@ -504,24 +557,30 @@ class Generator:
       z = jax.random.normal(jax.random.PRNGKey(CALIBRATION_SEED),
                             (rows.size,) + models.latent_shape(self.config.model, self.num_samples))
       x = np.concatenate([np.asarray(_decode(self.model, self.variables, z[i:i + 128], c[i:i + 128]))
-                          for i in range(0, rows.size, 128)]) * scale[:, None]
-      got = np.asarray(spectra.response_spectrum(x, self.dt, self.periods_s, self.damping))
+                          for i in range(0, rows.size, 128)])
+      x = x * scale.reshape((-1,) + (1,) * (x.ndim - 1))
+      got = (np.asarray(spectra.response_spectrum(x, self.dt, self.periods_s, self.damping)) if self.channels == 1
+             else np.asarray(refine_lib.pair_spectrum(x, self.dt, self.periods_s, self.damping, self.model_percentile)))
       bias = np.median(np.log10(np.maximum(got, conditioning.TINY) / psa), axis=0)
       self._calibration = np.where(self._own_energy, -bias, 0.0).astype(np.float32)
     return self._calibration
 
   def _calibrate(self, x) -> jnp.ndarray:
-    """Decoded records ``x [N, T]`` (m/s^2) through the fixed causal filter of log10 gain
-    :meth:`calibration` at frequency 1 / T (:func:`cvaegan_jax.refine.fourier_gain`);
-    unchanged without a calibration."""
+    """Decoded records ``x [N, T]`` (m/s^2; pairs ``[N, 2, T]``, both components alike) through
+    the fixed causal filter of log10 gain :meth:`calibration` at frequency 1 / T
+    (:func:`cvaegan_jax.refine.fourier_gain`); unchanged without a calibration."""
     gain = self.calibration()
     if gain is None:
       return x
-    return refine_lib.fourier_gain(jnp.asarray(x, jnp.float32), jnp.asarray(gain), dt=self.dt, periods=self.periods)
+    flat = jnp.asarray(x, jnp.float32).reshape((-1, np.shape(x)[-1]))
+    out = refine_lib.fourier_gain(flat, jnp.asarray(gain), dt=self.dt, periods=self.periods)
+    return out.reshape(np.shape(x))
 
   def _take_timing(self, x, timing_s: np.ndarray, max_gain: float, mask, pre_event_s: float) -> jnp.ndarray:
     """Records ``x [N, T]`` (m/s^2) brought to ``timing_s [N, K]`` (s) by
-    :func:`cvaegan_jax.refine.timing` with the decoder's own spectrum kept.
+    :func:`cvaegan_jax.refine.timing` with the decoder's own spectrum kept. Pairs ``[N, 2, T]``:
+    one gain for both components, from their combined energy (the pair's timing), and one
+    level factor per pair.
 
     :data:`TIMING_ROUNDS` times: the envelope gain, then :data:`TIMING_SPECTRUM_PASSES` causal
     Fourier passes (:func:`cvaegan_jax.refine.prescale`) back to the PSA the decoder gave
@@ -532,11 +591,18 @@ class Generator:
     decoder chose for the target.
     """
     order = [self.timing_names.index(name) for name in refine_lib.TIMING_ORDER]
+    shape = np.shape(x)
+    x = jnp.asarray(x, jnp.float32).reshape((-1, shape[-1]))  # Every component a row.
     before = spectra.response_spectrum(x, self.dt, self.periods_s, self.damping)
     log_before = jnp.log10(jnp.maximum(before, conditioning.TINY))
     weights = jnp.asarray(self._own_energy, jnp.float32)  # Periods below 2 dt: not restored.
-    gain = lambda y: jnp.asarray(refine_lib.timing(np.asarray(y), self.dt, timing_s[:, order], max_gain=max_gain,
-                                                   pre_event_s=pre_event_s)[0], jnp.float32)
+
+    def gain(y):
+      y = np.asarray(y).reshape(shape)
+      g = refine_lib.timing(conditioning.pair_energy(y), self.dt, timing_s[:, order], max_gain=max_gain,
+                            pre_event_s=pre_event_s)[1]
+      return jnp.asarray((y * (g[:, None, :] if len(shape) == 3 else g)).reshape((-1, shape[-1])), jnp.float32)
+
     shaped = x
     for _ in range(TIMING_ROUNDS):
       shaped = refine_lib.prescale(gain(shaped), log_before, weights, dt=self.dt, periods=self.periods,
@@ -544,7 +610,8 @@ class Generator:
     shaped = gain(shaped)  # The gain last: the asked timing is what the record gets.
     after = spectra.response_spectrum(shaped, self.dt, self.periods_s, self.damping)
     log_ratio = jnp.sum(jnp.where(mask, jnp.log(before / after), 0.0), -1) / jnp.sum(mask)
-    return shaped * jnp.exp(log_ratio)[:, None]
+    log_ratio = jnp.mean(log_ratio.reshape(shape[:-1]), axis=-1) if len(shape) == 3 else log_ratio
+    return (shaped.reshape(shape) * jnp.exp(log_ratio).reshape((-1,) + (1,) * (len(shape) - 1)))
 
   def generate(self, target, num: int = 11, seed: int = 0, refine: str = "waveform",
                extrapolate: bool = False, timing: dict | None = None, **kwargs) -> Generation:
@@ -614,7 +681,10 @@ class Generator:
     """One pair of horizontal components per row of ``psa_ms2 [N, P]`` (RotDnn targets on the
     model's periods, m/s^2).
 
-    The two components of a pair are two records of this single-component model decoded
+    A pair model (``data.pairs``) decodes both components at once under the target (changed
+    to the model's own RotD50 or RotD100 by the training pairs' median RotD100 / RotD50,
+    :meth:`rotd_factor`) and one timing of the pair's combined energy (:meth:`_decode_pairs`).
+    With a single-component model, the two components of a pair are two records of it decoded
     from independent latents under the same target spectrum and, with timing conditions,
     nearly one timing (t5, D5-75, D5-95): the first component takes ``timing_s``, the
     second the same changed as the two components of a training recording of similar
@@ -654,12 +724,15 @@ class Generator:
     psa = np.asarray(psa_ms2, np.float32)
     num = psa.shape[0]
     both_timing = None
-    if self.timing_names:
-      timing_s = self.draw_timing(psa, seed) if timing_s is None else np.asarray(timing_s, np.float32)
-      both_timing = np.stack([timing_s, self.partner_timing(psa, timing_s, seed)], axis=1).reshape((2 * num, -1))
-    both = self.sample(np.repeat(psa, 2, axis=0), seed=seed, refine="none", band_s=band_s, timing_s=both_timing,
-                       **kwargs)
-    pairs = both.accel_ms2.reshape((num, 2, self.num_samples))
+    if self.channels == 2:
+      pairs, both_timing, temperature = self._decode_pairs(psa, seed, float(percentile), timing_s, band_s, **kwargs)
+    else:
+      if self.timing_names:
+        timing_s = self.draw_timing(psa, seed) if timing_s is None else np.asarray(timing_s, np.float32)
+        both_timing = np.stack([timing_s, self.partner_timing(psa, timing_s, seed)], axis=1).reshape((2 * num, -1))
+      both = self.sample(np.repeat(psa, 2, axis=0), seed=seed, refine="none", band_s=band_s, timing_s=both_timing,
+                         **kwargs)
+      pairs, temperature = both.accel_ms2.reshape((num, 2, self.num_samples)), both.temperature
     mask_np = spectra.band_mask(self.periods_s, band_s)
     weights_np = np.where(mask_np, 1.0, outside_weight)
     steps = (0, 0)
@@ -679,6 +752,6 @@ class Generator:
     out = np.asarray(out, np.float32)
     return Generation(accel_ms2=np.asarray(pairs, np.float32), dt=self.dt, periods_s=self.periods_s, target_ms2=psa,
                       psa_ms2=out, misfit=out / psa - 1.0, band_s=tuple(band_s), refine=refine, steps=steps,
-                      seed=seed, temperature=both.temperature, scale_factors=factors,
+                      seed=seed, temperature=temperature, scale_factors=factors,
                       timing_names=self.timing_names, timing_s=both_timing,
                       tol=float(tol) if refine == "waveform" else None, percentile=float(percentile))

@@ -110,7 +110,8 @@ def generate_suite(workdir: str, target: str, num: int = 11, seed: int = 0, refi
       the rule only at periods of the check between the model's (by at most 5%) is scaled as
       a whole by the factor that lifts it (``suite_scale`` in ``suite.json``).
     components: 1 (records of one component) or 2 (pairs of horizontal components,
-      :meth:`Generator.generate_pairs`: ``accel_ms2 [num, 2, T]``, exported as H1/H2).
+      :meth:`Generator.generate_pairs`: ``accel_ms2 [num, 2, T]``, exported as H1/H2). A pair
+      model (trained with ``data.pairs``) always makes pairs.
     rotd: with pairs, the RotDnn the target is (100: maximum direction, as ASCE 7 §16.2;
       50: median); the misfits and the ASCE check use it (the check always RotD100).
     timing: asked timing conditions, name -> s (``t5``, ``d5_75``, ``d5_95``), the same for
@@ -135,6 +136,12 @@ def generate_suite(workdir: str, target: str, num: int = 11, seed: int = 0, refi
   _check_request(target, num, refine, out_dir, formats, rule, t1_s, tol, temperature, timing, scenario, waveform_steps,
                  components, rotd, smoothing)
   gen = sampling.Generator.from_workdir(workdir)
+  if gen.channels == 2 and components == 1:  # A pair model (data.pairs) makes pairs only.
+    if refine in ("latent", "both"):
+      raise ValueError(f"{workdir}'s model makes pairs (data.pairs): refine must be none, scale or waveform, "
+                       f"got {refine!r}")
+    logging.info("%s's model makes pairs of horizontal components: generating %d pairs", workdir, num)
+    components = 2
   if (timing or scenario) and not gen.timing_names:
     raise ValueError(f"{workdir}'s model has no timing conditions (model.timing_conditions): it cannot take "
                      "asked durations or a scenario")

@@ -30,7 +30,7 @@ from jax.experimental import multihost_utils
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from cvaegan_jax import checkpoints, conditioning, figures, fit, input_pipeline, logs, losses, models, spectra
+from cvaegan_jax import checkpoints, conditioning, figures, fit, input_pipeline, logs, losses, models
 from cvaegan_jax import train_state
 from cvaegan_jax.train_state import Static, TrainState
 
@@ -137,24 +137,25 @@ def _generator_losses(static: Static, params, state: TrainState, batch, key):
     # The reconstruction against its own record, layer by layer of the critic.
     terms["feature_matching"] = losses.feature_matching(critic(batch["x"])[1], feats_rec)
     total = total + cfg.feature_matching_weight * terms["feature_matching"]
+  each = losses.per_component  # Pairs: each component against the record's own.
   if cfg.stft_weight:
-    terms["stft"] = losses.stft_loss(x_rec, batch["x"])
+    terms["stft"] = losses.stft_loss(each(x_rec), each(batch["x"]))
     total = total + cfg.stft_weight * terms["stft"]
   fakes_t = {"rec": x_rec} | ({"prior": x_prior} if x_prior is not None else {})
   if cfg.envelope_weight:
     # Prior samples too: their condition carries the record's timing, so its envelope is the target.
     for name, x in fakes_t.items():
-      terms[f"envelope_{name}"] = losses.envelope_loss(x, batch["x"])
+      terms[f"envelope_{name}"] = losses.envelope_loss(each(x), each(batch["x"]))
       total = total + cfg.envelope_weight * terms[f"envelope_{name}"]
   if cfg.onset_weight:
     # Prior samples too: the envelope term at 1 s windows leaves their S onset 2-3 s long.
     for name, x in fakes_t.items():
-      terms[f"onset_{name}"] = losses.onset_misfit(x, batch["x"], static.dt)
+      terms[f"onset_{name}"] = losses.onset_misfit(each(x), each(batch["x"]), static.dt)
       total = total + cfg.onset_weight * terms[f"onset_{name}"]
   names = tuple(static.config.model.timing_conditions)
   if cfg.timing_weight and names:
     for name, x in fakes_t.items():
-      terms[f"timing_{name}"] = losses.timing_misfit(x, batch["timing"], names, static.dt)
+      terms[f"timing_{name}"] = losses.timing_misfit(losses.pair_energy(x), batch["timing"], names, static.dt)
       total = total + cfg.timing_weight * terms[f"timing_{name}"]
   if cfg.spec_weight or cfg.criterion_weight:
     fakes = {"rec": x_rec, "prior": x_prior} if cfg.spec_on_prior else {"rec": x_rec}
@@ -174,8 +175,11 @@ def _generator_losses(static: Static, params, state: TrainState, batch, key):
     # reconstruction: the decoder learned to tell encoder latents from prior ones.
     # fold_in 2: _generate_fakes's split(key) gives fold_in(key, 0) and (key, 1) (threefry partitionable).
     x_prior2, _ = _prior_sample(static, params, state.gen_batch_stats, batch["c"], jax.random.fold_in(key, 2))
-    terms["decorrelation"] = losses.decorrelation(x_prior, x_prior2)
+    terms["decorrelation"] = losses.decorrelation(each(x_prior), each(x_prior2))
     total = total + cfg.decorrelation_weight * terms["decorrelation"]
+    if x_prior.shape[-1] == 2:  # Pairs: a recording's two components are nearly uncorrelated too.
+      terms["component_decorrelation"] = losses.decorrelation(x_prior[..., :1], x_prior[..., 1:])
+      total = total + cfg.decorrelation_weight * terms["component_decorrelation"]
   terms["generator_loss"] = total
   return total, (terms, new_stats)
 
@@ -254,6 +258,11 @@ def eval_step(state: TrainState, batch: dict, static: Static) -> dict:
   for each of ``TIMING_STATS`` (s: Husid onset t5, significant durations D5-75 and D5-95, and
   the time of the peak, of the prior sample and of the real record, ``losses.duration_stats``;
   t5 rounded down to a sample).
+
+  Pairs (``x [B, T, 2]``): the fit is on the condition's spectrum (RotD50 or RotD100, exact),
+  the timing on the pair's combined energy (``losses.pair_energy``), ``sample_corr`` the mean
+  of the two components', and ``component_corr_prior`` / ``component_corr_real [B]`` the
+  correlation of a pair's two components.
   """
   cfg = static.config
   key = jax.random.fold_in(jax.random.wrap_key_data(state.key), 2**31 - 1)  # Not a training step.
@@ -265,21 +274,35 @@ def eval_step(state: TrainState, batch: dict, static: Static) -> dict:
   z, z2 = jax.random.normal(key, (2, b) + _latent_shape(static))
   x_prior = static.model.apply(variables, z, batch["c"], method=models.CVAEGAN.generate)
   x_prior2 = static.model.apply(variables, z2, batch["c"], method=models.CVAEGAN.generate)
-  log_gen = losses.log_spectrum(x_prior, static.dt, static.periods, cfg.data.damping)
-  psa_gen = 10.0**log_gen * batch["scale"][:, None]
   psa = batch["psa"]
-  return {
+  channels = batch["x"].shape[-1]
+  if channels == 1:
+    log_gen = losses.log_spectrum(x_prior, static.dt, static.periods, cfg.data.damping)
+    log_target = batch["log_psa"]
+  else:  # Pairs: the spectrum of the condition (RotD50 or RotD100), exact.
+    gen = losses.condition_spectrum(x_prior, static.dt, static.periods, cfg.data.damping,
+                                        cfg.data.get("pair_spectrum", "rotd50"))
+    log_gen = jnp.log10(jnp.maximum(gen, 1e-12))
+    log_target = jnp.log10(jnp.maximum(psa, 1e-12) / batch["scale"][:, None])
+  psa_gen = 10.0**log_gen * batch["scale"][:, None]
+  per_record = lambda v: jnp.mean(v.reshape(b, channels), axis=-1)  # Pairs: the mean of the components'.
+  out = {
       "rec_mse": jnp.mean((x_rec - batch["x"]) ** 2, axis=(1, 2)),
       "r2_prior": fit.spectral_r2(psa, psa_gen),
       "rmse_prior": fit.spectral_rmse(psa, psa_gen),
       "rmse_norm_prior": fit.peak_normalised_rmse(psa, psa_gen),
-      "log_misfit_prior": jnp.sqrt(jnp.mean((log_gen - batch["log_psa"]) ** 2, axis=-1)),
-      "sample_corr": losses.waveform_correlation(x_prior, x_prior2),
+      "log_misfit_prior": jnp.sqrt(jnp.mean((log_gen - log_target) ** 2, axis=-1)),
+      "sample_corr": per_record(losses.waveform_correlation(losses.per_component(x_prior),
+                                                           losses.per_component(x_prior2))),
       **{f"{name}_{who}": stats[:, losses.DURATION_STATS.index(name)]
-         for who, stats in (("prior", losses.duration_stats(x_prior, static.dt)),
-                            ("real", losses.duration_stats(batch["x"], static.dt)))
+         for who, stats in (("prior", losses.duration_stats(losses.pair_energy(x_prior), static.dt)),
+                            ("real", losses.duration_stats(losses.pair_energy(batch["x"]), static.dt)))
          for name in TIMING_STATS},
   }
+  if channels == 2:  # The correlation of a pair's two components (real pairs: near 0).
+    for who, x in (("prior", x_prior), ("real", batch["x"])):
+      out[f"component_corr_{who}"] = losses.waveform_correlation(x[..., :1], x[..., 1:])
+  return out
 
 
 def make_mesh(num_devices: int | None = None) -> jax.sharding.Mesh:
@@ -315,21 +338,29 @@ def check_finite(metrics: dict, step: int) -> None:
 # The loop.
 
 
-def read_conditions(source, names=(), dt: float = 0.01, max_examples: int = 20000) -> dict:
-  """Spectra ``psa [N, P]`` (m/s^2) and timing measures ``timing [N, K]`` (s, in the order of
-  ``names``) of up to ``max_examples`` records of the training split, evenly spaced, and
+def read_conditions(source, names=(), dt: float = 0.01, max_examples: int = 20000, field: str = "spectrum") -> dict:
+  """Spectra ``psa [N, P]`` (m/s^2, the example field ``field``: pairs' RotD50 or RotD100) and
+  timing measures ``timing [N, K]`` (s, in the order of ``names``; pairs: of their combined
+  energy) of up to ``max_examples`` records of the training split, evenly spaced, and
   ``partner [N]``: the row of each record's other horizontal component (same event and
-  sensor), -1 when it has none among the rows (pairs of components draw their timing from it)."""
+  sensor), -1 when it has none among the rows (pairs of components draw their timing from it).
+  Pair data sets add ``rotd100_over_rotd50 [P]``: the median ratio of the pairs' spectra, by
+  which a pair model takes targets of the other measure."""
   n = len(source)
   idx = np.unique(np.linspace(0, n - 1, min(n, max_examples)).astype(int))
   rows = [source[int(i)] for i in idx]
-  psa = np.stack([np.asarray(r["spectrum"], np.float32) for r in rows])
-  tim = (conditioning.timing(np.stack([np.asarray(r["waveform"]) for r in rows]), dt, names) if names
-         else np.zeros((len(rows), 0), np.float32))
+  psa = np.stack([np.asarray(r[field], np.float32) for r in rows])
+  tim = (conditioning.timing(conditioning.pair_energy(np.stack([np.asarray(r["waveform"]) for r in rows])), dt, names)
+         if names else np.zeros((len(rows), 0), np.float32))
   partner = np.full(len(rows), -1, np.int64)
-  for i, j in fit.component_pairs(*zip(*map(input_pipeline.pair_key, rows))):
-    partner[i] = j
-  return {"psa": psa, "timing": tim, "partner": partner}
+  extra = {}
+  if "rotd100_spectrum" in rows[0]:
+    ratio = [np.asarray(r["rotd100_spectrum"], np.float64) / np.maximum(r["spectrum"], conditioning.TINY) for r in rows]
+    extra["rotd100_over_rotd50"] = np.median(ratio, axis=0).astype(np.float32)
+  else:
+    for i, j in fit.component_pairs(*zip(*map(input_pipeline.pair_key, rows))):
+      partner[i] = j
+  return {"psa": psa, "timing": tim, "partner": partner, **extra}
 
 
 def read_condition_stats(source, max_examples: int = 20000, names=(), dt: float = 0.01) -> dict:
@@ -378,7 +409,9 @@ def evaluate_split(p_eval, state, source, batch_size, max_examples, transform, s
           "rmse_prior_median": np.median(cat["rmse_prior"]), "log_misfit_prior": cat["log_misfit_prior"].mean(),
           "paper_criterion_share": ok.mean(), "criterion_share_peak_norm": ok_norm.mean(),
           "sample_corr": cat["sample_corr"].mean(), "num_examples": float(ok.size),
-          **_timing_metrics(cat)}
+          **_timing_metrics(cat),
+          **{f"abs_component_corr_{w}_median": np.median(np.abs(cat[f"component_corr_{w}"]))
+             for w in ("prior", "real") if f"component_corr_{w}" in cat}}
 
 
 def _timing_metrics(cat: dict, bin_s: float = 0.1) -> dict:
@@ -410,17 +443,20 @@ def plot_samples(static: Static, state: TrainState, source, transform, path: str
   num = min(num, len(source))
   idx = np.linspace(0, len(source) - 1, num).astype(int)
   raw = [source[int(i)] for i in idx]
-  b = transform({k: np.stack([r[k] for r in raw]) for k in ("waveform", "spectrum")})
+  b = transform({k: np.stack([r[k] for r in raw]) for k in raw[0]
+                 if k in ("waveform", "spectrum", "rotd100_spectrum", "component_spectra")})
   variables = {"params": jax.device_get(state.ema_params), "batch_stats": jax.device_get(state.gen_batch_stats)}
   mean, _ = static.model.apply(variables, b["x"], b["c"], method=models.CVAEGAN.encode)
   x_rec = static.model.apply(variables, mean, b["c"], method=models.CVAEGAN.generate)
   z = jax.random.normal(jax.random.PRNGKey(seed), mean.shape)
   x_gen = static.model.apply(variables, z, b["c"], method=models.CVAEGAN.generate)
   scale = b["scale"][:, None]
-  waves = {"real": b["x"][..., 0] * scale, "reconstructed": np.asarray(x_rec[..., 0]) * scale,
-           "generated (prior)": np.asarray(x_gen[..., 0]) * scale}
-  psa = {k: np.asarray(spectra.response_spectrum(jnp.asarray(v, jnp.float32), static.dt, static.periods,
-                                                 static.config.data.damping)) for k, v in waves.items()}
+  records = {"real": b["x"], "reconstructed": np.asarray(x_rec), "generated (prior)": np.asarray(x_gen)}
+  waves = {k: v[..., 0] * scale for k, v in records.items()}  # Pairs: the first component is drawn.
+  pair_spectrum = static.config.data.get("pair_spectrum", "rotd50")
+  psa = {k: np.asarray(losses.condition_spectrum(jnp.asarray(v, jnp.float32), static.dt, static.periods,
+                                                 static.config.data.damping, pair_spectrum)) * scale
+         for k, v in records.items()}
   titles = [f"M{float(m['magnitude']):.1f}, {float(m['dist_km']):.0f} km, {input_pipeline.text(m['station'])}"
             for m in raw]
   figures.training_samples(waves, psa, b["psa"], np.asarray(static.periods), static.dt, titles,
@@ -457,10 +493,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
 
   manager = checkpoints.make_manager(workdir, tcfg.keep_checkpoints)
   names = tuple(config.model.timing_conditions)
-  conds = read_conditions(sources["train"], names, static.dt)
+  field = conditioning.spectrum_field(config.data)
+  conds = read_conditions(sources["train"], names, static.dt, field=field)
   if names and jax.process_index() == 0:  # Generation draws timing from records of similar spectra.
     np.savez(os.path.join(workdir, checkpoints.CONDITIONS_FILE), psa=conds["psa"], timing=conds["timing"],
-             partner=conds["partner"], names=np.asarray(names))
+             partner=conds["partner"], names=np.asarray(names),
+             **{k: conds[k] for k in ("rotd100_over_rotd50",) if k in conds})
   stats = conditioning.condition_stats(conds["psa"], conds["timing"])
   state = jax.device_put(train_state.create(static, stats, tcfg.seed), replicated)
   restored = checkpoints.restore_latest(manager, state)
@@ -469,8 +507,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
     logging.info("resumed from %s at step %d", manager.directory, int(state.step))
   stats = {"mean": np.asarray(state.cond_mean), "std": np.asarray(state.cond_std)}
   keep = ("x", "c", "log_psa", "scale", "timing")
-  transform = lambda b: {k: v for k, v in conditioning.features(b, config.model, stats, static.dt).items() if k in keep}
-  eval_transform = lambda b: conditioning.features(b, config.model, stats, static.dt)
+  transform = lambda b: {k: v for k, v in conditioning.features(b, config.model, stats, static.dt, field).items()
+                         if k in keep}
+  eval_transform = lambda b: conditioning.features(b, config.model, stats, static.dt, field)
   loader = input_pipeline.BatchLoader(sources["train"], tcfg.batch_size, tcfg.seed, transform, sharding=sharded)
   p_train, p_eval = compile_steps(static, mesh)
   logger = logs.MetricLogger(workdir, tcfg.num_steps, tcfg.batch_size, enabled=jax.process_index() == 0,

@@ -86,7 +86,9 @@ def make_static(config) -> Static:
   augment = t.amplitude_augment
   if augment and augment < 1.0:
     raise ValueError(f"training.amplitude_augment={augment}: expected 0 (off) or the largest factor, >= 1")
-  model, critic = models.build(config.model, config.data.num_samples, 1.0 / config.data.sampling_rate_hz)
+  conditioning.spectrum_field(config.data)  # Checks data.pair_spectrum.
+  model, critic = models.build(config.model, config.data.num_samples, 1.0 / config.data.sampling_rate_hz,
+                               conditioning.num_channels(config.data))
   gen_tx, critic_tx = make_optimizers(config.optimizer)
   periods = tuple(float(t) for t in spectra.log_periods(config.data.t_min_s, config.data.t_max_s,
                                                         config.data.num_periods))
@@ -104,7 +106,7 @@ def create(static: Static, cond_stats: dict, seed: int) -> TrainState:
   cfg = static.config
   key = jax.random.PRNGKey(seed)
   k_gen, k_critic, k_eps = jax.random.split(key, 3)
-  x = jnp.zeros((2, cfg.data.num_samples, 1))
+  x = jnp.zeros((2, cfg.data.num_samples, conditioning.num_channels(cfg.data)))
   c = jnp.zeros((2, cfg.data.num_periods + len(cfg.model.timing_conditions)))
   eps = jnp.zeros((2,) + models.latent_shape(cfg.model, cfg.data.num_samples))
   variables = static.model.init(k_gen, x, c, eps, train=False)

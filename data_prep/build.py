@@ -2,6 +2,7 @@
 
   python -m data_prep.build --config=simulated --data_dir=data --num_events=120 --seed=0
   python -m data_prep.build --config=knet --manual_dir=/path/to/nied --data_dir=data
+  python -m data_prep.build --config=simulated --data_dir=data --pairs   # EW+NS pairs, RotD50/RotD100
   python -m data_prep.build --config=knet --manual_dir=... --file_format=tfrecord   # needs the tf extra
 
 Prints the split sizes and where the QC summary (`qc_summary.json`, `qc_figures.png`) is.
@@ -32,6 +33,7 @@ def _define_flags():
   f["seed"] = flags.DEFINE_integer("seed", None, "Simulation and split seed.")
   f["picker"] = flags.DEFINE_enum("picker", None, ["aic", "picks_file", "phasenet"], "P picker.")
   f["picker_path"] = flags.DEFINE_string("picker_path", None, "Picks CSV or PhaseNet weights folder.")
+  f["pairs"] = flags.DEFINE_bool("pairs", None, "Examples are the two horizontals of one sensor (RotD50/RotD100).")
   f["file_format"] = flags.DEFINE_enum("file_format", "array_record", ["array_record", "tfrecord"], "Shard format.")
   return f
 
@@ -127,7 +129,7 @@ def builder_from_config(data_config):
   """The `knet_spectra` builder a project config's ``data`` section names (nothing is built).
 
   Fields used: builder_config, data_dir, manual_dir, num_events, seed and, when present,
-  num_periods, t_min_s, t_max_s, damping, num_samples, sampling_rate_hz (see ``configs/``).
+  num_periods, t_min_s, t_max_s, damping, num_samples, sampling_rate_hz, pairs (see ``configs/``).
 
   Raises:
     ValueError: builder_config "knet" without ``manual_dir``.
@@ -140,7 +142,7 @@ def builder_from_config(data_config):
 def _build_overrides(data_config) -> dict:
   """The builder-config overrides of a ``config.data`` (see :func:`make_builder`)."""
   overrides = {"seed": data_config.seed}
-  for field in ("num_periods", "t_min_s", "t_max_s", "damping", "num_samples", "sampling_rate_hz"):
+  for field in ("num_periods", "t_min_s", "t_max_s", "damping", "num_samples", "sampling_rate_hz", "pairs"):
     if field in data_config:
       overrides[field] = data_config[field]
   if data_config.builder_config == "simulated":
@@ -169,7 +171,7 @@ def main(argv, f):
   del argv
   b = build(f["config"].value, f["data_dir"].value, f["manual_dir"].value, f["file_format"].value,
             num_events=f["num_events"].value, seed=f["seed"].value, picker=f["picker"].value,
-            picker_path=f["picker_path"].value)
+            picker_path=f["picker_path"].value, pairs=f["pairs"].value)
   sizes = {name: s.num_examples for name, s in b.info.splits.items()}
   print(f"{b.info.full_name} in {b.data_dir}: {sizes}")
   qc = os.path.join(os.fspath(b.data_dir), "qc_summary.json")

@@ -327,3 +327,41 @@ def test_beam_build_leaves_out_a_split_with_nothing_kept(tmp_path):
   opts = beam.options.pipeline_options.PipelineOptions(["--runner=DirectRunner", "--direct_num_workers=1"])
   b.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=str(manual), beam_options=opts))
   assert {k: v.num_examples for k, v in b.info.splits.items()} == {"train": 4}
+
+
+def test_pairs_are_the_single_components_side_by_side_with_their_rotd_spectra(tmp_path):
+  """`pairs=True`: one example per sensor, waveform [2, n] = that sensor's EW and NS examples of
+  the single-component build (same pick, same window), spectrum = their RotD50, rotd100_spectrum
+  = their RotD100; a component whose other horizontal is missing is skipped as no_pair."""
+  manual = tmp_path / "raw"
+  shutil.copytree(DATA_DIR / "knet/us2000cnnl", manual)
+  (manual / "AOM0021801241951.NS").unlink()  # AOM002 keeps its EW alone: no pair.
+  singles = {(ex["station"].decode(), ex["component"].decode()): ex
+             for exs in read_all(build.build("knet", str(tmp_path / "one"), manual_dir=str(manual))).values()
+             for ex in exs}
+  b = build.build("knet", str(tmp_path / "two"), manual_dir=str(manual), pairs=True)
+  pairs = [ex for exs in read_all(b).values() for ex in exs]
+  stations = {s for s, c in singles if c == "NS"}
+  assert sorted(ex["station"].decode() for ex in pairs) == sorted(stations)
+  assert "AOM002" not in stations and ("AOM002", "EW") in singles
+  meta = b.info.metadata
+  for ex in pairs:
+    st = ex["station"].decode()
+    ew, ns = singles[(st, "EW")], singles[(st, "NS")]
+    assert ex["waveform"].shape == (2, ew["waveform"].size) and ex["component"].decode() == "EW+NS"
+    np.testing.assert_array_equal(ex["waveform"][0], ew["waveform"])
+    np.testing.assert_array_equal(ex["waveform"][1], ns["waveform"])
+    assert ex["pick_offset_s"] == ew["pick_offset_s"] == ns["pick_offset_s"]
+    assert ex["pga_ms2"] == max(ew["pga_ms2"], ns["pga_ms2"])
+    dt = 1.0 / meta["sampling_rate_hz"]
+    rotd = np.asarray(spectra.rotd_spectrum(ex["waveform"], dt, meta["periods_s"], percentiles=(50.0, 100.0)))
+    np.testing.assert_allclose(ex["spectrum"], rotd[0], rtol=1e-5)
+    np.testing.assert_allclose(ex["rotd100_spectrum"], rotd[1], rtol=1e-4)  # 180 angles lie <= 4e-5 below.
+    np.testing.assert_allclose(ex["component_spectra"], np.stack([ew["spectrum"], ns["spectrum"]]), rtol=1e-6)
+    # A maximum-direction spectrum is at least either component's own PSA.
+    assert np.all(ex["rotd100_spectrum"] >= np.maximum(ew["spectrum"], ns["spectrum"]) * (1 - 1e-5))
+  qc = json.loads((pathlib.Path(b.data_dir) / "qc_summary.json").read_text())
+  lone = [s for s in qc["skipped"] if s["reason"].startswith("no_pair")]
+  assert [pathlib.Path(s["file"]).name for s in lone] == ["AOM0021801241951.EW"]
+  with pytest.raises(ValueError, match="two horizontals"):
+    build.make_builder("knet", str(tmp_path / "bad"), pairs=True, components=("EW", "UD")).info

@@ -8,7 +8,9 @@ With the `tf` extra, the TFDS command line works too:
 
 Configs: `simulated` writes its own raw K-NET files with `data_prep.simulate`, then
 reads them back like a real archive; `knet` reads the manual dir (files, folders or
-NIED `.tar.gz` archives). Splits are by event: `train`/`validation`/`test` hold
+NIED `.tar.gz` archives). With `--pairs` each example is one sensor's EW and NS windows
+(same pick, same window) as ``waveform [2, n]``, with ``spectrum`` their RotD50 and
+``rotd100_spectrum`` their RotD100 (``component_spectra [2, P]``: each one's PSA). Splits are by event: `train`/`validation`/`test` hold
 events with 4.5 <= M <= 7.5, `ood_low` M < 4.5 and `ood_high` M > 7.5.
 """
 
@@ -25,9 +27,10 @@ from cvaegan_jax import spectra
 from data_prep import pickers, pipeline, processing, simulate
 
 _DESCRIPTION = """
-Strong-motion windows (one component per example) starting a fixed time before the P
-onset, processed (baseline, taper, zero-phase band-pass, resampling) and QC-checked, with
-their 5%-damped pseudo-spectral accelerations. Made for training spectrum-conditioned
+Strong-motion windows (one component per example; with the `pairs` field, the two
+horizontals of one sensor) starting a fixed time before the P onset, processed (baseline,
+taper, zero-phase band-pass, resampling) and QC-checked, with their 5%-damped
+pseudo-spectral accelerations (pairs: RotD50 and RotD100). Made for training spectrum-conditioned
 generators of accelerograms (Hu et al. 2026, Engineering Structures 348, 121766).
 """
 
@@ -48,6 +51,7 @@ class KnetSpectraConfig(tfds.core.BuilderConfig):
   num_events: int = 120  # Simulated events (magnitudes 3.5-8.0, several stations each).
   seed: int = 0  # Simulation and split seed.
   components: tuple = ("EW", "NS")  # Components kept as examples (the paper: one horizontal).
+  pairs: bool = False  # Examples are the two horizontals of one sensor: [2, n] waveforms, RotD50/RotD100 spectra.
   keep_borehole: bool = False  # Keep KiK-net borehole sensors (.EW1/.NS1/.UD1).
   picker: str = "aic"  # 'aic', 'picks_file' or 'phasenet' (see data_prep.picking).
   picker_path: str = ""  # Picks CSV (picks_file) or PhaseNet weights folder (phasenet).
@@ -84,10 +88,23 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     c = self.builder_config
     n, p = c.processing.num_samples, c.num_periods
     f32 = np.float32
+    if c.pairs:
+      _check_pair_components(c.components)
+      waves = {
+          "waveform": tfds.features.Tensor(shape=(2, n), dtype=f32, doc=f"windows of {'/'.join(c.components)}, m/s^2"),
+          "spectrum": tfds.features.Tensor(shape=(p,), dtype=f32, doc="RotD50 PSA, m/s^2"),
+          "log10_spectrum": tfds.features.Tensor(shape=(p,), dtype=f32, doc="log10 RotD50 PSA in m/s^2"),
+          "rotd100_spectrum": tfds.features.Tensor(shape=(p,), dtype=f32, doc="RotD100 PSA, m/s^2"),
+          "component_spectra": tfds.features.Tensor(shape=(2, p), dtype=f32, doc="each component's PSA, m/s^2"),
+      }
+    else:
+      waves = {
+          "waveform": tfds.features.Tensor(shape=(n,), dtype=f32, doc="window, m/s^2"),
+          "spectrum": tfds.features.Tensor(shape=(p,), dtype=f32, doc="PSA, m/s^2"),
+          "log10_spectrum": tfds.features.Tensor(shape=(p,), dtype=f32, doc="log10 PSA in m/s^2"),
+      }
     features = tfds.features.FeaturesDict({
-        "waveform": tfds.features.Tensor(shape=(n,), dtype=f32, doc="window, m/s^2"),
-        "spectrum": tfds.features.Tensor(shape=(p,), dtype=f32, doc="PSA, m/s^2"),
-        "log10_spectrum": tfds.features.Tensor(shape=(p,), dtype=f32, doc="log10 PSA in m/s^2"),
+        **waves,
         "event_id": tfds.features.Text(),
         "station": tfds.features.Text(),
         "component": tfds.features.Text(),
@@ -210,6 +227,8 @@ class _ExampleMaker:
     recs, bad = pipeline.read_group(group)
     keep = lambda r: r.component in c.components and (c.keep_borehole or not r.borehole)
     windows, skipped = pipeline.process_group(recs, self._picker, c.processing, keep)
+    if c.pairs:
+      return self._pairs(windows, skipped, bad)
     examples = []
     if windows:
       batch = np.stack([w.accel_ms2 for _, w, _ in windows]).astype(np.float32)
@@ -219,8 +238,47 @@ class _ExampleMaker:
         examples.append((key, pipeline.example_dict(r, w, pick, sa, pipeline.relative_source(r.path, self.roots))))
     return examples, windows, bad + skipped
 
+  def _pairs(self, windows, skipped, bad):
+    """(pair examples, the first component's window of each, skipped): the two horizontals of
+    each sensor as one example; a component whose partner was skipped or is missing is
+    skipped as ``no_pair``."""
+    c = self.config
+    by_sensor = {}
+    for item in windows:
+      by_sensor.setdefault(item[0].borehole, {})[item[0].component] = item
+    pairs = []
+    for borehole, comps in sorted(by_sensor.items()):
+      if all(k in comps for k in c.components):
+        pairs.append([comps[k] for k in c.components])
+      else:
+        skipped = skipped + [(r.path, f"no_pair: the sensor's other horizontal ({', '.join(k for k in c.components if k not in comps)}) was not kept")
+                             for r, _, _ in comps.values()]
+    if not pairs:
+      return [], [], bad + skipped
+    batch = np.stack([[w.accel_ms2 for _, w, _ in pair] for pair in pairs]).astype(np.float32)  # [K, 2, n]
+    dt, periods = 1.0 / c.processing.sampling_rate_hz, c.periods()
+    rotd50 = np.asarray(spectra.rotd_spectrum(batch, dt, periods, c.damping, percentiles=(50.0,)))[:, 0]
+    rotd100 = np.asarray(spectra.max_direction_spectrum(batch, dt, periods, c.damping))
+    own = np.asarray(spectra.response_spectrum(batch, dt, periods, c.damping))  # [K, 2, P]
+    examples = []
+    for pair, accel, sa50, sa100, sa in zip(pairs, batch, rotd50, rotd100, own):
+      (r, w, pick), (_, w2, _) = pair
+      key = f"{r.event_id}/{r.station}/{'+'.join(c.components)}/{'borehole' if r.borehole else 'surface'}"
+      ex = pipeline.example_dict(r, w, pick, sa50, pipeline.relative_source(r.path, self.roots))
+      ex.update(waveform=accel, rotd100_spectrum=np.asarray(sa100, np.float32), component="+".join(c.components),
+                component_spectra=np.asarray(sa, np.float32),
+                pga_ms2=max(w.pga_ms2, w2.pga_ms2), snr=min(w.snr, w2.snr, 1e6))
+      examples.append((key, ex))
+    return examples, [pair[0] for pair in pairs], bad + skipped
+
   def __getstate__(self):
     return {"config": self.config, "roots": self.roots, "_picker": None}
+
+
+def _check_pair_components(components) -> None:
+  """ValueError unless ``components`` names two horizontals (the pair's channel order)."""
+  if len(components) != 2 or not set(components) <= {"EW", "NS"} or components[0] == components[1]:
+    raise ValueError(f"knet_spectra pairs need components = two horizontals such as ('EW', 'NS'), got {components!r}")
 
 
 _BEAM_PRECHECK_STATIONS = 64  # Beam splits of at most this many stations are checked for a kept record.
