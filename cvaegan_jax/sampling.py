@@ -668,7 +668,9 @@ class Generator:
       raise ValueError(f"num must be >= 1, got {num}")
     psa = np.broadcast_to(target.at(self.periods_s, extrapolate=extrapolate).sa_ms2.astype(np.float32),
                           (int(num), self.periods_s.size))
-    timing_s = self.complete_timing(psa, timing, seed) if (self.timing_names or timing) else None
+    # Drawn from training records of similar spectra: a pair model's table holds its own RotDnn.
+    timing_s = (self.complete_timing(psa * self.rotd_factor(percentile)[None, :], timing, seed)
+                if (self.timing_names or timing) else None)
     result = self.sample_pairs(psa, seed=seed, refine=refine, percentile=percentile, timing_s=timing_s, **kwargs)
     result.target_name = target.name
     return result
