@@ -1,8 +1,8 @@
 """Pure loss functions of the CVAE-GAN (no optimizers, no state).
 
 Shapes: ``x [B, T, 1]`` model units (pairs of horizontal components: ``[B, T, 2]``; the
-per-record terms take each component as a record, :func:`per_component`, and the timing terms
-the pair's combined energy, :func:`pair_energy`), critic scores ``[B]`` (paper) or ``[B, N]`` (one per
+per-record terms, timing included, take each component as a record, :func:`per_component`; the
+timing condition is that of the pair's combined energy, :func:`pair_energy`), critic scores ``[B]`` (paper) or ``[B, N]`` (one per
 position, multi-scale), latent statistics ``[B, L]`` or ``[B, F, L]``, log10 spectra ``[B, P]``.
 
 The paper's terms (MSE, KL, WGAN-GP) sit beside the timing design's: phase-blind

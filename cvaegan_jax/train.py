@@ -154,8 +154,11 @@ def _generator_losses(static: Static, params, state: TrainState, batch, key):
       total = total + cfg.onset_weight * terms[f"onset_{name}"]
   names = tuple(static.config.model.timing_conditions)
   if cfg.timing_weight and names:
+    # Pairs: each component keeps the pair's timing, as a recording's two components nearly do
+    # (on the pair's combined energy alone, their D5-95 differed 3 times as much as real ones').
+    timing = jnp.repeat(batch["timing"], batch["x"].shape[-1], axis=0)
     for name, x in fakes_t.items():
-      terms[f"timing_{name}"] = losses.timing_misfit(losses.pair_energy(x), batch["timing"], names, static.dt)
+      terms[f"timing_{name}"] = losses.timing_misfit(each(x), timing, names, static.dt)
       total = total + cfg.timing_weight * terms[f"timing_{name}"]
   if cfg.spec_weight or cfg.criterion_weight:
     fakes = {"rec": x_rec, "prior": x_prior} if cfg.spec_on_prior else {"rec": x_rec}
