@@ -29,20 +29,38 @@ import numpy as np
 
 from cvaegan_jax import intensity
 
-__all__ = ["num_channels", "pair_energy", "spectrum_field", "waveform_scale", "to_model_units", "condition", "condition_stats", "features", "timing",
-           "timing_features", "TIMING_MEASURES", "TINY"]
+__all__ = ["num_channels", "pair_energy", "pair_spectrum", "PAIR_SPECTRA", "spectrum_field", "waveform_scale",
+           "to_model_units", "condition", "condition_stats", "features", "timing", "timing_features",
+           "TIMING_MEASURES", "TINY"]
 
 TINY = 1e-12  # Floor under spectra and scales before logs and divisions (m/s^2).
 TIMING_MEASURES = {"t5": intensity.t5, "d5_75": intensity.d5_75, "d5_95": intensity.d5_95}
 TIMING_OFFSET_S = 1.0  # Timing conditions are ln(t + 1 s): finite at t5 = 0.
 
 
-PAIR_SPECTRA = {"rotd50": "spectrum", "rotd100": "rotd100_spectrum"}  # data.pair_spectrum -> example field.
+# data.pair_spectrum -> (the example field it is, its RotD percentile).
+PAIR_SPECTRA = {"rotd50": ("spectrum", 50.0), "rotd100": ("rotd100_spectrum", 100.0)}
 
 
 def num_channels(data_config) -> int:
   """Channels of a record in model units: 2 for pairs (``data.pairs``), else 1."""
   return 2 if data_config.get("pairs", False) else 1
+
+
+def pair_spectrum(data_config) -> str | None:
+  """The spectrum a pair model is conditioned on, ``"rotd50"`` or ``"rotd100"``
+  (``data.pair_spectrum``; configs written before the field: ``"rotd50"``), or None without
+  ``data.pairs``.
+
+  Raises:
+    ValueError: an unknown ``data.pair_spectrum``.
+  """
+  if not data_config.get("pairs", False):
+    return None
+  kind = data_config.get("pair_spectrum", "rotd50")
+  if kind not in PAIR_SPECTRA:
+    raise ValueError(f"data.pair_spectrum must be one of {sorted(PAIR_SPECTRA)}, got {kind!r}")
+  return kind
 
 
 def spectrum_field(data_config) -> str:
@@ -52,12 +70,8 @@ def spectrum_field(data_config) -> str:
   Raises:
     ValueError: an unknown ``data.pair_spectrum``.
   """
-  if not data_config.get("pairs", False):
-    return "spectrum"
-  kind = data_config.get("pair_spectrum", "rotd50")
-  if kind not in PAIR_SPECTRA:
-    raise ValueError(f"data.pair_spectrum must be one of {sorted(PAIR_SPECTRA)}, got {kind!r}")
-  return PAIR_SPECTRA[kind]
+  kind = pair_spectrum(data_config)
+  return "spectrum" if kind is None else PAIR_SPECTRA[kind][0]
 
 
 def pair_energy(accel) -> np.ndarray:

@@ -47,8 +47,8 @@ def condition_spectrum(x, dt: float, periods, damping: float = 0.05, pair_spectr
   """The spectrum a record's condition is made of, ``[B, P]`` in x's units: the PSA of
   ``x [B, T, 1]``, or a pair's (``[B, T, 2]``) RotD50 over 180 angles
   (:func:`cvaegan_jax.spectra.rotd_spectrum`) or RotD100 (``pair_spectrum="rotd100"``,
-  :func:`cvaegan_jax.spectra.max_direction_spectrum`). Exact; for metrics, not losses (RotD50
-  costs 180 oscillator passes)."""
+  :func:`cvaegan_jax.spectra.max_direction_spectrum`; ignored for one component). Exact; for
+  metrics, not losses (RotD50 costs 180 oscillator passes)."""
   if x.shape[-1] == 1:
     return spectra.response_spectrum(x[..., 0], dt, periods, damping)
   pair = jnp.moveaxis(x, -1, 1)

@@ -200,8 +200,8 @@ class Generator:
     self.conditions = conditions
     self.channels = conditioning.num_channels(config.data)
     # A pair model's condition is its pairs' RotD50 or RotD100 (data.pair_spectrum).
-    self.model_percentile = ({"rotd50": 50.0, "rotd100": 100.0}[config.data.get("pair_spectrum", "rotd50")]
-                             if self.channels == 2 else None)
+    kind = conditioning.pair_spectrum(config.data)
+    self.model_percentile = None if kind is None else conditioning.PAIR_SPECTRA[kind][1]
     self.model, _ = models.build(config.model, config.data.num_samples, 1.0 / float(config.data.sampling_rate_hz),
                                  self.channels)
     self.variables = variables

@@ -284,7 +284,7 @@ def eval_step(state: TrainState, batch: dict, static: Static) -> dict:
     log_target = batch["log_psa"]
   else:  # Pairs: the spectrum of the condition (RotD50 or RotD100), exact.
     gen = losses.condition_spectrum(x_prior, static.dt, static.periods, cfg.data.damping,
-                                        cfg.data.get("pair_spectrum", "rotd50"))
+                                    conditioning.pair_spectrum(cfg.data))
     log_gen = jnp.log10(jnp.maximum(gen, 1e-12))
     log_target = jnp.log10(jnp.maximum(psa, 1e-12) / batch["scale"][:, None])
   psa_gen = 10.0**log_gen * batch["scale"][:, None]
@@ -456,9 +456,9 @@ def plot_samples(static: Static, state: TrainState, source, transform, path: str
   scale = b["scale"][:, None]
   records = {"real": b["x"], "reconstructed": np.asarray(x_rec), "generated (prior)": np.asarray(x_gen)}
   waves = {k: v[..., 0] * scale for k, v in records.items()}  # Pairs: the first component is drawn.
-  pair_spectrum = static.config.data.get("pair_spectrum", "rotd50")
+  kind = conditioning.pair_spectrum(static.config.data)  # None for single components (PSA).
   psa = {k: np.asarray(losses.condition_spectrum(jnp.asarray(v, jnp.float32), static.dt, static.periods,
-                                                 static.config.data.damping, pair_spectrum)) * scale
+                                                 static.config.data.damping, kind)) * scale
          for k, v in records.items()}
   titles = [f"M{float(m['magnitude']):.1f}, {float(m['dist_km']):.0f} km, {input_pipeline.text(m['station'])}"
             for m in raw]

@@ -86,7 +86,7 @@ def make_static(config) -> Static:
   augment = t.amplitude_augment
   if augment and augment < 1.0:
     raise ValueError(f"training.amplitude_augment={augment}: expected 0 (off) or the largest factor, >= 1")
-  conditioning.spectrum_field(config.data)  # Checks data.pair_spectrum.
+  conditioning.pair_spectrum(config.data)  # Checks data.pair_spectrum.
   model, critic = models.build(config.model, config.data.num_samples, 1.0 / config.data.sampling_rate_hz,
                                conditioning.num_channels(config.data))
   gen_tx, critic_tx = make_optimizers(config.optimizer)
