@@ -208,11 +208,10 @@ def evaluate_pair_split(gen, src, ecfg, band, modes) -> tuple[dict, dict, dict |
     # Components: [K, spt, 2, T] -> [K, 2, spt, T], so that one target's samples of one component are consecutive.
     comps = made[mode].reshape((len(ex), spt, 2, -1)).transpose(0, 2, 1, 3).reshape((-1, real.shape[-1]))
     r = fit.realism(real.reshape((-1, real.shape[-1])), comps, gen.dt, spt)
-    fig = _realism_figure_data(r) if mode == "none" else None
+    if mode == "none":
+      realism_fig = _realism_figure_data(r)
     r.pop("_values")
     entry["realism"]["refine_" + mode] = r
-    if mode == "none":
-      realism_fig = fig
   first = made["none"][::spt]
   pairs = fit.pair_realism(real, first, gen.dt, gen.periods_s, band)
   share = entry["refine_none"]
