@@ -93,6 +93,7 @@ def get_config():
   config.evaluate.samples_per_target = 4  # Generated records per conditioning spectrum.
   config.evaluate.refine = "waveform"  # Also score refined samples: scale, latent, waveform, both, none.
   config.evaluate.temperature = 1.0  # Prior temperature of the evaluated samples.
+  config.evaluate.candidates = 8  # Also score raw records kept as the best of this many latents (1: not).
   config.evaluate.band_min_s = 0.05  # Band of the misfit summaries: shortest period, s.
   config.evaluate.band_max_s = 4.0  # Longest period of that band, s.
   config.evaluate.chunk = 128  # Records generated per call (memory: chunk x periods x samples).
@@ -108,6 +109,7 @@ def get_config():
   config.generate.rotd = 100.0  # Pairs: the target is this RotDnn (100: maximum direction, ASCE 7; 50: median).
   config.generate.pairs_target = ""  # Also generate a suite of pairs for this target into OUT_DIR/pairs ("": none).
   config.generate.temperature = 1.0  # z = temperature * N(0, I); below 1: closer fit, more alike.
+  config.generate.candidates = 8  # Latents decoded per record; the best-fitting raw one is kept (1: the first).
   config.generate.tol = 0.02  # Largest |misfit| per record the refinement aims for.
   config.generate.waveform_steps = 20  # Time-domain matching steps; 40+ for jagged (recorded) targets.
   config.generate.smoothing = 0.1  # First passes' gain smoothing (ln f); 0: tol more often on recorded targets, with spectral lines.

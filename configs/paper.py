@@ -44,4 +44,5 @@ def get_config():
   config.training.ema_decay = 0.0  # No EMA: sample with the trained weights.
   config.training.num_steps = 200 * 40  # 200 epochs; about 40 steps per epoch on the default set.
   config.optimizer.grad_clip = 0.0  # No clipping.
+  config.generate.candidates = 1  # Each record one latent sample, as the authors generate (no selection).
   return config

@@ -100,13 +100,14 @@ def record_spectra_report(config, workdir: str, records_dir: str, components=("E
 
 
 def _sample_chunked(gen, psa: np.ndarray, seed: int, refine: str, chunk: int, desc: str, temperature: float = 1.0,
-                    timing_s: np.ndarray | None = None):
+                    timing_s: np.ndarray | None = None, candidates: int = 1):
   """:meth:`Generator.sample` over ``psa [N, P]`` (and ``timing_s [N, K]``, s, if given) in
   chunks; returns (accel [N, T], psa [N, P])."""
   accel, out = [], []
   for i, start in enumerate(tqdm(range(0, psa.shape[0], chunk), desc=desc, unit="chunk")):
     tim = None if timing_s is None else timing_s[start:start + chunk]
-    g = gen.sample(psa[start:start + chunk], seed=seed + i, refine=refine, temperature=temperature, timing_s=tim)
+    g = gen.sample(psa[start:start + chunk], seed=seed + i, refine=refine, temperature=temperature, timing_s=tim,
+                   candidates=candidates)
     accel.append(g.accel_ms2)
     out.append(g.psa_ms2)
   return np.concatenate(accel), np.concatenate(out)
@@ -173,7 +174,8 @@ def evaluate_pair_split(gen, src, ecfg, band, modes) -> tuple[dict, dict, dict |
   """A pair model (``data.pairs``) on one split of a pair data set: each real pair's own
   spectrum (RotD50 or RotD100, the model's condition) is the target of
   ``samples_per_target`` generated pairs (:meth:`Generator.sample_pairs`, each mode of
-  ``modes``: "none" and a pair refinement, "scale" or "waveform").
+  ``modes``: "none", "best" (raw, the best of ``ecfg.candidates``) and a pair refinement,
+  "scale" or "waveform", from the best of ``ecfg.candidates``).
 
   Returns:
     ``(entry, r2 per mode, realism figure data of the raw components)``: the entry holds
@@ -197,8 +199,9 @@ def evaluate_pair_split(gen, src, ecfg, band, modes) -> tuple[dict, dict, dict |
   for mode in modes:
     accel, out = [], []
     for i, start in enumerate(tqdm(range(0, len(target), ecfg.chunk), desc=f"pairs ({mode})", unit="chunk")):
-      g = gen.sample_pairs(target[start:start + ecfg.chunk], seed=ecfg.seed + i, refine=mode,
-                           percentile=gen.model_percentile, temperature=ecfg.temperature)
+      g = gen.sample_pairs(target[start:start + ecfg.chunk], seed=ecfg.seed + i,
+                           refine="none" if mode == "best" else mode, percentile=gen.model_percentile,
+                           temperature=ecfg.temperature, candidates=1 if mode == "none" else int(ecfg.candidates))
       accel.append(g.accel_ms2)
       out.append(g.psa_ms2)
     made[mode], out = np.concatenate(accel), np.concatenate(out)
@@ -258,6 +261,15 @@ def _realism_line(m: dict, label: str) -> str:
           + ("all passed" if not failed else "failed: " + ", ".join(failed)))
 
 
+def _mode_label(mode: str, candidates: int) -> str:
+  """How the printout names an evaluation mode: raw, raw as the best of candidates, refined."""
+  if mode == "none":
+    return "raw"
+  if mode == "best":
+    return f"raw, best of {candidates}"
+  return f"refined, {mode}" + (f" (from the best of {candidates})" if candidates > 1 else "")
+
+
 def _realism_figure_data(m: dict) -> dict:
   """What :func:`figures.realism` draws for one split, from :func:`fit.realism` with its ``_values``."""
   return dict(m["_values"], ks={**{n: m[n]["ks"] for n in ("d5_95_s", "t5_s", "t_pga_s")},
@@ -296,8 +308,10 @@ def evaluate_model(config, workdir: str) -> dict:
   For each split in ``config.evaluate.splits`` (default test, ood_low, ood_high): up to
   ``max_examples`` records, each record's spectrum as the condition,
   ``samples_per_target`` generated records each (prior temperature
-  ``config.evaluate.temperature``), without and with refinement
-  (``config.evaluate.refine``). Reports R^2 and RMSE (linear PSA, m/s^2) and the share
+  ``config.evaluate.temperature``): raw (``refine_none``: the model's first sample, no
+  selection), with ``config.evaluate.candidates`` > 1 also raw as the best of that many
+  (``refine_best``, :meth:`Generator.sample`'s ``candidates``), and refined
+  (``config.evaluate.refine``, from the best of ``candidates``). Reports R^2 and RMSE (linear PSA, m/s^2) and the share
   with R^2 > 0.8 and RMSE < 0.1 m/s^2, log-spectral RMSE and band misfits, and
   time-frequency realism of the raw generated records against the split's real
   records: Arias intensity, D5-75, D5-95, PGA/PGV/PGD, mean period (medians and
@@ -332,9 +346,10 @@ def evaluate_model(config, workdir: str) -> dict:
   out_dir = os.path.join(workdir, "evaluation")
   os.makedirs(out_dir, exist_ok=True)
   band = (ecfg.band_min_s, ecfg.band_max_s)
-  modes = ["none"] + ([ecfg.refine] if ecfg.refine != "none" else [])
+  candidates = sampling.check_candidates(ecfg.candidates)
+  modes = ["none"] + (["best"] if candidates > 1 else []) + ([ecfg.refine] if ecfg.refine != "none" else [])
   report = {"workdir": workdir, "checkpoint_step": gen.step, "samples_per_target": ecfg.samples_per_target,
-            "temperature": ecfg.temperature,
+            "temperature": ecfg.temperature, "candidates": candidates,
             "band_s": list(band), "criterion": "R^2 > 0.8 and RMSE < 0.1 m/s^2 (Hu et al. 2026)",
             "realism_bars": fit.REALISM_BARS, "splits": {}}
   hists, husids, realism_fig, pairs_fig = {}, {}, {}, {}
@@ -353,8 +368,8 @@ def evaluate_model(config, workdir: str) -> dict:
     entry = {"num_records": len(ex), "magnitude_range": [float(mags.min()), float(mags.max())]}
     gen_accel, gen_psa = {}, {}
     for mode in modes:
-      accel, out = _sample_chunked(gen, target, ecfg.seed, mode, ecfg.chunk, f"{split} ({mode})",
-                                   ecfg.temperature)
+      accel, out = _sample_chunked(gen, target, ecfg.seed, "none" if mode == "best" else mode, ecfg.chunk,
+                                   f"{split} ({mode})", ecfg.temperature, candidates=1 if mode == "none" else candidates)
       m = fit.fit_metrics(target, out, gen.periods_s, band)
       hists[(split, mode)] = m.pop("_r2")
       entry["refine_" + mode] = m
@@ -388,17 +403,19 @@ def evaluate_model(config, workdir: str) -> dict:
     figures.examples(real, raw, gen_psa["none"], gen_psa[modes[-1]], psa, gen.periods_s, gen.dt, titles,
                      ecfg.samples_per_target, os.path.join(out_dir, f"examples_{split}.png"), modes[-1])
     print(f"{split}: {len(ex)} records (M{mags.min():.1f}-{mags.max():.1f}) x {ecfg.samples_per_target} samples: "
-          + "; ".join(f"{mode}: criterion share {entry['refine_' + mode]['paper_criterion_share']:.1%} "
+          + "; ".join(f"{_mode_label(mode, candidates)}: criterion share "
+                      f"{entry['refine_' + mode]['paper_criterion_share']:.1%} "
                       f"({entry['refine_' + mode]['criterion_share_peak_norm']:.1%} on peak-normalised spectra), "
                       f"R2 median {entry['refine_' + mode]['r2_median']:.3f}" for mode in modes))
     if entry["sample_correlation"]["generated"] is not None:
       print(f"  raw samples of one target correlate {entry['sample_correlation']['generated']:.2f} on average "
             f"(two real records: {entry['sample_correlation']['real']:.2f})")
-    print("  raw criterion share by PSA(0.01 s): " + ", ".join(
-        f"{r['psa0_ms2'][0]:g}-{r['psa0_ms2'][1]:g} m/s2 {r['paper_criterion_share']:.0%} of {r['num']}"
-        for r in entry["refine_none"]["by_level"]))
+    for mode in modes[:1 + (candidates > 1)]:
+      print(f"  {_mode_label(mode, candidates)} criterion share by PSA(0.01 s): " + ", ".join(
+          f"{r['psa0_ms2'][0]:g}-{r['psa0_ms2'][1]:g} m/s2 {r['paper_criterion_share']:.0%} of {r['num']}"
+          for r in entry["refine_" + mode]["by_level"]))
     for mode in modes:
-      print(_realism_line(entry["realism"]["refine_" + mode], "raw" if mode == "none" else f"refined, {mode}"))
+      print(_realism_line(entry["realism"]["refine_" + mode], _mode_label(mode, candidates)))
     _print_pair_reference(entry["real_component_pairs"], f"real {split} records (whole split)")
     _print_pairs(entry["pairs"])
   figures.husid_curves(husids, gen.dt, os.path.join(out_dir, "husid.png"))
@@ -429,9 +446,10 @@ def _evaluate_pair_model(gen, ecfg, workdir: str) -> dict:
   os.makedirs(out_dir, exist_ok=True)
   band = (ecfg.band_min_s, ecfg.band_max_s)
   refine = ecfg.refine if ecfg.refine in ("scale", "waveform") else "waveform"
-  modes = ["none", refine]
+  candidates = sampling.check_candidates(ecfg.candidates)
+  modes = ["none"] + (["best"] if candidates > 1 else []) + [refine]
   report = {"workdir": workdir, "checkpoint_step": gen.step, "samples_per_target": ecfg.samples_per_target,
-            "temperature": ecfg.temperature, "band_s": list(band), "pairs": True,
+            "temperature": ecfg.temperature, "candidates": candidates, "band_s": list(band), "pairs": True,
             "criterion": "R^2 > 0.8 and RMSE < 0.1 m/s^2 (Hu et al. 2026), on the pair's spectrum",
             "realism_bars": fit.REALISM_BARS, "splits": {}}
   hists, realism_fig, pairs_fig = {}, {}, {}
@@ -448,7 +466,7 @@ def _evaluate_pair_model(gen, ecfg, workdir: str) -> dict:
     report["splits"][split] = entry
     print(f"{split}: {entry['num_records']} real pairs x {ecfg.samples_per_target} generated pairs, "
           f"{entry['pair_spectrum']}: " + "; ".join(
-              f"{mode}: criterion share {entry['refine_' + mode]['paper_criterion_share']:.1%} "
+              f"{_mode_label(mode, candidates)}: criterion share {entry['refine_' + mode]['paper_criterion_share']:.1%} "
               f"({entry['refine_' + mode]['criterion_share_peak_norm']:.1%} on peak-normalised spectra), "
               f"R2 median {entry['refine_' + mode]['r2_median']:.3f}" for mode in modes))
     _print_pairs(entry["pairs"])  # With the raw components' realism line.

@@ -50,7 +50,8 @@ def main(argv):
     scenario = dict(magnitude=g.magnitude, distance_km=g.distance_km, vs30_ms=g.vs30_ms) if g.magnitude else None
     common = dict(num=g.num, seed=g.seed, refine=g.refine, formats=tuple(g.formats), extrapolate=g.allow_extrapolation,
                   rule=g.check, t1_s=g.t1_s, tol=g.tol, temperature=g.temperature, timing=timing or None,
-                  scenario=scenario, waveform_steps=g.waveform_steps, rotd=g.rotd, smoothing=g.smoothing)
+                  scenario=scenario, waveform_steps=g.waveform_steps, rotd=g.rotd, smoothing=g.smoothing,
+                  candidates=g.candidates)
     suites.generate_suite(workdir, g.target, out_dir=g.out_dir or None, components=g.components, **common)
     if g.pairs_target:
       suites.generate_suite(workdir, g.pairs_target, components=2, **common,

@@ -67,6 +67,9 @@ TIMING_SPECTRUM_PASSES = 2
 # training records (evenly spaced through the training table), latents from this seed.
 CALIBRATION_RECORDS = 256
 CALIBRATION_SEED = 20260101
+# Generator.generate and generate_pairs decode this many latents per record and keep the one
+# whose raw spectrum fits best (Generator.sample's candidates; docs/experiments.md).
+CANDIDATES = 8
 
 
 @dataclasses.dataclass
@@ -94,6 +97,8 @@ class Generation:
     tol: the refinement's target largest |misfit| per record (None without refinement).
     percentile: for pairs, the RotDnn of ``psa_ms2`` and the target (100: maximum
       direction, 50: median); None for single components.
+    candidates: latent samples decoded per record, of which the one whose raw spectrum fit
+      the target best was kept (1: the model's first sample, no selection).
   """
   accel_ms2: np.ndarray
   dt: float
@@ -112,6 +117,7 @@ class Generation:
   timing_s: np.ndarray | None = None
   tol: float | None = None
   percentile: float | None = None
+  candidates: int = 1
 
   @property
   def components(self) -> np.ndarray:
@@ -148,7 +154,7 @@ class Generation:
             "record_max_abs_misfit": [float(v) for v in worst], "tol": self.tol,
             "missed_tol": None if self.tol is None else int(np.sum(worst > self.tol)),
             "max_abs_misfit": float(m.max()), "refine": self.refine, "steps": list(self.steps),
-            "band_s": list(self.band_s), "temperature": self.temperature,
+            "band_s": list(self.band_s), "temperature": self.temperature, "candidates": self.candidates,
             "scale_factors": None if self.scale_factors is None else [float(v) for v in self.scale_factors],
             "max_pair_correlation": (float(fit.pair_correlations(self.components).max())
                                      if len(self.components) > 1 else None),
@@ -168,6 +174,29 @@ def highpass(accel_ms2: np.ndarray, dt: float, corner_hz: float, taper_s: float 
     return a
   fs = 1.0 / dt
   return np.stack([processing.bandpass(processing.taper(r, fs, taper_s), fs, corner_hz, fs / 2) for r in a])
+
+
+def candidate_misfit(psa_ms2, target_ms2, weights) -> np.ndarray:
+  """``[N]`` how far each spectrum ``psa_ms2 [N, P]`` lies from its target ``target_ms2 [N, P]``
+  (both m/s^2): the RMS over periods of ``log10(psa / target)`` weighted by ``weights [P]`` (1
+  inside the band, ``outside_weight`` outside, as the refinement weighs them), dimensionless;
+  0 for a spectrum equal to its target, 0.1 for one off by a factor 10**0.1 = 1.26 everywhere.
+  What :meth:`Generator.sample` ranks its candidates by."""
+  w = np.asarray(weights, np.float64)
+  ratio = np.log10(np.maximum(np.asarray(psa_ms2, np.float64), conditioning.TINY)
+                   / np.maximum(np.asarray(target_ms2, np.float64), conditioning.TINY))
+  return np.sqrt(np.sum(w * ratio ** 2, axis=-1) / np.sum(w))
+
+
+def check_candidates(candidates) -> int:
+  """``candidates`` as an int >= 1, else ValueError naming it."""
+  try:
+    ok = not isinstance(candidates, bool) and float(candidates).is_integer() and int(candidates) >= 1
+  except (TypeError, ValueError):
+    ok = False
+  if not ok:
+    raise ValueError(f"candidates must be an integer >= 1 (latent samples per record), got {candidates!r}")
+  return int(candidates)
 
 
 @functools.partial(jax.jit, static_argnames=("model",))
@@ -386,7 +415,7 @@ class Generator:
              temperature: float = 1.0,
              timing_s: np.ndarray | None = None, highpass_hz: float = 0.1, timing_gain: float = 4.0,
              pre_event_s: float = PRE_EVENT_S, prescale_steps: int = 60, calibrate: bool = True,
-             smoothing: float = refine_lib.SMOOTHING) -> Generation:
+             smoothing: float = refine_lib.SMOOTHING, candidates: int = 1) -> Generation:
     """One record per row of ``psa_ms2 [N, P]`` (targets on the model's periods, m/s^2).
 
     Args:
@@ -427,13 +456,19 @@ class Generator:
         estimated on training records (:meth:`calibration`; models without a table of
         training conditions have none). The same filter for every record and target: part
         of the model, not a matching to the target.
+      candidates: >= 1, latent samples decoded per record (each through the whole raw
+        pipeline above, under the same target and timing); the one whose raw spectrum fits
+        the target best (:func:`candidate_misfit`) is kept, as an engineer picks records from a
+        database, then refined. Every kept record is the model's output unchanged; 1 (no
+        selection) gives the records of earlier versions. Costs ``candidates`` times the raw
+        generation.
 
     Returns:
       :class:`Generation`.
 
     Raises:
-      ValueError: an unknown ``refine``, a negative or non-finite ``temperature``, or
-        ``psa_ms2`` of the wrong shape or not finite and positive.
+      ValueError: an unknown ``refine``, a negative or non-finite ``temperature``,
+        ``candidates`` below 1, or ``psa_ms2`` of the wrong shape or not finite and positive.
     """
     if refine not in refine_lib.REFINE_MODES:
       raise ValueError(f"refine must be one of {refine_lib.REFINE_MODES}, got {refine!r}")
@@ -441,6 +476,7 @@ class Generator:
       raise ValueError("this model makes pairs of horizontal components (data.pairs): use sample_pairs / "
                        "generate_pairs (--config.generate.components=2)")
     temperature = validation.non_negative_float(temperature, "temperature")
+    candidates = check_candidates(candidates)
     psa = np.asarray(psa_ms2, np.float32)
     mask_np = spectra.band_mask(self.periods_s, band_s)
     timing_s, c, scale, z = self._prior_inputs(psa, seed, timing_s, temperature)
@@ -449,18 +485,18 @@ class Generator:
     weights = jnp.asarray(weights_np, jnp.float32)
     mask = jnp.asarray(mask_np)
     statics = dict(dt=self.dt, periods=self.periods, damping=self.damping)
+    raw = functools.partial(self._raw, mask=mask, calibrate=calibrate, timing_gain=timing_gain,
+                            pre_event_s=pre_event_s, highpass_hz=highpass_hz)
+    x = None
+    if candidates > 1:
+      z, x = self._select(z, c, scale, timing_s, psa, weights_np, seed, temperature, candidates, raw, baseline)
     steps = (0, 0)
     if refine in ("latent", "both") and max_latent_steps:
       z, s = refine_lib.latent(self.model, self.variables, z, c, scale, log_target, weights, mask,
                             max_steps=int(max_latent_steps), lr=0.05, tol=tol, prior_weight=1e-3, **statics)
-      steps = (int(s), 0)
-    x = _decode(self.model, self.variables, z, c) * scale[:, None]
-    if calibrate:
-      x = self._calibrate(x)
-    if timing_gain > 1 and set(self.timing_names) == set(refine_lib.TIMING_ORDER):
-      x = self._take_timing(x, timing_s, timing_gain, mask, pre_event_s)
-    if highpass_hz:
-      x = jnp.asarray(highpass(np.asarray(x), self.dt, highpass_hz), jnp.float32)
+      steps, x = (int(s), 0), None
+    if x is None:
+      x = raw(z, c, scale, timing_s)
     if refine in ("waveform", "both") and (max_waveform_steps or prescale_steps):
       matched = refine_lib.match(np.asarray(x), self.dt, self.periods_s, psa, damping=self.damping, band_s=band_s,
                                  outside_weight=outside_weight, tol=tol, prescale_steps=int(prescale_steps),
@@ -481,7 +517,51 @@ class Generator:
                       misfit=out / psa - 1.0, band_s=tuple(band_s), refine=refine, steps=steps, seed=seed,
                       temperature=temperature, scale_factors=factors, timing_names=self.timing_names,
                       timing_s=timing_s if self.timing_names else None,
-                      tol=float(tol) if refine in ("latent", "waveform", "both") else None)
+                      tol=float(tol) if refine in ("latent", "waveform", "both") else None, candidates=candidates)
+
+  def _raw(self, z, c, scale, timing_s, mask, calibrate: bool, timing_gain: float, pre_event_s: float,
+           highpass_hz: float):
+    """Raw records ``[N, T]`` (m/s^2; pair models ``[N, 2, T]``) of latents ``z`` under
+    conditions ``c [N, C]``, waveform scales ``[N]`` (m/s^2) and timing ``[N, K]`` (s): decoded,
+    calibrated, brought to the timing and high-passed as :meth:`sample` describes; no baseline."""
+    x = _decode(self.model, self.variables, z, c)
+    x = x * jnp.asarray(scale).reshape((-1,) + (1,) * (x.ndim - 1))
+    if calibrate:
+      x = self._calibrate(x)
+    if timing_gain > 1 and set(self.timing_names) == set(refine_lib.TIMING_ORDER):
+      x = self._take_timing(x, timing_s, timing_gain, mask, pre_event_s)
+    if highpass_hz:
+      x = np.asarray(x, np.float64)
+      x = highpass(x.reshape((-1, x.shape[-1])), self.dt, highpass_hz).reshape(x.shape)
+    return jnp.asarray(x, jnp.float32)
+
+  def _select(self, z, c, scale, timing_s, psa: np.ndarray, weights: np.ndarray, seed: int, temperature: float,
+              candidates: int, raw, baseline: bool):
+    """``(z, x)`` of the best of ``candidates`` latent samples per target ``psa [N, P]``
+    (m/s^2): the first is ``z``, the ``j``-th ``temperature * N(0, I)`` from
+    ``fold_in(PRNGKey(seed), j)``; each is made a raw record by ``raw(z, c, scale, timing_s)``
+    and scored by :func:`candidate_misfit` (of its spectrum after a baseline correction when
+    ``baseline``; pairs: the geometric mean of their components' PSA against the targets
+    changed to RotD50)."""
+    n = psa.shape[0]
+    key = jax.random.PRNGKey(seed)
+    zs = jnp.concatenate([z] + [temperature * jax.random.normal(jax.random.fold_in(key, j), z.shape)
+                                for j in range(1, candidates)])  # Candidate-major: row j * n + i.
+
+    def tile(a):
+      return None if a is None else np.tile(np.asarray(a), (candidates,) + (1,) * (np.ndim(a) - 1))
+
+    xs = raw(zs, tile(c), tile(scale), tile(timing_s))
+    scored = np.asarray(xs, np.float64)
+    if baseline:
+      scored = intensity.baseline_correct(scored.reshape((-1, scored.shape[-1])), self.dt).reshape(scored.shape)
+    psa_got = np.asarray(spectra.response_spectrum(scored.reshape((-1, scored.shape[-1])).astype(np.float32),
+                                                   self.dt, self.periods_s, self.damping))
+    if self.channels == 2:  # Geometric mean of the components: RotD50 within a few percent (Boore 2010).
+      psa_got = np.exp(np.mean(np.log(np.maximum(psa_got, conditioning.TINY)).reshape((-1, 2, psa_got.shape[-1])), 1))
+    err = candidate_misfit(psa_got, tile(psa), weights).reshape((candidates, n))
+    rows = np.argmin(err, axis=0) * n + np.arange(n)
+    return zs[rows], xs[rows]
 
   def _prior_inputs(self, psa: np.ndarray, seed: int, timing_s, temperature: float):
     """``(timing_s [N, K] s, c [N, C], scale [N] m/s^2, z)`` for targets ``psa [N, P]`` (m/s^2,
@@ -513,23 +593,27 @@ class Generator:
 
   def _decode_pairs(self, psa: np.ndarray, seed: int, percentile: float, timing_s, band_s, temperature: float = 1.0,
                     baseline: bool = True, highpass_hz: float = 0.1, timing_gain: float = 4.0,
-                    pre_event_s: float = PRE_EVENT_S, calibrate: bool = True):
+                    pre_event_s: float = PRE_EVENT_S, calibrate: bool = True, candidates: int = 1,
+                    outside_weight: float = refine_lib.OUTSIDE_WEIGHT):
     """A pair model's raw pairs ``[N, 2, T]`` (m/s^2) for RotD``percentile`` targets ``psa
     [N, P]``, the timing asked of each component ``[2N, K]`` (each pair's, twice) and the
     temperature: the steps of :meth:`sample` (latents, calibration, the timing gain of the
-    pair's combined energy, high-pass, baseline), with both components alike."""
+    pair's combined energy, high-pass, the best of ``candidates``, baseline), with both
+    components alike."""
     temperature = validation.non_negative_float(temperature, "temperature")
+    candidates = check_candidates(candidates)
     n = psa.shape[0]
     timing_s, c, scale, z = self._prior_inputs(psa * self.rotd_factor(percentile)[None, :], seed, timing_s, temperature)
-    x = _decode(self.model, self.variables, z, c) * scale[:, None, None]
-    if calibrate:
-      x = self._calibrate(x)
-    if timing_gain > 1 and set(self.timing_names) == set(refine_lib.TIMING_ORDER):
-      x = self._take_timing(x, timing_s, timing_gain, jnp.asarray(spectra.band_mask(self.periods_s, band_s)),
-                            pre_event_s)
+    mask_np = spectra.band_mask(self.periods_s, band_s)
+    raw = functools.partial(self._raw, mask=jnp.asarray(mask_np), calibrate=calibrate, timing_gain=timing_gain,
+                            pre_event_s=pre_event_s, highpass_hz=highpass_hz)
+    if candidates > 1:  # Scored against the targets as RotD50 (the components' geometric mean).
+      rotd50 = psa * (self.rotd_factor(percentile) / self.rotd_factor(50.0))[None, :]
+      x = self._select(z, c, scale, timing_s, rotd50, np.where(mask_np, 1.0, outside_weight), seed, temperature,
+                       candidates, raw, baseline)[1]
+    else:
+      x = raw(z, c, scale, timing_s)
     x = np.asarray(x, np.float64).reshape((2 * n, self.num_samples))
-    if highpass_hz:
-      x = highpass(x, self.dt, highpass_hz)
     if baseline:
       x = intensity.baseline_correct(x, self.dt)
     both_timing = np.repeat(timing_s, 2, axis=0) if self.timing_names else None
@@ -614,7 +698,8 @@ class Generator:
     return (shaped.reshape(shape) * jnp.exp(log_ratio).reshape((-1,) + (1,) * (len(shape) - 1)))
 
   def generate(self, target, num: int = 11, seed: int = 0, refine: str = "waveform",
-               extrapolate: bool = False, timing: dict | None = None, **kwargs) -> Generation:
+               extrapolate: bool = False, timing: dict | None = None, candidates: int = CANDIDATES,
+               **kwargs) -> Generation:
     """``num`` records for one target spectrum.
 
     Args:
@@ -628,6 +713,8 @@ class Generator:
       timing: asked timing, name -> s (one number, or ``[num]``), e.g. ``{"d5_95": 12.0}``;
         the rest is drawn (:meth:`complete_timing`). Models without timing conditions
         accept only None.
+      candidates: latents decoded per record, the best-fitting raw one kept
+        (:meth:`sample`; 1: each record the model's first sample).
       **kwargs: passed to :meth:`sample` (tol, band_s, step limits, baseline, temperature).
 
     Returns:
@@ -643,17 +730,18 @@ class Generator:
     on_grid = target.at(self.periods_s, extrapolate=extrapolate)
     psa = np.broadcast_to(on_grid.sa_ms2.astype(np.float32), (int(num), self.periods_s.size))
     timing_s = self.complete_timing(psa, timing, seed) if (self.timing_names or timing) else None
-    result = self.sample(psa, seed=seed, refine=refine, timing_s=timing_s, **kwargs)
+    result = self.sample(psa, seed=seed, refine=refine, timing_s=timing_s, candidates=candidates, **kwargs)
     result.target_name = target.name
     return result
 
   def generate_pairs(self, target, num: int = 11, seed: int = 0, refine: str = "waveform",
                      percentile: float = 100.0, extrapolate: bool = False, timing: dict | None = None,
-                     **kwargs) -> Generation:
+                     candidates: int = CANDIDATES, **kwargs) -> Generation:
     """``num`` pairs of horizontal components for one RotDnn target spectrum (ASCE 7's
     maximum-direction RotD100 by default, or the median RotD50): :meth:`sample_pairs` for
     ``target`` (a :class:`cvaegan_jax.targets.Target` or a spec string) with each pair's
-    timing drawn or asked as for :meth:`generate` (``timing``, shared by both components).
+    timing drawn or asked as for :meth:`generate` (``timing``, shared by both components),
+    each pair the best of ``candidates`` (:meth:`sample_pairs`).
 
     Returns:
       :class:`Generation` with ``accel_ms2 [num, 2, T]`` (m/s^2; axis 1: H1, H2),
@@ -671,7 +759,8 @@ class Generator:
     # Drawn from training records of similar spectra: a pair model's table holds its own RotDnn.
     timing_s = (self.complete_timing(psa * self.rotd_factor(percentile)[None, :], timing, seed)
                 if (self.timing_names or timing) else None)
-    result = self.sample_pairs(psa, seed=seed, refine=refine, percentile=percentile, timing_s=timing_s, **kwargs)
+    result = self.sample_pairs(psa, seed=seed, refine=refine, percentile=percentile, timing_s=timing_s,
+                               candidates=candidates, **kwargs)
     result.target_name = target.name
     return result
 
@@ -709,7 +798,9 @@ class Generator:
       timing_s: ``[N, K]`` each pair's timing conditions, s (default: drawn, :meth:`draw_timing`).
       tol, band_s, max_waveform_steps, prescale_steps, outside_weight, smoothing: as :meth:`sample`.
       **kwargs: passed to :meth:`sample` for the decoding (temperature, baseline,
-        highpass_hz, timing_gain, pre_event_s).
+        highpass_hz, timing_gain, pre_event_s, candidates: each pair the best of that many,
+        scored on its components' geometric-mean PSA for a pair model, each component on its
+        own PSA for a single-component model).
 
     Returns:
       :class:`Generation` with ``accel_ms2 [N, 2, T]`` (m/s^2; axis 1: H1, H2),
@@ -727,13 +818,14 @@ class Generator:
     num = psa.shape[0]
     both_timing = None
     if self.channels == 2:
-      pairs, both_timing, temperature = self._decode_pairs(psa, seed, float(percentile), timing_s, band_s, **kwargs)
+      pairs, both_timing, temperature = self._decode_pairs(psa, seed, float(percentile), timing_s, band_s,
+                                                           outside_weight=outside_weight, **kwargs)
     else:
       if self.timing_names:
         timing_s = self.draw_timing(psa, seed) if timing_s is None else np.asarray(timing_s, np.float32)
         both_timing = np.stack([timing_s, self.partner_timing(psa, timing_s, seed)], axis=1).reshape((2 * num, -1))
       both = self.sample(np.repeat(psa, 2, axis=0), seed=seed, refine="none", band_s=band_s, timing_s=both_timing,
-                         **kwargs)
+                         outside_weight=outside_weight, **kwargs)
       pairs, temperature = both.accel_ms2.reshape((num, 2, self.num_samples)), both.temperature
     mask_np = spectra.band_mask(self.periods_s, band_s)
     weights_np = np.where(mask_np, 1.0, outside_weight)
@@ -756,4 +848,5 @@ class Generator:
                       psa_ms2=out, misfit=out / psa - 1.0, band_s=tuple(band_s), refine=refine, steps=steps,
                       seed=seed, temperature=temperature, scale_factors=factors,
                       timing_names=self.timing_names, timing_s=both_timing,
-                      tol=float(tol) if refine == "waveform" else None, percentile=float(percentile))
+                      tol=float(tol) if refine == "waveform" else None, percentile=float(percentile),
+                      candidates=check_candidates(kwargs.get("candidates", 1)))

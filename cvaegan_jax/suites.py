@@ -44,7 +44,7 @@ def rule_for_target(target: str) -> str:
 
 
 def _check_request(target, num, refine, out_dir, formats, rule, t1_s, tol, temperature, timing, scenario,
-                   waveform_steps, components, rotd, smoothing) -> None:
+                   waveform_steps, components, rotd, smoothing, candidates=1) -> None:
   """Every argument of :func:`generate_suite` that can be checked without the model (ValueError)."""
   if components not in (1, 2) or isinstance(components, bool):
     raise ValueError(f"components must be 1 (single records) or 2 (pairs of horizontal components), got {components!r}")
@@ -81,6 +81,7 @@ def _check_request(target, num, refine, out_dir, formats, rule, t1_s, tol, tempe
   validation.non_negative_float(tol, "tol")
   validation.non_negative_float(temperature, "temperature")
   validation.non_negative_float(smoothing, "smoothing", "ln frequency")
+  sampling.check_candidates(candidates)
   specs.parse_spec(target)
 
 
@@ -89,7 +90,7 @@ def generate_suite(workdir: str, target: str, num: int = 11, seed: int = 0, refi
                    rule: str = "", t1_s: float = 1.0, tol: float = 0.02, band_s=(0.05, 4.0),
                    temperature: float = 1.0, timing: dict | None = None, scenario: dict | None = None,
                    waveform_steps: int = 20, components: int = 1, rotd: float = 100.0,
-                   smoothing: float = refine_lib.SMOOTHING) -> dict:
+                   smoothing: float = refine_lib.SMOOTHING, candidates: int = sampling.CANDIDATES) -> dict:
   """The generate job: load ``workdir``, generate a suite for ``target``, export, check, plot.
 
   Args:
@@ -121,6 +122,9 @@ def generate_suite(workdir: str, target: str, num: int = 11, seed: int = 0, refi
     smoothing: >= 0, the smoothing of the first frequency-domain passes' gain (ln
       frequency, :func:`cvaegan_jax.refine.match`); 0 reaches ``tol`` more often on jagged
       targets and leaves spectral lines in the records.
+    candidates: latent samples decoded per record, the best-fitting raw one kept before
+      refinement (``candidates`` of :meth:`Generator.sample`; 1: each record the model's first
+      sample).
     scenario: ``{"magnitude", "distance_km"[, "vs30_ms", "mechanism"]}``: each record's
       D5-75 and D5-95 drawn from Afshari & Stewart (2016) for it
       (:func:`cvaegan_jax.scenarios.durations`); ``timing`` overrides it.
@@ -134,7 +138,7 @@ def generate_suite(workdir: str, target: str, num: int = 11, seed: int = 0, refi
       that is a file: all checked before the model loads or anything is written.
   """
   _check_request(target, num, refine, out_dir, formats, rule, t1_s, tol, temperature, timing, scenario, waveform_steps,
-                 components, rotd, smoothing)
+                 components, rotd, smoothing, candidates)
   gen = sampling.Generator.from_workdir(workdir)
   if gen.channels == 2 and components == 1:  # A pair model (data.pairs) makes pairs only.
     if refine in ("latent", "both"):
@@ -172,7 +176,8 @@ def generate_suite(workdir: str, target: str, num: int = 11, seed: int = 0, refi
   aim = tgt if ratio == 1.0 else targets.Target(tgt.periods_s, tgt.sa_ms2 * ratio, aim_name(ratio), tgt.damping,
                                                  None if tgt.pga_ms2 is None else tgt.pga_ms2 * ratio)
   kwargs = dict(num=num, seed=seed, refine=refine, extrapolate=extrapolate, tol=tol, band_s=band_s,
-                max_waveform_steps=waveform_steps, temperature=temperature, timing=asked or None, smoothing=smoothing)
+                max_waveform_steps=waveform_steps, temperature=temperature, timing=asked or None, smoothing=smoothing,
+                candidates=candidates)
   result = gen.generate_pairs(aim, percentile=rotd, **kwargs) if components == 2 else gen.generate(aim, **kwargs)
   check, suite_scale = None, 1.0
   if rule:
@@ -217,7 +222,8 @@ def generate_suite(workdir: str, target: str, num: int = 11, seed: int = 0, refi
     label = f"{need_ratio:g} x code target ({rule})"
   figures.suite(result, fig, required_ms2=need, required_label=label,
                 title=f"{aim_name(ratio)}: {what}, refine={refine}"
-                      + (f", temperature {temperature:g}" if temperature != 1 else ""))
+                      + (f", temperature {temperature:g}" if temperature != 1 else "")
+                      + (f", best of {candidates}" if candidates > 1 else ""))
   files += [os.path.join(out_dir, "suite.json"), fig]
   tim = summary["timing"]
   print("durations (median of the suite): " + ", ".join(

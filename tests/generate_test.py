@@ -122,11 +122,12 @@ def test_scale_refinement_is_the_least_squares_amplitude_factor(gen):
 
 def test_temperature_scales_the_latent(gen):
   import jax
-  default = gen.generate(EC8, num=3, seed=5, refine="none")
-  one = gen.generate(EC8, num=3, seed=5, refine="none", temperature=1.0)
+  default = gen.generate(EC8, num=3, seed=5, refine="none", candidates=1)
+  one = gen.generate(EC8, num=3, seed=5, refine="none", temperature=1.0, candidates=1)
   np.testing.assert_array_equal(default.accel_ms2, one.accel_ms2)
   # By hand: decode 0.5 z with the same z, bring to m/s^2, calibrate, high-pass, baseline-correct.
-  half = gen.generate(EC8, num=3, seed=5, refine="none", temperature=0.5, timing_gain=1.0)  # Decoder only.
+  half = gen.generate(EC8, num=3, seed=5, refine="none", temperature=0.5, timing_gain=1.0,
+                      candidates=1)  # Decoder only.
   c, scale = gen.condition(half.target_ms2, half.timing_s)
   z = 0.5 * jax.random.normal(jax.random.PRNGKey(5), (3,) + models.latent_shape(gen.config.model, gen.num_samples))
   decoded = np.asarray(sampling._decode(gen.model, gen.variables, z, c)) * scale[:, None]
@@ -142,6 +143,55 @@ def test_temperature_scales_the_latent(gen):
   for bad in (-0.1, float("nan")):
     with pytest.raises(ValueError, match="temperature"):
       gen.generate(EC8, num=2, refine="none", temperature=bad)
+
+
+def test_candidate_misfit_known_answers():
+  target = np.array([[1.0, 2.0, 4.0, 8.0]])
+  w = np.array([1.0, 1.0, 1.0, 0.0])
+  assert sampling.candidate_misfit(target, target, w)[0] == 0.0
+  np.testing.assert_allclose(sampling.candidate_misfit(target * 10 ** 0.1, target, w), [0.1])
+  # Only weighted periods count: off by 10x at the last (weight 0), exact elsewhere.
+  assert sampling.candidate_misfit(target * np.array([1, 1, 1, 10.0]), target, w)[0] == 0.0
+  # Weighted RMS: log10 errors (0.3, 0, 0) with weights (1, 1, 1) give sqrt(0.09 / 3).
+  np.testing.assert_allclose(sampling.candidate_misfit(target * np.array([10 ** 0.3, 1, 1, 1]), target, w),
+                             [np.sqrt(0.09 / 3)])
+
+
+def test_candidates_keep_the_best_fitting_of_several_latents(gen):
+  import jax
+  kw = dict(seed=5, refine="none", timing_gain=1.0)  # Decoder, calibration, high-pass, baseline.
+  one = gen.generate(EC8, num=4, candidates=1, **kw)
+  np.testing.assert_array_equal(one.accel_ms2, gen.sample(one.target_ms2, timing_s=one.timing_s, **kw).accel_ms2)
+  best = gen.generate(EC8, num=4, candidates=3, **kw)
+  assert best.candidates == 3 and best.summary()["candidates"] == 3
+  assert gen.generate(EC8, num=4, **kw).candidates == sampling.CANDIDATES  # generate's default.
+  # By hand: latents PRNGKey(5) and fold_in(PRNGKey(5), j), each decoded record scored on its
+  # spectrum over the band (weight 1) and outside it (OUTSIDE_WEIGHT); the best one is kept.
+  c, scale = gen.condition(one.target_ms2, one.timing_s)
+  shape = (4,) + models.latent_shape(gen.config.model, gen.num_samples)
+  key = jax.random.PRNGKey(5)
+  zs = [jax.random.normal(key, shape)] + [jax.random.normal(jax.random.fold_in(key, j), shape) for j in (1, 2)]
+  records = []
+  for z in zs:
+    decoded = np.asarray(sampling._decode(gen.model, gen.variables, z, c)) * scale[:, None]
+    x = sampling.highpass(np.asarray(gen._calibrate(decoded), np.float64), gen.dt, 0.1)
+    records.append(intensity.baseline_correct(x, gen.dt))
+  records = np.stack(records)  # [3, 4, T]
+  np.testing.assert_allclose(records[0], one.accel_ms2, rtol=1e-4, atol=1e-5 * np.abs(records[0]).max())
+  weights = np.where(spectra.band_mask(gen.periods_s, (0.05, 4.0)), 1.0, refine.OUTSIDE_WEIGHT)
+  err = np.stack([sampling.candidate_misfit(spectra.response_spectrum(r.astype(np.float32), gen.dt, gen.periods_s),
+                                            one.target_ms2, weights) for r in records])
+  pick = err.argmin(axis=0)
+  np.testing.assert_allclose(best.accel_ms2, records[pick, np.arange(4)], rtol=1e-4,
+                             atol=1e-5 * np.abs(records).max())
+  assert np.all(sampling.candidate_misfit(best.psa_ms2, best.target_ms2, weights) <= err[0] + 1e-6)
+  assert len(set(pick.tolist())) > 1 or pick[0] != 0  # Selection happened (fixed seed).
+  # The same asked timing for every candidate; refinement starts from the kept record.
+  refined = gen.generate(EC8, num=4, seed=5, candidates=3, timing_gain=1.0)
+  assert refined.candidates == 3 and refined.summary()["max_abs_misfit"] < 0.1
+  for bad in (0, 1.5, "two", True):
+    with pytest.raises(ValueError, match="candidates"):
+      gen.generate(EC8, num=2, refine="none", candidates=bad)
 
 
 def test_timing_gain_takes_the_asked_timing_and_keeps_the_decoders_spectrum(gen, monkeypatch):
@@ -462,17 +512,19 @@ def test_evaluate_model_writes_report_and_figures(workdir):
   from data_prep import build
   sources = build.build_from_config(checkpoints.load_config(str(workdir)).data).as_data_source()
   out = workdir / "evaluation"
-  assert json.loads((out / "report.json").read_text())["checkpoint_step"] == 10
+  assert json.loads((out / "report.json").read_text())["checkpoint_step"] == 10 and report["candidates"] == 8
   done = {k: v for k, v in report["splits"].items() if "skipped" not in v}
   assert done, report
   for split, entry in done.items():
-    raw, ref = entry["refine_none"], entry["refine_waveform"]
-    assert entry["num_records"] <= 4 and raw["num"] == 2 * entry["num_records"]
+    raw, best, ref = entry["refine_none"], entry["refine_best"], entry["refine_waveform"]
+    assert entry["num_records"] <= 4 and raw["num"] == best["num"] == 2 * entry["num_records"]
     assert ref["band_mean_abs_misfit"] < raw["band_mean_abs_misfit"]
+    # The best of 8 latents (the first of them the raw record) fits better than the raw record.
+    assert best["log_spectral_rmse_mean"] < raw["log_spectral_rmse_mean"]
     assert set(entry["time_frequency"]) >= {"arias_ms", "d5_95_s", "pga_ms2"}
     assert -1.0 <= entry["sample_correlation"]["generated"] <= 1.0
     # Realism of the raw and the refined records against the split's real ones.
-    assert set(entry["realism"]) == {"refine_none", "refine_waveform"}
+    assert set(entry["realism"]) == {"refine_none", "refine_best", "refine_waveform"}
     real_m = entry["realism"]["refine_none"]
     for name in ("d5_75_s", "d5_95_s", "t5_s", "t_pga_s"):
       assert 0.0 <= real_m[name]["ks"] <= 1.0 and real_m[name]["median_real"] >= 0.0
@@ -532,7 +584,8 @@ def test_pairs_share_their_timing_match_their_rotd_and_stay_apart(gen):
   # Each pair: two decodings of independent latents under one condition and one timing.
   g = gen.generate_pairs(ASCE, num=4, seed=3, refine="none", timing={"d5_95": 12.0})
   assert g.accel_ms2.shape == (4, 2, gen.num_samples) and g.percentile == 100.0
-  single = gen.sample(np.repeat(g.target_ms2, 2, axis=0), seed=3, timing_s=g.timing_s)
+  single = gen.sample(np.repeat(g.target_ms2, 2, axis=0), seed=3, timing_s=g.timing_s, candidates=g.candidates)
+  assert g.candidates == sampling.CANDIDATES  # Each component the best of that many.
   np.testing.assert_array_equal(g.accel_ms2.reshape((8, -1)), single.accel_ms2)
   np.testing.assert_allclose(g.psa_ms2, spectra.max_direction_spectrum(g.accel_ms2, g.dt, g.periods_s), rtol=1e-6)
   # H1 takes the asked timing; H2 differs from it as the two components of the training
