@@ -9,7 +9,8 @@ PyPI package `reqpy-M`, in the `bench` extra):
 Each target (--targets, repeated or ';'-separated; default EC8 type 1 B 0.3 g, ASCE 7 with
 SDS 1.0 g, SD1 0.6 g, TL 8 s, and three records of tests/data) is resolved to PSA on the model's
 periods by Generator.generate(target, refine="none"). Two seed sets of --num records each:
-  raw      the model's unrefined records of that call (seed --seed),
+  raw      the model's unrefined records of that call (seed --seed; each the best of
+           --candidates latents, Generator.generate's default),
   simqke   cvaegan_jax.simqke.simqke with its defaults on the target restricted to periods
            >= 2 dt (seed --seed); its warm generation time is the machine's yardstick.
 Two matching methods on each seed set, both with the band 0.05-4 s:
@@ -45,7 +46,7 @@ import numpy as np
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, ROOT)
 import common  # noqa: E402
-from cvaegan_jax import intensity, refine, simqke, spectra, validation  # noqa: E402
+from cvaegan_jax import intensity, refine, sampling, simqke, spectra, validation  # noqa: E402
 
 BAND_S = (0.05, 4.0)
 DEFAULT_TARGETS = (
@@ -124,6 +125,8 @@ def main():
                   help="Target spec (cvaegan_jax.specs.parse); repeat the flag or separate specs with ';' "
                        "(specs hold commas). Default: " + "; ".join(DEFAULT_TARGETS))
   ap.add_argument("--skip_reqpy", action="store_true", help="Leave REQPY out (ours only).")
+  ap.add_argument("--candidates", type=int, default=sampling.CANDIDATES,
+                  help="Raw seeds: each the best-fitting of this many latents (Generator.generate's default).")
   ap.add_argument("--smoothing", type=float, default=refine.SMOOTHING,
                   help="refine.match's smoothing of its first passes' gain (ln frequency; 0: none).")
   args = ap.parse_args()
@@ -149,7 +152,7 @@ def main():
   rows, simqke_ms, names = [], {}, {}
   for ti, spec in enumerate(specs, 1):
     label = f"T{ti}"
-    raw = gen.generate(spec, num=num, seed=args.seed, refine="none")
+    raw = gen.generate(spec, num=num, seed=args.seed, refine="none", candidates=args.candidates)
     target = np.asarray(raw.target_ms2[0], np.float64)
     names[label] = (spec, target)
     long_enough = periods >= 2 * dt * (1 - 1e-9)  # SIMQKE rejects periods below 2 dt.

@@ -149,6 +149,17 @@ def test_a_pair_model_generates_pairs_with_one_timing(pair_workdir):
   np.testing.assert_allclose(intensity.d5_95(energy, DT), 12.0, rtol=0.1)
   np.testing.assert_allclose(intensity.t5(energy, DT), 6.0, atol=0.5)
   assert g.timing_s.shape == (6, 3)
+  # The best of 4 latents a pair, scored on the components' geometric-mean PSA against the
+  # RotD50 target: never worse than the first latent alone, and under the same timing.
+  kw = dict(num=3, seed=1, refine="none", percentile=50.0, timing={"d5_95": 12.0, "t5": 6.0})
+  first, best = gen.generate_pairs(target, candidates=1, **kw), gen.generate_pairs(target, candidates=4, **kw)
+  weights = np.where(spectra.band_mask(gen.periods_s, (0.05, 4.0)), 1.0, refine.OUTSIDE_WEIGHT)
+
+  def score(x):
+    return sampling.candidate_misfit(spectra.geometric_mean_spectrum(x, DT, gen.periods_s), first.target_ms2, weights)
+
+  assert best.candidates == 4 and np.all(score(best.accel_ms2) <= score(first.accel_ms2) + 1e-6)
+  np.testing.assert_allclose(intensity.d5_95(conditioning.pair_energy(best.accel_ms2), DT), 12.0, rtol=0.1)
   # A RotD100 target is taken through the training pairs' RotD100 / RotD50.
   np.testing.assert_allclose(gen.rotd_factor(100.0) * np.asarray(gen.conditions["rotd100_over_rotd50"]), 1.0, rtol=1e-6)
   with pytest.raises(ValueError, match="sample_pairs"):
@@ -168,6 +179,7 @@ def test_a_pair_model_is_evaluated_against_real_pairs(pair_workdir):
   report = evaluate.evaluate_model(cfg, str(wd))
   entry = report["splits"]["test"]
   assert entry["pair_spectrum"] == "RotD50" and entry["refine_waveform"]["paper_criterion_share"] == 1.0
+  assert entry["refine_best"]["num"] == entry["refine_none"]["num"] == 6 and report["candidates"] == 8
   assert entry["realism"]["refine_none"]["d5_95_s"]["median_real"] > 0
   assert entry["pairs"]["num_real"] == 3 and "abs_component_correlation" in entry["pairs"]
   assert (wd / "evaluation" / "pairs.png").exists()
