@@ -371,7 +371,7 @@ def evaluate_model(config, workdir: str) -> dict:
       accel, out = _sample_chunked(gen, target, ecfg.seed, "none" if mode == "best" else mode, ecfg.chunk,
                                    f"{split} ({mode})", ecfg.temperature, candidates=1 if mode == "none" else candidates)
       m = fit.fit_metrics(target, out, gen.periods_s, band)
-      hists[(split, mode)] = m.pop("_r2")
+      hists[(split, _mode_label(mode, candidates))] = m.pop("_r2")
       entry["refine_" + mode] = m
       gen_accel[mode], gen_psa[mode] = accel, out
     raw = gen_accel["none"]
@@ -459,7 +459,7 @@ def _evaluate_pair_model(gen, ecfg, workdir: str) -> dict:
       logging.warning("evaluation: no %s split, skipped", split)
       continue
     entry, h, fig = evaluate_pair_split(gen, sources[split], ecfg, band, modes)
-    hists.update({(split, mode): v for mode, v in h.items()})
+    hists.update({(split, _mode_label(mode, candidates)): v for mode, v in h.items()})
     realism_fig[split] = fig
     pairs_fig[split] = dict(entry["pairs"])
     entry["pairs"].pop("_values")

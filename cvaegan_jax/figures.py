@@ -154,14 +154,15 @@ def suite(gen, path: str, title: str = "", required_ms2=None, required_label: st
 
 
 def r2_histograms(hists: dict, path: str) -> None:
-  """Histograms of R^2 per split and refinement mode."""
+  """Histograms of R^2 per split and mode: ``hists[(split, label)] = r2 [N]``, each label
+  (e.g. "raw", "refined, waveform") one histogram in its split's panel."""
   plt = _pyplot()
   splits = sorted({s for s, _ in hists})
   fig, axes = plt.subplots(1, max(1, len(splits)), figsize=(4.5 * max(1, len(splits)), 3.5), squeeze=False)
   for ax, split in zip(axes[0], splits):
     for (s, mode), r2 in hists.items():
       if s == split:
-        ax.hist(np.clip(r2, -1, 1), bins=np.linspace(-1, 1, 41), alpha=0.6, label=f"refine={mode}")
+        ax.hist(np.clip(r2, -1, 1), bins=np.linspace(-1, 1, 41), alpha=0.6, label=str(mode))
     ax.axvline(0.8, color="k", ls="--", lw=0.8)
     ax.set(title=split, xlabel="R$^2$ (clipped at -1)", ylabel="generated records")
     ax.legend(fontsize=8)
