@@ -199,9 +199,9 @@ def evaluate_pair_split(gen, src, ecfg, band, modes) -> tuple[dict, dict, dict |
   for mode in modes:
     accel, out = [], []
     for i, start in enumerate(tqdm(range(0, len(target), ecfg.chunk), desc=f"pairs ({mode})", unit="chunk")):
-      g = gen.sample_pairs(target[start:start + ecfg.chunk], seed=ecfg.seed + i,
-                           refine="none" if mode == "best" else mode, percentile=gen.model_percentile,
-                           temperature=ecfg.temperature, candidates=1 if mode == "none" else int(ecfg.candidates))
+      g = gen.sample_pairs(target[start:start + ecfg.chunk], seed=ecfg.seed + i, percentile=gen.model_percentile,
+                           temperature=ecfg.temperature,
+                           **_mode_sampling(mode, sampling.check_candidates(ecfg.candidates)))
       accel.append(g.accel_ms2)
       out.append(g.psa_ms2)
     made[mode], out = np.concatenate(accel), np.concatenate(out)
@@ -259,6 +259,12 @@ def _realism_line(m: dict, label: str) -> str:
           f"strongest common line {m['spectral_line']['generated']['height_log10']:.2f} log10 at "
           f"{m['spectral_line']['generated']['frequency_hz']:.1f} Hz (real {m['spectral_line']['real']['height_log10']:.2f}); bars "
           + ("all passed" if not failed else "failed: " + ", ".join(failed)))
+
+
+def _mode_sampling(mode: str, candidates: int) -> dict:
+  """The sampling arguments of an evaluation mode: ``refine`` and ``candidates`` ("none": the
+  model's first sample; "best": raw, the best of ``candidates``; a refinement: from that best)."""
+  return {"refine": "none" if mode == "best" else mode, "candidates": 1 if mode == "none" else candidates}
 
 
 def _mode_label(mode: str, candidates: int) -> str:
@@ -368,8 +374,8 @@ def evaluate_model(config, workdir: str) -> dict:
     entry = {"num_records": len(ex), "magnitude_range": [float(mags.min()), float(mags.max())]}
     gen_accel, gen_psa = {}, {}
     for mode in modes:
-      accel, out = _sample_chunked(gen, target, ecfg.seed, "none" if mode == "best" else mode, ecfg.chunk,
-                                   f"{split} ({mode})", ecfg.temperature, candidates=1 if mode == "none" else candidates)
+      accel, out = _sample_chunked(gen, target, ecfg.seed, chunk=ecfg.chunk, desc=f"{split} ({mode})",
+                                   temperature=ecfg.temperature, **_mode_sampling(mode, candidates))
       m = fit.fit_metrics(target, out, gen.periods_s, band)
       hists[(split, _mode_label(mode, candidates))] = m.pop("_r2")
       entry["refine_" + mode] = m

@@ -555,10 +555,9 @@ class Generator:
     scored = np.asarray(xs, np.float64)
     if baseline:
       scored = intensity.baseline_correct(scored.reshape((-1, scored.shape[-1])), self.dt).reshape(scored.shape)
-    psa_got = np.asarray(spectra.response_spectrum(scored.reshape((-1, scored.shape[-1])).astype(np.float32),
-                                                   self.dt, self.periods_s, self.damping))
-    if self.channels == 2:  # Geometric mean of the components: RotD50 within a few percent (Boore 2010).
-      psa_got = np.exp(np.mean(np.log(np.maximum(psa_got, conditioning.TINY)).reshape((-1, 2, psa_got.shape[-1])), 1))
+    # Pairs: the geometric mean of the components, RotD50 within a few percent (Boore 2010).
+    spectrum = spectra.geometric_mean_spectrum if self.channels == 2 else spectra.response_spectrum
+    psa_got = np.asarray(spectrum(scored.astype(np.float32), self.dt, self.periods_s, self.damping))
     err = candidate_misfit(psa_got, tile(psa), weights).reshape((candidates, n))
     rows = np.argmin(err, axis=0) * n + np.arange(n)
     return zs[rows], xs[rows]
@@ -768,7 +767,7 @@ class Generator:
                    timing_s: np.ndarray | None = None, tol: float = 0.02, band_s=(0.05, 4.0),
                    max_waveform_steps: int = 20, prescale_steps: int = 60,
                    outside_weight: float = refine_lib.OUTSIDE_WEIGHT, smoothing: float = refine_lib.SMOOTHING,
-                   **kwargs) -> Generation:
+                   candidates: int = 1, **kwargs) -> Generation:
     """One pair of horizontal components per row of ``psa_ms2 [N, P]`` (RotDnn targets on the
     model's periods, m/s^2).
 
@@ -797,10 +796,11 @@ class Generator:
       percentile: the RotDnn the targets are, in (0, 100] (100: RotD100, 50: RotD50).
       timing_s: ``[N, K]`` each pair's timing conditions, s (default: drawn, :meth:`draw_timing`).
       tol, band_s, max_waveform_steps, prescale_steps, outside_weight, smoothing: as :meth:`sample`.
+      candidates: each pair the best of that many latents, scored on its components'
+        geometric-mean PSA for a pair model, each component on its own PSA for a
+        single-component model (:meth:`sample`).
       **kwargs: passed to :meth:`sample` for the decoding (temperature, baseline,
-        highpass_hz, timing_gain, pre_event_s, candidates: each pair the best of that many,
-        scored on its components' geometric-mean PSA for a pair model, each component on its
-        own PSA for a single-component model).
+        highpass_hz, timing_gain, pre_event_s).
 
     Returns:
       :class:`Generation` with ``accel_ms2 [N, 2, T]`` (m/s^2; axis 1: H1, H2),
@@ -819,13 +819,14 @@ class Generator:
     both_timing = None
     if self.channels == 2:
       pairs, both_timing, temperature = self._decode_pairs(psa, seed, float(percentile), timing_s, band_s,
-                                                           outside_weight=outside_weight, **kwargs)
+                                                           outside_weight=outside_weight, candidates=candidates,
+                                                           **kwargs)
     else:
       if self.timing_names:
         timing_s = self.draw_timing(psa, seed) if timing_s is None else np.asarray(timing_s, np.float32)
         both_timing = np.stack([timing_s, self.partner_timing(psa, timing_s, seed)], axis=1).reshape((2 * num, -1))
       both = self.sample(np.repeat(psa, 2, axis=0), seed=seed, refine="none", band_s=band_s, timing_s=both_timing,
-                         outside_weight=outside_weight, **kwargs)
+                         outside_weight=outside_weight, candidates=candidates, **kwargs)
       pairs, temperature = both.accel_ms2.reshape((num, 2, self.num_samples)), both.temperature
     mask_np = spectra.band_mask(self.periods_s, band_s)
     weights_np = np.where(mask_np, 1.0, outside_weight)
@@ -849,4 +850,4 @@ class Generator:
                       seed=seed, temperature=temperature, scale_factors=factors,
                       timing_names=self.timing_names, timing_s=both_timing,
                       tol=float(tol) if refine == "waveform" else None, percentile=float(percentile),
-                      candidates=check_candidates(kwargs.get("candidates", 1)))
+                      candidates=int(candidates))  # Checked by the decoding above.
