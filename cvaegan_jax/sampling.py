@@ -304,7 +304,9 @@ class Generator:
     """Timing conditions ``[N, K]`` (s) for targets ``psa_ms2 [N, P]`` (m/s^2): each row
     those of a training record drawn at random among the ``neighbours`` whose log10 spectra
     are nearest the target's (Euclidean over the periods), so durations follow the
-    training set's joint distribution with the spectrum.
+    training set's joint distribution with the spectrum. A target asked ``c`` times (a
+    suite) draws without replacement among its ``max(neighbours, c)`` nearest: its records
+    take ``c`` different training records' timing (repeated only when the table is shorter).
 
     Raises:
       ValueError: the model has timing conditions but no table of training conditions
@@ -322,11 +324,17 @@ class Generator:
     """``[N]`` rows of the training conditions drawn as :meth:`draw_timing` draws them."""
     table = np.log10(np.maximum(self.conditions["psa"], conditioning.TINY))
     log = np.log10(np.maximum(np.asarray(psa_ms2, np.float64), conditioning.TINY))
-    dist = ((log[:, None, :] - table[None, :, :]) ** 2).sum(-1)  # [N, M]
-    k = min(neighbours, table.shape[0])
-    nearest = np.argsort(dist, axis=1)[:, :k]
-    pick = np.random.default_rng(seed).integers(0, k, size=log.shape[0])
-    return nearest[np.arange(log.shape[0]), pick]
+    rng = np.random.default_rng(seed)
+    # Rows of one target (a suite) draw without replacement: no two share a duration.
+    _, group, counts = np.unique(log, axis=0, return_inverse=True, return_counts=True)
+    group = group.reshape(-1)
+    out = np.empty(log.shape[0], np.int64)
+    for g in range(counts.size):
+      rows = np.flatnonzero(group == g)
+      k = min(max(neighbours, rows.size), table.shape[0])
+      nearest = np.argsort(((log[rows[0]] - table) ** 2).sum(-1))[:k]
+      out[rows] = nearest[np.resize(rng.permutation(k), rows.size)]
+    return out
 
   def partner_timing(self, psa_ms2: np.ndarray, timing_s: np.ndarray, seed: int = 0) -> np.ndarray:
     """The second component's timing ``[N, K]`` (s) of pairs whose first takes ``timing_s

@@ -276,6 +276,25 @@ def test_timing_conditions_are_drawn_from_similar_spectra_asked_and_reported(gen
     gen.generate(EC8, num=2, timing={"d5_95": -1.0})
 
 
+def test_a_suite_draws_each_record_a_different_training_timing(gen):
+  # 11 records of one target: 11 different rows among the 11 nearest training spectra (with
+  # replacement among 10, about 4 of 11 would repeat); the nearest by hand.
+  table = np.log10(gen.conditions["psa"])
+  target = np.broadcast_to(gen.conditions["psa"][7], (11, table.shape[1]))
+  rows = gen._neighbour(target, seed=4)
+  nearest = np.argsort(((table - table[7]) ** 2).sum(-1))[:11]
+  assert sorted(rows.tolist()) == sorted(nearest.tolist())
+  np.testing.assert_array_equal(gen.draw_timing(target, seed=4), gen.conditions["timing"][rows])
+  # Distinct targets each draw among their own 10 nearest; two targets asked twice each draw
+  # two different rows apiece.
+  mixed = gen.conditions["psa"][[2, 9, 2, 9]]
+  rows = gen._neighbour(mixed, seed=0)
+  for i, j in ((0, 2), (1, 3)):
+    near = np.argsort(((table - np.log10(mixed[i])) ** 2).sum(-1))[:10]
+    assert rows[i] != rows[j] and {rows[i], rows[j]} <= set(near.tolist())
+  assert gen._neighbour(mixed, seed=0).tolist() == rows.tolist()  # Same seed, same draw.
+
+
 def test_records_that_miss_tol_are_counted(gen, workdir, tmp_path, capsys):
   # One waveform step cannot bring any record within 0.01%: every record is reported.
   g = gen.generate(EC8, num=3, seed=2, max_waveform_steps=1, tol=1e-4)
