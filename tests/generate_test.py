@@ -94,6 +94,33 @@ def test_latent_refinement_lowers_the_misfit(gen):
   assert log_err(lat) < log_err(raw)
 
 
+def test_latent_search_scores_the_calibrated_record_and_keeps_each_latents_norm(gen):
+  import jax.numpy as jnp
+  psa = np.broadcast_to(gen.conditions["psa"][4], (3, gen.periods_s.size)).astype(np.float32)
+  _, c, scale, z = gen._prior_inputs(psa, 5, None, 1.0)
+  gain = gen.calibration()
+  x = gen._calibrate(sampling._decode(gen.model, gen.variables, z, c) * scale[:, None])
+  own = np.asarray(spectra.response_spectrum(x, gen.dt, gen.periods_s, gen.damping))
+  mask = spectra.band_mask(gen.periods_s, (0.05, 4.0))
+  args = dict(dt=gen.dt, periods=gen.periods, damping=gen.damping, log10_gain=gain)
+  # A target equal to each latent's own calibrated record: nothing to search, z back as it came.
+  z_own, steps = refine.latent(gen.model, gen.variables, z, c, scale, np.log10(own), np.ones(own.shape[1]), mask,
+                               max_steps=5, tol=1e-3, **args)
+  assert steps == 0
+  np.testing.assert_array_equal(np.asarray(z_own), np.asarray(z))
+  # Another target: the latents move, each keeps its mean square (the prior's shell), and the
+  # calibrated records they decode to fit better.
+  target = np.log10(own) + np.where(gen.periods_s > 0.3, 0.1, -0.05)
+  z_new, steps = refine.latent(gen.model, gen.variables, z, c, scale, target, np.ones(own.shape[1]), mask,
+                               max_steps=10, tol=1e-3, **args)
+  assert steps == 10 and not np.allclose(np.asarray(z_new), np.asarray(z))
+  np.testing.assert_allclose(np.mean(np.asarray(z_new) ** 2, axis=(1, 2)), np.mean(np.asarray(z) ** 2, axis=(1, 2)),
+                             rtol=1e-5)
+  x_new = gen._calibrate(sampling._decode(gen.model, gen.variables, jnp.asarray(z_new), c) * scale[:, None])
+  got = np.log10(np.asarray(spectra.response_spectrum(x_new, gen.dt, gen.periods_s, gen.damping)))
+  assert np.mean((got - target) ** 2) < 0.5 * np.mean((np.log10(own) - target) ** 2)
+
+
 def test_scale_refinement_is_the_least_squares_amplitude_factor(gen):
   raw = gen.generate(EC8, num=4, seed=2, refine="none")
   sc = gen.generate(EC8, num=4, seed=2, refine="scale")
