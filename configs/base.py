@@ -94,6 +94,7 @@ def get_config():
   config.evaluate.refine = "waveform"  # Also score refined samples: scale, latent, waveform, both, none.
   config.evaluate.temperature = 1.0  # Prior temperature of the evaluated samples.
   config.evaluate.candidates = 8  # Also score raw records kept as the best of this many latents (1: not).
+  config.evaluate.latent_steps = 20  # And those records' latents searched this many Adam steps (refine=latent; 0: not).
   config.evaluate.band_min_s = 0.05  # Band of the misfit summaries: shortest period, s.
   config.evaluate.band_max_s = 4.0  # Longest period of that band, s.
   config.evaluate.chunk = 128  # Records generated per call (memory: chunk x periods x samples).

@@ -100,14 +100,14 @@ def record_spectra_report(config, workdir: str, records_dir: str, components=("E
 
 
 def _sample_chunked(gen, psa: np.ndarray, seed: int, refine: str, chunk: int, desc: str, temperature: float = 1.0,
-                    timing_s: np.ndarray | None = None, candidates: int = 1):
+                    timing_s: np.ndarray | None = None, candidates: int = 1, **kwargs):
   """:meth:`Generator.sample` over ``psa [N, P]`` (and ``timing_s [N, K]``, s, if given) in
-  chunks; returns (accel [N, T], psa [N, P])."""
+  chunks, ``kwargs`` passed on; returns (accel [N, T], psa [N, P])."""
   accel, out = [], []
   for i, start in enumerate(tqdm(range(0, psa.shape[0], chunk), desc=desc, unit="chunk")):
     tim = None if timing_s is None else timing_s[start:start + chunk]
     g = gen.sample(psa[start:start + chunk], seed=seed + i, refine=refine, temperature=temperature, timing_s=tim,
-                   candidates=candidates)
+                   candidates=candidates, **kwargs)
     accel.append(g.accel_ms2)
     out.append(g.psa_ms2)
   return np.concatenate(accel), np.concatenate(out)
@@ -261,18 +261,31 @@ def _realism_line(m: dict, label: str) -> str:
           + ("all passed" if not failed else "failed: " + ", ".join(failed)))
 
 
-def _mode_sampling(mode: str, candidates: int) -> dict:
-  """The sampling arguments of an evaluation mode: ``refine`` and ``candidates`` ("none": the
-  model's first sample; "best": raw, the best of ``candidates``; a refinement: from that best)."""
-  return {"refine": "none" if mode == "best" else mode, "candidates": 1 if mode == "none" else candidates}
+def _check_latent_steps(steps) -> int:
+  """``evaluate.latent_steps`` as an int >= 0, else ValueError naming it."""
+  if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+    raise ValueError(f"evaluate.latent_steps must be an integer >= 0 (Adam steps on the latent; 0: no such row), "
+                     f"got {steps!r}")
+  return int(steps)
 
 
-def _mode_label(mode: str, candidates: int) -> str:
-  """How the printout names an evaluation mode: raw, raw as the best of candidates, refined."""
+def _mode_sampling(mode: str, candidates: int, latent_steps: int = sampling.LATENT_STEPS) -> dict:
+  """The sampling arguments of an evaluation mode: ``refine``, ``candidates`` and the latent
+  search's steps ("none": the model's first sample; "best": raw, the best of ``candidates``;
+  "latent": that best's latent searched ``latent_steps`` steps; a refinement: from that best)."""
+  out = {"refine": "none" if mode == "best" else mode, "candidates": 1 if mode == "none" else candidates}
+  return {**out, "max_latent_steps": int(latent_steps)} if mode in ("latent", "both") else out
+
+
+def _mode_label(mode: str, candidates: int, latent_steps: int = sampling.LATENT_STEPS) -> str:
+  """How the printout names an evaluation mode: raw, raw as the best of candidates, the
+  latent searched (still the decoder's record), refined."""
   if mode == "none":
     return "raw"
   if mode == "best":
     return f"raw, best of {candidates}"
+  if mode == "latent":
+    return f"raw, latent searched ({latent_steps} steps" + (f" from the best of {candidates})" if candidates > 1 else ")")
   return f"refined, {mode}" + (f" (from the best of {candidates})" if candidates > 1 else "")
 
 
@@ -316,7 +329,9 @@ def evaluate_model(config, workdir: str) -> dict:
   ``samples_per_target`` generated records each (prior temperature
   ``config.evaluate.temperature``): raw (``refine_none``: the model's first sample, no
   selection), with ``config.evaluate.candidates`` > 1 also raw as the best of that many
-  (``refine_best``, :meth:`Generator.sample`'s ``candidates``), and refined
+  (``refine_best``, :meth:`Generator.sample`'s ``candidates``), with
+  ``config.evaluate.latent_steps`` > 0 that best's latent searched so many steps
+  (``refine_latent``: still the decoder's record, :func:`cvaegan_jax.refine.latent`), and refined
   (``config.evaluate.refine``, from the best of ``candidates``). Reports R^2 and RMSE (linear PSA, m/s^2) and the share
   with R^2 > 0.8 and RMSE < 0.1 m/s^2, log-spectral RMSE and band misfits, and
   time-frequency realism of the raw generated records against the split's real
@@ -343,6 +358,7 @@ def evaluate_model(config, workdir: str) -> dict:
 
   Raises:
     FileNotFoundError: ``workdir`` has no checkpoint.
+    ValueError: ``config.evaluate.latent_steps`` not an integer >= 0.
   """
   ecfg = config.evaluate
   gen = sampling.Generator.from_workdir(workdir)
@@ -353,9 +369,12 @@ def evaluate_model(config, workdir: str) -> dict:
   os.makedirs(out_dir, exist_ok=True)
   band = (ecfg.band_min_s, ecfg.band_max_s)
   candidates = sampling.check_candidates(ecfg.candidates)
-  modes = ["none"] + (["best"] if candidates > 1 else []) + ([ecfg.refine] if ecfg.refine != "none" else [])
+  latent_steps = _check_latent_steps(ecfg.latent_steps)
+  modes = (["none"] + (["best"] if candidates > 1 else []) + (["latent"] if latent_steps and ecfg.refine != "latent" else [])
+           + ([ecfg.refine] if ecfg.refine != "none" else []))
+  label = lambda mode: _mode_label(mode, candidates, latent_steps)
   report = {"workdir": workdir, "checkpoint_step": gen.step, "samples_per_target": ecfg.samples_per_target,
-            "temperature": ecfg.temperature, "candidates": candidates,
+            "temperature": ecfg.temperature, "candidates": candidates, "latent_steps": latent_steps,
             "band_s": list(band), "criterion": "R^2 > 0.8 and RMSE < 0.1 m/s^2 (Hu et al. 2026)",
             "realism_bars": fit.REALISM_BARS, "splits": {}}
   hists, husids, realism_fig, pairs_fig = {}, {}, {}, {}
@@ -375,9 +394,9 @@ def evaluate_model(config, workdir: str) -> dict:
     gen_accel, gen_psa = {}, {}
     for mode in modes:
       accel, out = _sample_chunked(gen, target, ecfg.seed, chunk=ecfg.chunk, desc=f"{split} ({mode})",
-                                   temperature=ecfg.temperature, **_mode_sampling(mode, candidates))
+                                   temperature=ecfg.temperature, **_mode_sampling(mode, candidates, latent_steps))
       m = fit.fit_metrics(target, out, gen.periods_s, band)
-      hists[(split, _mode_label(mode, candidates))] = m.pop("_r2")
+      hists[(split, label(mode))] = m.pop("_r2")
       entry["refine_" + mode] = m
       gen_accel[mode], gen_psa[mode] = accel, out
     raw = gen_accel["none"]
@@ -409,19 +428,19 @@ def evaluate_model(config, workdir: str) -> dict:
     figures.examples(real, raw, gen_psa["none"], gen_psa[modes[-1]], psa, gen.periods_s, gen.dt, titles,
                      ecfg.samples_per_target, os.path.join(out_dir, f"examples_{split}.png"), modes[-1])
     print(f"{split}: {len(ex)} records (M{mags.min():.1f}-{mags.max():.1f}) x {ecfg.samples_per_target} samples: "
-          + "; ".join(f"{_mode_label(mode, candidates)}: criterion share "
+          + "; ".join(f"{label(mode)}: criterion share "
                       f"{entry['refine_' + mode]['paper_criterion_share']:.1%} "
                       f"({entry['refine_' + mode]['criterion_share_peak_norm']:.1%} on peak-normalised spectra), "
                       f"R2 median {entry['refine_' + mode]['r2_median']:.3f}" for mode in modes))
     if entry["sample_correlation"]["generated"] is not None:
       print(f"  raw samples of one target correlate {entry['sample_correlation']['generated']:.2f} on average "
             f"(two real records: {entry['sample_correlation']['real']:.2f})")
-    for mode in modes[:1 + (candidates > 1)]:
-      print(f"  {_mode_label(mode, candidates)} criterion share by PSA(0.01 s): " + ", ".join(
+    for mode in [m for m in modes if m in ("none", "best", "latent")]:
+      print(f"  {label(mode)} criterion share by PSA(0.01 s): " + ", ".join(
           f"{r['psa0_ms2'][0]:g}-{r['psa0_ms2'][1]:g} m/s2 {r['paper_criterion_share']:.0%} of {r['num']}"
           for r in entry["refine_" + mode]["by_level"]))
     for mode in modes:
-      print(_realism_line(entry["realism"]["refine_" + mode], _mode_label(mode, candidates)))
+      print(_realism_line(entry["realism"]["refine_" + mode], label(mode)))
     _print_pair_reference(entry["real_component_pairs"], f"real {split} records (whole split)")
     _print_pairs(entry["pairs"])
   figures.husid_curves(husids, gen.dt, os.path.join(out_dir, "husid.png"))

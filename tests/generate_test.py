@@ -549,6 +549,15 @@ def test_component_pair_reference_scores_each_component_against_the_other():
   assert fit.component_pair_reference(psa[:1], ["E"], ["S1"], ["EW"], p, (0.05, 4.0)) is None
 
 
+def test_evaluate_refuses_a_bad_latent_step_count(workdir):
+  from configs import base
+  for bad in (-1, -20):  # (The config itself refuses a float or a string here.)
+    cfg = base.get_config()
+    cfg.evaluate.latent_steps = bad
+    with pytest.raises(ValueError, match="evaluate.latent_steps"):
+      evaluate.evaluate_model(cfg, str(workdir))
+
+
 def test_evaluate_model_writes_report_and_figures(workdir):
   from configs import base
   cfg = base.get_config()
@@ -559,18 +568,21 @@ def test_evaluate_model_writes_report_and_figures(workdir):
   sources = build.build_from_config(checkpoints.load_config(str(workdir)).data).as_data_source()
   out = workdir / "evaluation"
   assert json.loads((out / "report.json").read_text())["checkpoint_step"] == 10 and report["candidates"] == 8
+  assert report["latent_steps"] == sampling.LATENT_STEPS == 20
   done = {k: v for k, v in report["splits"].items() if "skipped" not in v}
   assert done, report
   for split, entry in done.items():
     raw, best, ref = entry["refine_none"], entry["refine_best"], entry["refine_waveform"]
-    assert entry["num_records"] <= 4 and raw["num"] == best["num"] == 2 * entry["num_records"]
+    searched = entry["refine_latent"]
+    assert entry["num_records"] <= 4 and raw["num"] == best["num"] == searched["num"] == 2 * entry["num_records"]
     assert ref["band_mean_abs_misfit"] < raw["band_mean_abs_misfit"]
-    # The best of 8 latents (the first of them the raw record) fits better than the raw record.
-    assert best["log_spectral_rmse_mean"] < raw["log_spectral_rmse_mean"]
+    # The best of 8 latents (the first of them the raw record) fits better than the raw record,
+    # and its latent searched (20 steps) better still.
+    assert searched["log_spectral_rmse_mean"] < best["log_spectral_rmse_mean"] < raw["log_spectral_rmse_mean"]
     assert set(entry["time_frequency"]) >= {"arias_ms", "d5_95_s", "pga_ms2"}
     assert -1.0 <= entry["sample_correlation"]["generated"] <= 1.0
     # Realism of the raw and the refined records against the split's real ones.
-    assert set(entry["realism"]) == {"refine_none", "refine_best", "refine_waveform"}
+    assert set(entry["realism"]) == {"refine_none", "refine_best", "refine_latent", "refine_waveform"}
     real_m = entry["realism"]["refine_none"]
     for name in ("d5_75_s", "d5_95_s", "t5_s", "t_pga_s"):
       assert 0.0 <= real_m[name]["ks"] <= 1.0 and real_m[name]["median_real"] >= 0.0
