@@ -4,12 +4,14 @@ Run (from the repo root, after `make quickstart` has trained workdirs/quickstart
   python benchmarks/generate.py
   python benchmarks/generate.py --workdir=workdirs/other --num=50 --target='ec8:type=1,ground=C,ag=0.25g'
 
-For one target spectrum (default EC8 type 1, ground B, a_g 0.3 g) and --num records, four
+For one target spectrum (default EC8 type 1, ground B, a_g 0.3 g) and --num records, six
 methods on the same machine in the same run:
   raw      Generator.generate(refine="none", candidates=1): prior samples decoded,
            baseline-corrected, one latent a record,
   best     Generator.generate(refine="none"): the best-fitting of sampling.CANDIDATES latents
            a record (generate's default, as the rows below),
+  latent   Generator.generate(refine="latent"): the best records' latents searched
+           (sampling.LATENT_STEPS Adam steps; still the decoder's records),
   scaled   Generator.generate(refine="scale"): the best records, each times its least-squares
            amplitude factor to the target,
   refined  Generator.generate(refine="waveform"), the default: Levenberg-Marquardt wavelet
@@ -88,6 +90,7 @@ def main():
   methods = {
       "raw": lambda seed: gen.generate(target, num=num, seed=seed, refine="none", candidates=1),
       "best": lambda seed: gen.generate(target, num=num, seed=seed, refine="none"),
+      "latent": lambda seed: gen.generate(target, num=num, seed=seed, refine="latent"),
       "scaled": lambda seed: gen.generate(target, num=num, seed=seed, refine="scale"),
       "refined": lambda seed: gen.generate(target, num=num, seed=seed, refine="waveform"),
       "simqke": lambda seed: simqke.simqke(sq_periods, sq_sa, num, dt, n, seed=seed),
