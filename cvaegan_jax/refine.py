@@ -35,8 +35,9 @@ import optax
 
 from cvaegan_jax import conditioning, intensity, losses, models, spectra
 
-__all__ = ["REFINE_MODES", "OUTSIDE_WEIGHT", "LATENT_LR", "least_squares_scale", "latent", "waveform", "waveform_pairs",
-           "prescale", "fourier_gain", "minimum_phase", "match", "match_pairs", "pair_spectrum", "MatchResult",
+__all__ = ["REFINE_MODES", "OUTSIDE_WEIGHT", "LATENT_LR", "LATENT_R2_WEIGHT", "least_squares_scale", "latent",
+           "waveform", "waveform_pairs", "prescale", "fourier_gain", "minimum_phase", "match", "match_pairs",
+           "pair_spectrum", "MatchResult",
            "ROTD_ANGLES",
            "baseline_projector", "timing", "timing_gain", "TIMING_ORDER"]
 
@@ -92,6 +93,7 @@ def _band_error(log_psa, log_target, mask):
 
 
 LATENT_LR = 0.1  # Adam's step on the latent in refine="latent" (0.05: 1.5 points less of share in 20 steps).
+LATENT_R2_WEIGHT = 0.5  # Weight of 1 - R^2 (linear PSA) beside the log misfit in refine="latent" (0: 2 points less).
 _LATENT_ADAM = optax.adam(LATENT_LR)
 
 
@@ -101,9 +103,20 @@ def _rms(z, eps: float = 0.0):
   return jnp.sqrt(jnp.mean(z**2, axis=tuple(range(1, z.ndim)), keepdims=True) + eps)
 
 
-@functools.partial(jax.jit, static_argnames=("model", "dt", "periods", "damping"))
-def _latent_step(model, variables, z, opt_state, norm, c, log_scale, log_target, weights, mask, log10_gain, *,
-                 dt, periods, damping, tol):
+def _latent_loss(log_psa, log_target, weights):
+  """``[N]`` the latent search's loss: the weighted (``weights [P]``) mean squared log10 misfit
+  plus :data:`LATENT_R2_WEIGHT` times ``1 - R^2`` of the linear spectra over every period. The
+  log misfit weighs every period alike; ``1 - R^2`` weighs the spectrum's peak, where the
+  paper's criterion (R^2 > 0.8) is decided."""
+  log_mse = jnp.sum(weights * (log_psa - log_target) ** 2, axis=-1) / jnp.sum(weights)
+  got, want = 10.0 ** log_psa, 10.0 ** log_target
+  ss_tot = jnp.sum((want - jnp.mean(want, axis=-1, keepdims=True)) ** 2, axis=-1)
+  return log_mse + LATENT_R2_WEIGHT * jnp.sum((got - want) ** 2, axis=-1) / jnp.maximum(ss_tot, 1e-30)
+
+
+@functools.partial(jax.jit, static_argnames=("model", "dt", "periods", "damping", "post"))
+def _latent_step(model, variables, z, opt_state, norm, c, scale, log_target, weights, mask, log10_gain, post_args, *,
+                 dt, periods, damping, tol, post):
   """One Adam step of :func:`latent` on the records not yet within ``tol``: ``(z, opt_state,
   error [N])``, the error (largest |misfit| in the band) of the ``z`` it started from."""
   def loss(zz):
@@ -111,9 +124,11 @@ def _latent_step(model, variables, z, opt_state, norm, c, log_scale, log_target,
     x = model.apply(variables, zz, c, method=models.CVAEGAN.generate)[..., 0]
     if log10_gain is not None:
       x = fourier_gain(x, log10_gain, dt=dt, periods=periods)
-    lp = _log_psa(x, dt, periods, damping) + log_scale
-    per_record = jnp.sum(weights * (lp - log_target) ** 2, axis=-1) / jnp.sum(weights)
-    return jnp.sum(per_record), _band_error(lp, log_target, mask)
+    x = x * scale[:, None]
+    if post is not None:
+      x = post(x, *post_args)
+    lp = _log_psa(x, dt, periods, damping)
+    return jnp.sum(_latent_loss(lp, log_target, weights)), _band_error(lp, log_target, mask)
 
   grads, error = jax.grad(loss, has_aux=True)(z)
   updates, opt_state = _LATENT_ADAM.update(grads, opt_state, z)
@@ -124,19 +139,21 @@ def _latent_step(model, variables, z, opt_state, norm, c, log_scale, log_target,
 
 
 def latent(model, variables, z, c, scale, log_target, weights, mask, *, dt, periods, damping, max_steps: int,
-           tol: float, log10_gain=None):
+           tol: float, log10_gain=None, post=None, post_args=()):
   """Adam on the latents ``z [N, ...]`` (up to ``max_steps`` steps, :data:`LATENT_LR`) so that
   the decoded records' log10 PSA fits ``log_target [N, P]``: weighted (``weights [P]``) mean
-  squared misfit, each record until its largest |misfit| inside the band (``mask [P]``) is
-  at most ``tol``.
+  squared misfit plus a share of ``1 - R^2`` (:func:`_latent_loss`), each record until its
+  largest |misfit| inside the band (``mask [P]``) is at most ``tol``.
 
   Each latent keeps its norm (the prior sample's it started from): the search moves over the
   shell where the prior's samples lie, not towards its centre, which would lower the
   temperature (without it the 600-event model's latents lost a quarter of their mean square
   in 20 steps; docs/experiments.md). ``c [N, C]`` conditions, ``scale [N]`` waveform scales
   (m/s^2); ``log10_gain [P]`` (or None): the fixed filter every decoded record goes through
-  before it is scored (:func:`fourier_gain`: the generator's calibration), so that the
-  search fits the record the generator returns.
+  (:func:`fourier_gain`: the generator's calibration); ``post`` (or None): a hashable JAX
+  function ``post(x [N, T] m/s^2, *post_args) -> [N, T]`` applied after it (the generator's
+  timing step), so that the search fits the record the generator returns, not the decoder's
+  output before those steps.
 
   The steps run from Python, each one jitted: on XLA's CPU backend the same step inside
   ``lax.while_loop`` took 2.4 times as long. Returns ``(z, steps taken)``.
@@ -144,12 +161,12 @@ def latent(model, variables, z, c, scale, log_target, weights, mask, *, dt, peri
   z = jnp.asarray(z)
   norm = _rms(z)
   opt_state = _LATENT_ADAM.init(z)
-  args = (jnp.asarray(c), jnp.log10(jnp.asarray(scale))[:, None], jnp.asarray(log_target), jnp.asarray(weights),
-          jnp.asarray(mask), None if log10_gain is None else jnp.asarray(log10_gain))
+  args = (jnp.asarray(c), jnp.asarray(scale, jnp.float32), jnp.asarray(log_target), jnp.asarray(weights),
+          jnp.asarray(mask), None if log10_gain is None else jnp.asarray(log10_gain), tuple(post_args))
   steps = 0
   for _ in range(int(max_steps)):
     moved, opt_state, error = _latent_step(model, variables, z, opt_state, norm, *args, dt=dt, periods=periods,
-                                           damping=damping, tol=tol)
+                                           damping=damping, tol=tol, post=post)
     if np.all(np.asarray(error) <= tol):
       break
     z, steps = moved, steps + 1
@@ -728,8 +745,12 @@ def _match(x, dt, periods_s, target_ms2, percentile, *, damping, band_s, outside
 TIMING_ORDER = models.TEMPLATE_TIMING  # The columns of :func:`timing`'s ``timing_s``.
 
 
-def timing(accel_ms2, dt: float, timing_s, max_gain: float = 4.0, smooth_s: float = 1.0,
-           iterations: int = 6, pre_event_s: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+TIMING_SMOOTH_S = 1.0  # Moving average of the timing gain's log (s): the gain varies over seconds.
+TIMING_ITERATIONS = 6  # Fixed-point passes of the timing gain.
+
+
+def timing(accel_ms2, dt: float, timing_s, max_gain: float = 4.0, smooth_s: float = TIMING_SMOOTH_S,
+           iterations: int = TIMING_ITERATIONS, pre_event_s: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
   """Bring records' onset and significant durations to asked values with a smooth envelope gain.
 
   Each record ``accel_ms2 [N, T]`` (m/s^2) is multiplied by a slowly varying gain (at most

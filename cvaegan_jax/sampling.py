@@ -12,9 +12,11 @@ checkpoint; the EMA generator weights). :meth:`Generator.generate` turns a
    the target in least squares (weighted as the refinement's misfit, see ``band_s``):
    linear amplitude scaling, the practice for recorded motions, exact because an
    oscillator's response is linear in its input; nothing else of the record changes;
-3. ``refine="latent"`` (or ``"both"``): Adam steps on ``z`` through the exact,
-   differentiable response spectrum, minimising the mean squared log10 misfit plus a
-   small pull towards the prior (costly: every step runs the decoder backwards);
+3. ``refine="latent"`` (or ``"both"``): Adam steps on ``z`` through the decoder, its
+   calibration, the timing step and the exact, differentiable response spectrum,
+   minimising the mean squared log10 misfit plus a share of ``1 - R^2``; each latent keeps
+   its norm, and the record stays the decoder's output (costly: every step runs the
+   decoder backwards);
 4. ``refine="waveform"`` (the default; ``"both"`` runs it after the latent steps):
    :func:`cvaegan_jax.refine.match`, frequency-domain passes (phases kept, each record's
    own t5, D5-75 and D5-95 restored every few passes), then Levenberg-Marquardt steps on
@@ -54,7 +56,7 @@ from cvaegan_jax import checkpoints, conditioning, fit, intensity, models, specs
 from cvaegan_jax import refine as refine_lib
 from data_prep import processing
 
-__all__ = ["Generator", "Generation", "PRE_EVENT_S"]
+__all__ = ["Generator", "Generation", "TimingStep", "PRE_EVENT_S"]
 
 # The data's windows open this long before the P pick (ProcessingConfig.pre_p_s): generated
 # records are held quiet there (Generator.sample's pre_event_s).
@@ -70,9 +72,74 @@ CALIBRATION_SEED = 20260101
 # Generator.generate and generate_pairs decode this many latents per record and keep the one
 # whose raw spectrum fits best (Generator.sample's candidates; docs/experiments.md).
 CANDIDATES = 8
-# refine="latent" takes at most this many Adam steps on each record's latent (20: the
-# 600-event model's test share 82.5% -> 96.5% from the best of 8; 40: 97.5%; docs/experiments.md).
+# refine="latent" takes at most this many Adam steps on each record's latent (20: the 600-event
+# model's test share 84.8% -> 99.0% from the best of 8; 30: 99.2%; docs/experiments.md).
 LATENT_STEPS = 20
+
+
+@dataclasses.dataclass(frozen=True)
+class TimingStep:
+  """The step that brings decoded records to their asked timing with the decoder's spectrum
+  kept (:meth:`Generator.sample`'s ``timing_gain``), as a pure JAX function of the records.
+
+  ``rounds`` times: the envelope gain (:func:`cvaegan_jax.refine.timing_gain`, at
+  most ``max_gain``), then ``passes`` causal Fourier passes
+  (:func:`cvaegan_jax.refine.prescale`) back to the PSA the records came with (not the
+  target's: the decoder's fit is neither improved nor undone, only the gain's change of the
+  spectral shape is); then the gain once more, so that each record takes the asked timing;
+  finally each record is scaled so that its geometric-mean PSA over the band is what it was.
+  Pairs ``[N, 2, T]``: one gain for both components, from their combined energy (the pair's
+  timing), and one level factor per pair. Hashable (its fields are static), so the latent
+  search can trace it inside its loss; the gradient treats the envelope gains and the level
+  factors as constants.
+
+  Fields: ``dt`` (s), ``periods`` (s), ``damping``; ``restore``: per period, whether the
+  passes restore it (periods of at least ``2 dt``); ``max_gain`` (> 1); ``pre_event_s``: the
+  window's first seconds held quiet (0: none); ``rounds``, ``passes`` (:meth:`Generator.sample`
+  takes :data:`TIMING_ROUNDS` and :data:`TIMING_SPECTRUM_PASSES`).
+  """
+  dt: float
+  periods: tuple
+  damping: float
+  restore: tuple
+  max_gain: float
+  pre_event_s: float
+  rounds: int
+  passes: int
+
+  def __call__(self, x, timing_s, mask):
+    """Records ``x [N, T]`` or pairs ``[N, 2, T]`` (m/s^2) brought to ``timing_s [N, 3]`` (t5,
+    D5-75, D5-95, s); ``mask [P]`` the band whose geometric-mean PSA is kept. Same shape."""
+    shape = x.shape
+    rows = x.reshape((-1, shape[-1]))  # Every component a row.
+    before = spectra.response_spectrum(rows, self.dt, np.asarray(self.periods), self.damping)
+    log_before = jnp.log10(jnp.maximum(before, conditioning.TINY))
+    restore = jnp.asarray(self.restore, rows.dtype)
+
+    def gain(y):
+      y = y.reshape(shape)
+      energy = jnp.sqrt(jnp.sum(y * y, axis=-2)) if len(shape) == 3 else y  # The pair's Husid curve.
+      g = jax.lax.stop_gradient(refine_lib.timing_gain(
+          energy, timing_s, dt=self.dt, max_gain=self.max_gain, smooth_s=refine_lib.TIMING_SMOOTH_S,
+          iterations=refine_lib.TIMING_ITERATIONS, pre_event_s=self.pre_event_s))
+      return (y * (g[:, None, :] if len(shape) == 3 else g)).reshape(rows.shape)
+
+    shaped = rows
+    for _ in range(self.rounds):
+      shaped = refine_lib.prescale(gain(shaped), log_before, restore, dt=self.dt, periods=self.periods,
+                                   damping=self.damping, iterations=self.passes)
+    shaped = gain(shaped)  # The gain last: the asked timing is what the record gets.
+    after = spectra.response_spectrum(shaped, self.dt, np.asarray(self.periods), self.damping)
+    log_ratio = jnp.sum(jnp.where(mask, jnp.log(before / after), 0.0), -1) / jnp.sum(mask)
+    log_ratio = jnp.mean(log_ratio.reshape(shape[:-1]), axis=-1) if len(shape) == 3 else log_ratio
+    level = jax.lax.stop_gradient(jnp.exp(log_ratio)).reshape((-1,) + (1,) * (len(shape) - 1))
+    return shaped.reshape(shape) * level
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _take_timing(step: TimingStep, x, timing_s, mask):
+  """``step(x, timing_s, mask)``, jitted (one compilation per step's fields and shapes)."""
+  return step(x, timing_s, mask)
 
 
 @dataclasses.dataclass
@@ -506,8 +573,13 @@ class Generator:
     steps = (0, 0)
     if refine in ("latent", "both") and max_latent_steps:
       gain = self.calibration() if calibrate else None
+      post, post_args = None, ()
+      if self._takes_timing(timing_gain):  # The search scores the record after the timing step.
+        post = self._timing_step(timing_gain, pre_event_s)
+        post_args = (jnp.asarray(timing_s[:, self._timing_order], jnp.float32), mask)
       z, s = refine_lib.latent(self.model, self.variables, z, c, scale, log_target, weights, mask,
-                               max_steps=int(max_latent_steps), tol=float(tol), log10_gain=gain, **statics)
+                               max_steps=int(max_latent_steps), tol=float(tol), log10_gain=gain, post=post,
+                               post_args=post_args, **statics)
       steps, x = (int(s), 0), None
     if x is None:
       x = raw(z, c, scale, timing_s)
@@ -542,8 +614,9 @@ class Generator:
     x = x * jnp.asarray(scale).reshape((-1,) + (1,) * (x.ndim - 1))
     if calibrate:
       x = self._calibrate(x)
-    if timing_gain > 1 and set(self.timing_names) == set(refine_lib.TIMING_ORDER):
-      x = self._take_timing(x, timing_s, timing_gain, mask, pre_event_s)
+    if self._takes_timing(timing_gain):
+      x = _take_timing(self._timing_step(timing_gain, pre_event_s), jnp.asarray(x, jnp.float32),
+                       jnp.asarray(timing_s[:, self._timing_order], jnp.float32), jnp.asarray(mask))
     if highpass_hz:
       x = np.asarray(x, np.float64)
       x = highpass(x.reshape((-1, x.shape[-1])), self.dt, highpass_hz).reshape(x.shape)
@@ -673,42 +746,21 @@ class Generator:
     out = refine_lib.fourier_gain(flat, jnp.asarray(gain), dt=self.dt, periods=self.periods)
     return out.reshape(np.shape(x))
 
-  def _take_timing(self, x, timing_s: np.ndarray, max_gain: float, mask, pre_event_s: float) -> jnp.ndarray:
-    """Records ``x [N, T]`` (m/s^2) brought to ``timing_s [N, K]`` (s) by
-    :func:`cvaegan_jax.refine.timing` with the decoder's own spectrum kept. Pairs ``[N, 2, T]``:
-    one gain for both components, from their combined energy (the pair's timing), and one
-    level factor per pair.
+  def _timing_step(self, max_gain: float, pre_event_s: float) -> "TimingStep":
+    """The :class:`TimingStep` of this model with ``max_gain`` and ``pre_event_s``."""
+    return TimingStep(dt=self.dt, periods=self.periods, damping=self.damping,
+                      restore=tuple(bool(v) for v in self._own_energy), max_gain=float(max_gain),
+                      pre_event_s=float(pre_event_s), rounds=TIMING_ROUNDS, passes=TIMING_SPECTRUM_PASSES)
 
-    :data:`TIMING_ROUNDS` times: the envelope gain, then :data:`TIMING_SPECTRUM_PASSES` causal
-    Fourier passes (:func:`cvaegan_jax.refine.prescale`) back to the PSA the decoder gave
-    (not the target's: the decoder's fit is neither improved nor undone, only the gain's
-    change of the spectral shape is); then the gain once more, so that the record takes the
-    asked timing; finally each record is scaled so that its geometric-mean PSA over the band
-    (``mask [P]``) is what it was. The envelope moves energy in time, not the spectrum the
-    decoder chose for the target.
-    """
-    order = [self.timing_names.index(name) for name in refine_lib.TIMING_ORDER]
-    shape = np.shape(x)
-    x = jnp.asarray(x, jnp.float32).reshape((-1, shape[-1]))  # Every component a row.
-    before = spectra.response_spectrum(x, self.dt, self.periods_s, self.damping)
-    log_before = jnp.log10(jnp.maximum(before, conditioning.TINY))
-    weights = jnp.asarray(self._own_energy, jnp.float32)  # Periods below 2 dt: not restored.
+  def _takes_timing(self, timing_gain: float) -> bool:
+    """Whether the raw records take their asked timing (a gain above 1, and the conditions
+    t5, D5-75 and D5-95)."""
+    return timing_gain > 1 and set(self.timing_names) == set(refine_lib.TIMING_ORDER)
 
-    def gain(y):
-      y = np.asarray(y).reshape(shape)
-      g = refine_lib.timing(conditioning.pair_energy(y), self.dt, timing_s[:, order], max_gain=max_gain,
-                            pre_event_s=pre_event_s)[1]
-      return jnp.asarray((y * (g[:, None, :] if len(shape) == 3 else g)).reshape((-1, shape[-1])), jnp.float32)
-
-    shaped = x
-    for _ in range(TIMING_ROUNDS):
-      shaped = refine_lib.prescale(gain(shaped), log_before, weights, dt=self.dt, periods=self.periods,
-                                   damping=self.damping, iterations=TIMING_SPECTRUM_PASSES)
-    shaped = gain(shaped)  # The gain last: the asked timing is what the record gets.
-    after = spectra.response_spectrum(shaped, self.dt, self.periods_s, self.damping)
-    log_ratio = jnp.sum(jnp.where(mask, jnp.log(before / after), 0.0), -1) / jnp.sum(mask)
-    log_ratio = jnp.mean(log_ratio.reshape(shape[:-1]), axis=-1) if len(shape) == 3 else log_ratio
-    return (shaped.reshape(shape) * jnp.exp(log_ratio).reshape((-1,) + (1,) * (len(shape) - 1)))
+  @property
+  def _timing_order(self) -> list[int]:
+    """Columns of the timing conditions in :data:`cvaegan_jax.refine.TIMING_ORDER`."""
+    return [self.timing_names.index(name) for name in refine_lib.TIMING_ORDER]
 
   def generate(self, target, num: int = 11, seed: int = 0, refine: str = "waveform",
                extrapolate: bool = False, timing: dict | None = None, candidates: int = CANDIDATES,

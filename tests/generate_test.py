@@ -132,6 +132,62 @@ def test_latent_search_scores_the_calibrated_record_and_keeps_each_latents_norm(
   assert np.mean((got - target) ** 2) < 0.5 * np.mean((np.log10(own) - target) ** 2)
 
 
+def _doubled(x):
+  return 2.0 * x
+
+
+def test_latent_search_scores_the_record_after_its_post_step(gen):
+  # A target equal to the PSA of twice each decoded record: with post = doubling the search has
+  # nothing to do (z back in 0 steps); without it every record is a factor 2 off and moves.
+  psa = np.broadcast_to(gen.conditions["psa"][7], (2, gen.periods_s.size)).astype(np.float32)
+  _, c, scale, z = gen._prior_inputs(psa, 3, None, 1.0)
+  x = sampling._decode(gen.model, gen.variables, z, c) * scale[:, None]
+  target = np.log10(np.asarray(spectra.response_spectrum(2.0 * np.asarray(x), gen.dt, gen.periods_s, gen.damping)))
+  mask = spectra.band_mask(gen.periods_s, (0.05, 4.0))
+  args = dict(dt=gen.dt, periods=gen.periods, damping=gen.damping, max_steps=3, tol=1e-3)
+  z_post, steps = refine.latent(gen.model, gen.variables, z, c, scale, target, np.ones(gen.periods_s.size), mask,
+                                post=_doubled, **args)
+  assert steps == 0
+  np.testing.assert_array_equal(np.asarray(z_post), np.asarray(z))
+  _, steps = refine.latent(gen.model, gen.variables, z, c, scale, target, np.ones(gen.periods_s.size), mask, **args)
+  assert steps == 3
+
+
+def test_latent_loss_is_the_log_misfit_plus_a_share_of_one_minus_r2():
+  rng = np.random.default_rng(0)
+  target = np.exp(rng.normal(size=(3, 20))).astype(np.float32)
+  got = target * np.exp(0.2 * rng.normal(size=target.shape)).astype(np.float32)
+  w = np.where(np.arange(20) < 15, 1.0, 0.1)
+  loss = np.asarray(refine._latent_loss(np.log10(got), np.log10(target), w))
+  # Reference: the weighted mean of squared log10 ratios, and fit's R^2 of the linear spectra.
+  log_mse = np.sum(w * np.log10(got / target) ** 2, axis=1) / w.sum()
+  expected = log_mse + refine.LATENT_R2_WEIGHT * (1.0 - np.asarray(fit.spectral_r2(target, got)))
+  np.testing.assert_allclose(loss, expected, rtol=1e-4)
+  np.testing.assert_allclose(refine._latent_loss(np.log10(target), np.log10(target), w), 0.0, atol=1e-6)
+
+
+def test_the_latent_search_scores_the_record_sample_returns(gen, monkeypatch):
+  # With timing conditions the decoded record goes through the calibration and the timing step;
+  # the search's loss sees that record: decoded from the latents it returns and put through
+  # its post step, it is what sample() returns (no high-pass, no baseline).
+  seen, search = {}, refine.latent
+
+  def spy(*args, **kwargs):
+    out = search(*args, **kwargs)
+    seen.update(args=args, kwargs=kwargs, z=out[0])
+    return out
+
+  monkeypatch.setattr(sampling.refine_lib, "latent", spy)
+  psa = gen.conditions["psa"][:3].astype(np.float32)
+  g = gen.sample(psa, seed=4, refine="latent", candidates=1, baseline=False, highpass_hz=0.0, max_latent_steps=2)
+  post, post_args = seen["kwargs"]["post"], seen["kwargs"]["post_args"]
+  assert gen.timing_names and post == gen._timing_step(4.0, sampling.PRE_EVENT_S)
+  c, scale = seen["args"][3], seen["args"][4]
+  x = gen._calibrate(sampling._decode(gen.model, gen.variables, seen["z"], c)) * scale[:, None]
+  scored = np.asarray(post(x, *post_args))
+  np.testing.assert_allclose(scored, g.accel_ms2, atol=1e-4 * np.abs(g.accel_ms2).max())
+
+
 def test_scale_refinement_is_the_least_squares_amplitude_factor(gen):
   raw = gen.generate(EC8, num=4, seed=2, refine="none")
   sc = gen.generate(EC8, num=4, seed=2, refine="scale")
