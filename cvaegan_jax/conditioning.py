@@ -74,11 +74,12 @@ def spectrum_field(data_config) -> str:
   return "spectrum" if kind is None else PAIR_SPECTRA[kind][0]
 
 
-def pair_energy(accel) -> np.ndarray:
+def pair_energy(accel):
   """``[B, T]`` records as they are, or pairs ``[B, 2, T]`` as ``sqrt(a1^2 + a2^2)`` ``[B, T]``:
-  a signal whose Husid curve (and Arias intensity) is the pair's, whatever the orientation."""
-  accel = np.asarray(accel)
-  return np.sqrt(np.sum(accel * accel, axis=-2)) if accel.ndim == 3 else accel
+  a signal whose Husid curve (and Arias intensity) is the pair's, whatever the orientation.
+  NumPy or JAX arrays (traceable: the timing step applies it inside the latent search's loss)."""
+  accel = accel if hasattr(accel, "ndim") else np.asarray(accel)
+  return (accel * accel).sum(axis=-2) ** 0.5 if accel.ndim == 3 else accel
 
 
 def check_timing_names(names) -> tuple[str, ...]:

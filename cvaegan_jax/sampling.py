@@ -118,9 +118,8 @@ class TimingStep:
 
     def gain(y):
       y = y.reshape(shape)
-      energy = jnp.sqrt(jnp.sum(y * y, axis=-2)) if len(shape) == 3 else y  # The pair's Husid curve.
       g = jax.lax.stop_gradient(refine_lib.timing_gain(
-          energy, timing_s, dt=self.dt, max_gain=self.max_gain, smooth_s=refine_lib.TIMING_SMOOTH_S,
+          conditioning.pair_energy(y), timing_s, dt=self.dt, max_gain=self.max_gain, smooth_s=refine_lib.TIMING_SMOOTH_S,
           iterations=refine_lib.TIMING_ITERATIONS, pre_event_s=self.pre_event_s))
       return (y * (g[:, None, :] if len(shape) == 3 else g)).reshape(rows.shape)
 
@@ -506,8 +505,8 @@ class Generator:
       band_s: period band (s) where the misfit counts fully; outside it counts with
         ``outside_weight``.
       max_latent_steps: Adam step limit of ``refine="latent"`` (:func:`cvaegan_jax.refine.latent`:
-        the latent searched on the prior's shell, through the calibration, until the record's
-        raw spectrum is within ``tol``; the record stays the decoder's output).
+        the latent searched on the prior's shell, through the calibration and the timing step,
+        until the record's raw spectrum is within ``tol``; the record stays the decoder's output).
       max_waveform_steps: Levenberg-Marquardt step limit of ``refine="waveform"``.
       prescale_steps: frequency-domain passes before those steps (``refine="waveform"``,
         :func:`cvaegan_jax.refine.match`; 0: none).
