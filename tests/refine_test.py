@@ -215,6 +215,27 @@ def test_retries_bring_stalled_records_to_tol_and_leave_the_others(jagged):
     refine.match(seeds, DT, P, target, retries=-1)
 
 
+def test_a_record_the_smoothed_passes_leave_above_tol_is_matched_again_unsmoothed():
+  # Eight SIMQKE seeds for CHB003: with the smoothed first passes and three retries one ends at
+  # 2.5% (above tol); matched from its seed with unsmoothed passes it reaches 1.6%. match()
+  # returns that record's better result and every other record as the smoothed matching left it.
+  target = targets.from_record(CHB003).at(P).sa_ms2.astype(np.float32)
+  seeds = simqke.simqke(P[P >= 2 * DT], target[P >= 2 * DT], 8, DT, 3000, seed=1).accel_ms2
+  kw = dict(damping=spectra.DEFAULT_DAMPING, band_s=(0.05, 4.0), outside_weight=refine.OUTSIDE_WEIGHT,
+            prescale_steps=60, max_steps=20, baseline_order=5, retries=3)
+  smoothed = refine._match_once(np.asarray(seeds, np.float32)[:, None], DT, P, target, None,
+                                smoothing=refine.SMOOTHING, tol=0.02, **kw)
+  left = smoothed.max_abs_misfit > 0.02
+  assert 0 < left.sum() < 8
+  unsmoothed = refine.match(seeds[left], DT, P, target, smoothing=0.0)  # No fallback without smoothing.
+  got = refine.match(seeds, DT, P, target)
+  np.testing.assert_array_equal(got.accel_ms2[~left], smoothed.accel_ms2[~left])
+  better = np.where(unsmoothed.max_abs_misfit < smoothed.max_abs_misfit[left], unsmoothed.max_abs_misfit,
+                    smoothed.max_abs_misfit[left])
+  np.testing.assert_array_equal(got.max_abs_misfit[left], better)
+  assert np.all(got.max_abs_misfit <= 0.02)
+
+
 def test_match_returns_a_record_already_on_its_target_unchanged(jagged):
   _, seeds = jagged
   x = refine.match(seeds, DT, P, 1.0, prescale_steps=0, max_steps=0).accel_ms2  # Baseline-corrected only.
