@@ -33,7 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from cvaegan_jax import conditioning, intensity, losses, models, spectra
+from cvaegan_jax import conditioning, fit, intensity, losses, models, spectra
 
 __all__ = ["REFINE_MODES", "OUTSIDE_WEIGHT", "LATENT_LR", "LATENT_R2_WEIGHT", "least_squares_scale", "latent",
            "waveform", "waveform_pairs", "prescale", "fourier_gain", "minimum_phase", "match", "match_pairs",
@@ -109,9 +109,8 @@ def _latent_loss(log_psa, log_target, weights):
   log misfit weighs every period alike; ``1 - R^2`` weighs the spectrum's peak, where the
   paper's criterion (R^2 > 0.8) is decided."""
   log_mse = jnp.sum(weights * (log_psa - log_target) ** 2, axis=-1) / jnp.sum(weights)
-  got, want = 10.0 ** log_psa, 10.0 ** log_target
-  ss_tot = jnp.sum((want - jnp.mean(want, axis=-1, keepdims=True)) ** 2, axis=-1)
-  return log_mse + LATENT_R2_WEIGHT * jnp.sum((got - want) ** 2, axis=-1) / jnp.maximum(ss_tot, 1e-30)
+  ss_res, ss_tot = fit.spectral_sums(10.0 ** log_target, 10.0 ** log_psa)  # fit.spectral_r2's, unchecked.
+  return log_mse + LATENT_R2_WEIGHT * ss_res / ss_tot
 
 
 @functools.partial(jax.jit, static_argnames=("model", "dt", "periods", "damping", "post"))

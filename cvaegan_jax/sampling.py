@@ -119,8 +119,8 @@ class TimingStep:
     def gain(y):
       y = y.reshape(shape)
       g = jax.lax.stop_gradient(refine_lib.timing_gain(
-          conditioning.pair_energy(y), timing_s, dt=self.dt, max_gain=self.max_gain, smooth_s=refine_lib.TIMING_SMOOTH_S,
-          iterations=refine_lib.TIMING_ITERATIONS, pre_event_s=self.pre_event_s))
+          conditioning.pair_energy(y), timing_s, dt=self.dt, max_gain=self.max_gain,
+          smooth_s=refine_lib.TIMING_SMOOTH_S, iterations=refine_lib.TIMING_ITERATIONS, pre_event_s=self.pre_event_s))
       return (y * (g[:, None, :] if len(shape) == 3 else g)).reshape(rows.shape)
 
     shaped = rows
