@@ -13,8 +13,14 @@ B = 1, 100, 1000 records: seconds and oscillator-steps/s (B x periods x (n-1) / 
 the ratio of each to ours (float32), and the largest relative difference of each library's
 PSA from ours in float64. Then, at B = --variant_batch, the kernel formulations we weighed:
 plain lax.scan in two layouts, scan with unroll, the blocked direct form at several block
-sizes (ours uses 8), lax.associative_scan, and FFT convolution with the exact impulse
+sizes, lax.associative_scan, and FFT convolution with the exact impulse
 response.
+
+`--blocks_only` (also run after the variants) prints the time of each block size of the blocked
+kernels at several batch sizes (--block_batches, n = 3000, 100 periods, float32): peaks
+(response_spectrum's kernel, with and without the peak's sample) and full histories driven by
+one record per row or per oscillator (refine's Jacobians), with the size the library picks at
+each batch (spectra._peak_block, spectra._HISTORY_BLOCK, spectra._HISTORY_BLOCK_PER_OSCILLATOR).
 
 `--rotd_pairs=1000` (alone: `--rotd_only`) times RotD0/50/100 of that many horizontal pairs
 (and RotD100 alone over every angle, `spectra.max_direction_spectrum`)
@@ -123,9 +129,40 @@ def plain_scan(accel, dt, periods, damping, unroll=1, layout="BP"):
 
 
 def blocked(accel, dt, periods, damping, block):
-  """Ours with a chosen block size (the library fixes it at spectra._BLOCK)."""
+  """Ours with a chosen block size (the library picks it by batch size, spectra._peak_block)."""
   t = spectra._block_tables(dt, tuple(np.asarray(periods).tolist()), damping, block)
   return spectra._peak_kernel(accel, jnp.asarray(t.delta, accel.dtype), jnp.asarray(t.w, accel.dtype), False)
+
+
+def block_table(args):
+  """Microseconds per record and 1000 samples of each block size, at each batch size."""
+  n, dt, damping = 3000, args.dt, args.damping
+  periods = spectra.log_periods(0.01, 10.0, 100)
+  pt = tuple(periods.tolist())
+  sizes = (1, 2, 4, 8, 16)
+  print(f"\nBlock sizes of the blocked kernels, float32, n={n}, {len(periods)} periods: us per record per 1000 "
+        "samples (best of --repeats); * = the library's pick at that batch")
+  kinds = ("peak", "peak+sample", "history", "history per-osc")
+  print(f"{'B':>5} {'kernel':<16} " + " ".join(f"{'K=' + str(k):>8}" for k in sizes))
+  for b in (int(v) for v in args.block_batches.split(",")):
+    x = jnp.asarray(synthetic_records(b, n, dt).astype(np.float32))
+    q = jnp.broadcast_to(x.T[:, :, None], (n, b, len(periods)))
+    pick = {"peak": spectra._peak_block(b, len(periods)), "peak+sample": spectra._peak_block(b, len(periods)),
+            "history": spectra._HISTORY_BLOCK, "history per-osc": spectra._HISTORY_BLOCK_PER_OSCILLATOR}
+    for kind in kinds:
+      cells = []
+      for k in sizes:
+        t = spectra._block_tables(dt, pt, damping, k)
+        d, w = jnp.asarray(t.delta, jnp.float32), jnp.asarray(t.w, jnp.float32)
+        fn = {"peak": lambda a: spectra._peak_kernel(a, d, w, False),
+              "peak+sample": lambda a: spectra._peak_kernel(a, d, w, True),
+              "history": lambda a: spectra._history_kernel(a.T, d, w, True),
+              "history per-osc": lambda a: spectra._history_kernel(q, d, w, True)}[kind]
+        f = jax.jit(fn)
+        jax.block_until_ready(f(x))
+        sec = best_time(lambda: jax.block_until_ready(f(x)), args.repeats)
+        cells.append(f"{1e6 * sec / b / (n / 1000):>7.3f}{'*' if k == pick[kind] else ' '}")
+      print(f"{b:>5} {kind:<16} " + " ".join(cells), flush=True)
 
 
 def associative(accel, dt, periods, damping):
@@ -227,7 +264,13 @@ def main():
   ap.add_argument("--rotd_samples", type=int, default=3000)
   ap.add_argument("--rotd_pyrotd_pairs", type=int, default=3)
   ap.add_argument("--rotd_only", action="store_true")
+  ap.add_argument("--block_batches", default="1,4,11,33,64,128,512",
+                  help="Batch sizes of the block-size table.")
+  ap.add_argument("--blocks_only", action="store_true", help="Only the block-size table.")
   args = ap.parse_args()
+  if args.blocks_only:
+    block_table(args)
+    return
   if args.rotd_pairs:
     rotd_benchmark(args)
   if args.rotd_only:
@@ -277,7 +320,8 @@ def main():
   b = args.variant_batch
   x32 = jnp.asarray(recs[:b].astype(np.float32))
   steps = b * len(periods) * (n - 1)
-  print(f"\nKernel formulations, float32, B={b} (same inputs; ours = blocked K={spectra._BLOCK}):")
+  print(f"\nKernel formulations, float32, B={b} (same inputs; ours = blocked K="
+        f"{spectra._peak_block(b, len(periods))}):")
   ref = np.asarray(jax.jit(lambda a: spectra.spectral_displacement(a, dt, periods, damping))(x32))
   variants = [
       ("scan [B,P]", functools.partial(plain_scan, layout="BP")),
@@ -299,6 +343,7 @@ def main():
       continue
     print(f"  {name:<18} {t:>8.4f} s {steps / t:>10.3g} steps/s  compile {c:5.2f} s  "
           f"max rel diff {np.max(np.abs(out - ref) / ref):.1e}")
+  block_table(args)
 
 
 if __name__ == "__main__":

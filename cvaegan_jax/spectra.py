@@ -68,9 +68,20 @@ __all__ = [
 
 DEFAULT_DAMPING = 0.05
 
-# Time steps advanced per scan iteration by the blocked kernel (see module doc;
-# benchmarks/spectra.py measures 1, 2, 4, 8 and 16).
-_BLOCK = 8
+# Time steps advanced per scan iteration by the blocked kernels (see module doc;
+# benchmarks/spectra.py measures 1, 2, 4, 8 and 16 at several batch sizes). XLA:CPU runs small
+# blocks faster on small batches, as the refinement's (2026-12-06, 3000 samples, 100 periods:
+# peaks 3-8x faster with 2 than 8 for 2-64 records, 8 fastest from 128 records on).
+_BLOCK = 8  # Peak kernels on many (or few) oscillators.
+_SMALL_BLOCK = 2  # Peak kernels on _SMALL_BATCH_OSCILLATORS records x periods or fewer (but 200 or more).
+_SMALL_BATCH_OSCILLATORS = 6400
+_HISTORY_BLOCK = 1  # Histories driven by one record per row (stored samples: the write dominates).
+_HISTORY_BLOCK_PER_OSCILLATOR = 2  # Histories driven per oscillator (the refinement's transposed passes).
+
+
+def _peak_block(rows: int, num_periods: int) -> int:
+  """The block size of the peak kernels for ``rows`` records x ``num_periods`` oscillators."""
+  return _SMALL_BLOCK if 200 <= rows * num_periods <= _SMALL_BATCH_OSCILLATORS else _BLOCK
 
 
 def log_periods(t_min: float, t_max: float, n: int) -> np.ndarray:
@@ -355,12 +366,12 @@ def _peak_grad(cot, idx, sign, h, h0, n):
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(1, 2, 3))
 def _peak_displacement(a2d, dt, periods, damping):
-  t = _block_tables(dt, periods, damping, _BLOCK)
+  t = _block_tables(dt, periods, damping, _peak_block(a2d.shape[0], len(periods)))
   return _peak_kernel(a2d, jnp.asarray(t.delta, a2d.dtype), jnp.asarray(t.w, a2d.dtype), False)
 
 
 def _peak_displacement_fwd(a2d, dt, periods, damping):
-  t = _block_tables(dt, periods, damping, _BLOCK)
+  t = _block_tables(dt, periods, damping, _peak_block(a2d.shape[0], len(periods)))
   peak, idx, sign = _peak_kernel(a2d, jnp.asarray(t.delta, a2d.dtype), jnp.asarray(t.w, a2d.dtype), True)
   return peak, (idx, sign, a2d.shape[-1])
 
@@ -420,7 +431,8 @@ def _history_kernel(drive: jax.Array, delta: jax.Array, w: jax.Array, time_major
 def _history_jit(drive, dt, periods, damping, time_major=False):
   """:func:`_history_kernel` on the tables of (dt, periods, damping), compiled once per shape
   for eager calls (inlined under an outer jit)."""
-  t = _block_tables(dt, periods, damping, _BLOCK)
+  block = _HISTORY_BLOCK_PER_OSCILLATOR if drive.ndim == 3 else _HISTORY_BLOCK
+  t = _block_tables(dt, periods, damping, block)
   return _history_kernel(drive, jnp.asarray(t.delta, drive.dtype), jnp.asarray(t.w, drive.dtype), time_major)
 
 
@@ -650,7 +662,7 @@ def _rotated_peaks_jit(accel_pair, dt, periods, damping, num_angles):
   rot = jnp.asarray(_rotations(num_angles), accel_pair.dtype)
   n, _, num = accel_pair.shape
   rotated = jnp.einsum("ac,nct->nat", rot, accel_pair).reshape((n * num_angles, num))
-  t = _block_tables(dt, periods, damping, _BLOCK)
+  t = _block_tables(dt, periods, damping, _peak_block(n * num_angles, len(periods)))
   peak, idx, sign = _peak_kernel(rotated, jnp.asarray(t.delta, rotated.dtype), jnp.asarray(t.w, rotated.dtype), True)
   shape = (n, num_angles, len(periods))
   return peak.reshape(shape), idx.reshape(shape), sign.reshape(shape)
@@ -698,7 +710,7 @@ def max_direction_spectrum(accel_pair, dt: float, periods=DEFAULT_PERIODS, dampi
 def _orbit_peak_jit(a2d, dt, periods, damping):
   """Peak of the squared orbit ``[N, P]`` of ``a2d [2N, n]`` (components 1, then 2): the
   blocked recurrence keeping only the running peak (:func:`_peak_kernel`)."""
-  t = _block_tables(dt, periods, damping, _BLOCK)
+  t = _block_tables(dt, periods, damping, _peak_block(a2d.shape[0], len(periods)))
   return _peak_kernel(a2d, jnp.asarray(t.delta, a2d.dtype), jnp.asarray(t.w, a2d.dtype), False, orbit=True)
 
 
