@@ -25,7 +25,9 @@ All steps are jitted and batched over the records; a record stops once its large
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
+import os
 from typing import NamedTuple
 
 import jax
@@ -362,12 +364,20 @@ def _levenberg_marquardt(x, log_target, weights, mask, proj_u, proj_m, jacobian,
   return a, steps
 
 
+def _cpu_workers() -> int:
+  """The CPU cores this process may use (:func:`match` runs a share of the records on each)."""
+  try:
+    return max(1, len(os.sched_getaffinity(0)))
+  except AttributeError:  # Not on Linux.
+    return max(1, os.cpu_count() or 1)
+
+
 def _each_record(step, x, log_target, *args, **kwargs):
   """``step`` (jitted, on one record ``[1, ...]``) on each record of ``x [N, ...]`` in turn:
   ``(records [N, ...], steps [N])``. Each record stops at its own tol, so the batch does
-  not wait for its slowest record, and every record costs what it needs: on XLA:CPU a step
-  on one record takes 2.7-2.9 ms, on 11 together 4.2 ms a record (their histories, 13 MB,
-  no longer fit the cache; 2026-12-06, 3000 samples, 100 periods)."""
+  not wait for its slowest record, and every record costs what it needs: on XLA:CPU a step on
+  one record takes 2.7-2.9 ms, on 11 together 4.2 ms a record (their histories, 13 MB, no
+  longer fit the cache; 2026-12-06, 3000 samples, 100 periods)."""
   outs = [step(x[i:i + 1], log_target[i:i + 1], *args, **kwargs) for i in range(x.shape[0])]
   return jnp.concatenate([o[0] for o in outs]), jnp.stack([o[1] for o in outs])
 
@@ -682,34 +692,33 @@ def match_pairs(accel_pair, dt: float, periods_s, target_ms2, *, percentile: flo
 
 def _match(x, dt, periods_s, target_ms2, percentile, *, smoothing, tol, **kwargs) -> MatchResult:
   """:func:`match` (``percentile`` None, ``x [N, 1, T]``) and :func:`match_pairs` (``x [N, 2, T]``):
-  :func:`_match_once` with ``smoothing``; the records it leaves above ``tol`` again from their
-  seeds without smoothing, each record keeping the better of its two results."""
-  out = _match_once(x, dt, periods_s, target_ms2, percentile, smoothing=smoothing, tol=tol, **kwargs)
-  left = np.flatnonzero(out.max_abs_misfit > tol)
-  if not smoothing or not left.size:
-    return out
-  target = np.broadcast_to(np.asarray(target_ms2, np.float32), out.psa_ms2.shape)
-  again = _match_once(x[left], dt, periods_s, target[left], percentile, smoothing=0.0, tol=tol, **kwargs)
-  take = again.max_abs_misfit < out.max_abs_misfit[left]
-  rows = left[take]
-  fields = {}
-  for name in ("accel_ms2", "psa_ms2", "misfit", "max_abs_misfit"):
-    merged = np.array(getattr(out, name))
-    merged[rows] = getattr(again, name)[take]
-    fields[name] = merged
-  return MatchResult(steps=out.steps + again.steps, **fields)
+  the arguments checked, then the records split into one share per CPU core, each matched in its
+  own thread by :func:`_match_share` (every record is matched on its own; the batched passes and
+  the oscillator scans of one share use one core: two shares on 2 cores, 1.4 times as fast)."""
+  target = _checked_target(x, periods_s, target_ms2, tol=tol, smoothing=smoothing, **kwargs)
+  shares = [rows for rows in np.array_split(np.arange(x.shape[0]), _cpu_workers()) if rows.size]
+  run = lambda rows: _match_share(x[rows], dt, periods_s, target[rows], percentile, smoothing=smoothing, tol=tol,
+                                  **kwargs)
+  if len(shares) == 1:
+    return run(shares[0])
+  with concurrent.futures.ThreadPoolExecutor(len(shares)) as pool:
+    parts = list(pool.map(run, shares))
+  fields = {name: np.concatenate([getattr(p, name) for p in parts])
+            for name in ("accel_ms2", "psa_ms2", "misfit", "max_abs_misfit")}
+  return MatchResult(steps=max(p.steps for p in parts), **fields)
 
 
-def _match_once(x, dt, periods_s, target_ms2, percentile, *, damping, band_s, outside_weight, tol, prescale_steps,
-                max_steps, baseline_order, retries, smoothing) -> MatchResult:
-  """One matching of :func:`_match` (steps 1-4 of :func:`match`)."""
-  n, c, num = x.shape
+def _checked_target(x, periods_s, target_ms2, *, band_s, outside_weight, tol, smoothing, prescale_steps, max_steps,
+                    retries, baseline_order, **_) -> np.ndarray:
+  """The checks of :func:`match` on records ``x [N, C, T]``; the target as ``[N, P]`` float32."""
+  n = x.shape[0]
   silent = np.flatnonzero(~np.any(x != 0, axis=2).all(axis=1))
   if silent.size:
     raise ValueError(f"accel_ms2: record(s) {silent[:10].tolist()} are all zeros: nothing to match")
   per = np.asarray(periods_s, np.float64)
   if per.ndim != 1 or not np.all(np.isfinite(per)) or np.any(per <= 0) or np.any(np.diff(per) <= 0):
     raise ValueError(f"periods_s must be [P], finite, > 0 and ascending (got shape {per.shape})")
+  spectra.band_mask(per, band_s)  # Raises for a band with no period.
   try:
     target = np.broadcast_to(np.asarray(target_ms2, np.float32), (n, per.size))
   except ValueError as e:
@@ -727,6 +736,34 @@ def _match_once(x, dt, periods_s, target_ms2, percentile, *, damping, band_s, ou
                      f"{retries}")
   if int(baseline_order) != baseline_order or baseline_order < 3:
     raise ValueError(f"baseline_order must be an integer >= 3, got {baseline_order!r}")
+  return target
+
+
+def _match_share(x, dt, periods_s, target, percentile, *, smoothing, tol, **kwargs) -> MatchResult:
+  """:func:`_match_once` with ``smoothing`` on records ``x [N, C, T]`` (targets ``[N, P]``); the
+  records it leaves above ``tol`` again from their seeds without smoothing, each record keeping
+  the better of its two results."""
+  out = _match_once(x, dt, periods_s, target, percentile, smoothing=smoothing, tol=tol, **kwargs)
+  left = np.flatnonzero(out.max_abs_misfit > tol)
+  if not smoothing or not left.size:
+    return out
+  again = _match_once(x[left], dt, periods_s, target[left], percentile, smoothing=0.0, tol=tol, **kwargs)
+  take = again.max_abs_misfit < out.max_abs_misfit[left]
+  rows = left[take]
+  fields = {}
+  for name in ("accel_ms2", "psa_ms2", "misfit", "max_abs_misfit"):
+    merged = np.array(getattr(out, name))
+    merged[rows] = getattr(again, name)[take]
+    fields[name] = merged
+  return MatchResult(steps=out.steps + again.steps, **fields)
+
+
+def _match_once(x, dt, periods_s, target, percentile, *, damping, band_s, outside_weight, tol, prescale_steps,
+                max_steps, baseline_order, retries, smoothing) -> MatchResult:
+  """One matching of :func:`_match_share` (steps 1-4 of :func:`match`) of records ``x [N, C, T]``
+  to checked targets ``[N, P]``."""
+  n, c, num = x.shape
+  per = np.asarray(periods_s, np.float64)
   mask_np = spectra.band_mask(per, band_s)
   weights_np = np.where(mask_np, 1.0, outside_weight).astype(np.float32)
   statics = dict(dt=float(dt), periods=tuple(per.tolist()), damping=float(damping))
