@@ -600,7 +600,10 @@ def match(accel_ms2, dt: float, periods_s, target_ms2, *, damping: float = spect
      at ``tol`` 89.5% -> 96.4% of records, within 5% 97.3% -> 99.3%, the median Fourier
      roughness 0.282 -> 0.284; docs/experiments.md).
 
-  Records already within ``tol`` after step 1 skip 2 and 3 and come back as they were.
+  Records already within ``tol`` after step 1 skip 2 and 3 and come back as they were. Every
+  record is matched on its own: the records are split into one share per CPU core, each share
+  matched in its own thread, and the time-domain steps run record by record, each until its own
+  ``tol`` (issue 26's benchmark on 2 cores: 195 -> 70-75 ms a record, docs/experiments.md).
 
   Args:
     accel_ms2: ``[N, T]`` records, m/s^2 (any source: the generator's, SIMQKE's, real).
