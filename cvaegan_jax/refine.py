@@ -793,7 +793,11 @@ def _match_once(x, dt, periods_s, target, percentile, *, damping, band_s, outsid
   ready = best_error <= tol
   fd_weights = jnp.asarray(np.where(per >= band_s[0], weights_np, 0.0), jnp.float32)
   # Periods below 2 dt hold no energy of their own (they follow the PGA): not matched.
-  match_weights = jnp.asarray(np.where(per >= 2 * dt, weights_np, 0.0), jnp.float32)
+  # The time-domain steps leave them out of their Jacobians (a tenth of their work on the
+  # model's periods; their rows had weight 0).
+  seen = per >= 2 * dt
+  step_weights, step_mask = jnp.asarray(weights_np[seen]), jnp.asarray(mask_np[seen])
+  step_statics = dict(statics, periods=tuple(per[seen].tolist()))
   steps = 0
   for attempt in range(1 + int(retries)):
     if ready.all():
@@ -824,14 +828,15 @@ def _match_once(x, dt, periods_s, target, percentile, *, damping, band_s, outsid
     # The steps run record by record (:func:`waveform`): on the records above tol, once each.
     _, first = np.unique(rows, return_index=True)
     todo = first[~ready[rows[first]]]
-    if max_steps and todo.size:
+    if max_steps and todo.size and mask_np[seen].any():
+      lt_seen = lt[todo][:, seen]
       if percentile is None:
-        out, s = waveform(a[todo, 0], lt[todo], match_weights, mask, proj_u, proj_m,
-                          max_steps=int(max_steps), tol=float(tol), damping_mu=1e-3, **statics)
+        out, s = waveform(a[todo, 0], lt_seen, step_weights, step_mask, proj_u, proj_m,
+                          max_steps=int(max_steps), tol=float(tol), damping_mu=1e-3, **step_statics)
         out = out[:, None]
       else:
-        out, s = waveform_pairs(a[todo], lt[todo], match_weights, mask, proj_u, proj_m, max_steps=int(max_steps),
-                                tol=float(tol), damping_mu=1e-3, percentile=percentile, **statics)
+        out, s = waveform_pairs(a[todo], lt_seen, step_weights, step_mask, proj_u, proj_m, max_steps=int(max_steps),
+                                tol=float(tol), damping_mu=1e-3, percentile=percentile, **step_statics)
       a = a.at[todo].set(out)
       steps += int(np.max(s))
     error = band_error(a, lt)
