@@ -241,6 +241,7 @@ _CORRECTION_ENVELOPE_S = 1.0  # The time-domain corrections follow the record's 
 _CORRECTION_FLOOR = 0.02  # relative to its largest value, at least this.
 _END_TAPER_S = 1.0  # The frequency-domain passes leave the window's last second as it was, tapering in.
 _STEP_SIZES = (1.0, 0.5, 0.2)  # Tried along each Gauss-Newton direction (and 0: stay).
+_MU_MIN, _MU_MAX = 1e-4, 1e2  # Bounds of the Levenberg-Marquardt damping (halved on a step of 0.5 or 1, else x4).
 ROTD_ANGLES = 180  # Angles (over 180 degrees) of the RotDnn spectra below 100 (as Boore 2010).
 
 
@@ -355,9 +356,12 @@ def _levenberg_marquardt(x, log_target, weights, mask, proj_u, proj_m, jacobian,
     best = jnp.argmin(objs, axis=0)  # [N]
     alpha = jnp.concatenate([jnp.zeros((1,), x.dtype), alphas])[best]
     a_new = a + alpha[:, None, None] * d
-    mu = jnp.clip(jnp.where(alpha >= 0.5, mu / 2, mu * 4), 1e-4, 1e2)
+    # A record that stays put with mu already at its largest would repeat this step exactly:
+    # it is finished (stalled) as one within tol is.
+    stalled = (alpha == 0) & (mu >= _MU_MAX)
+    mu = jnp.clip(jnp.where(alpha >= 0.5, mu / 2, mu * 4), _MU_MIN, _MU_MAX)
     a = jnp.where(done[:, None, None], a, a_new)
-    return a, mu, step + jnp.where(jnp.all(done), 0, 1), done
+    return a, mu, step + jnp.where(jnp.all(done), 0, 1), done | stalled
 
   mu0 = jnp.full((x.shape[0],), damping_mu, x.dtype)
   a, _, steps, _ = jax.lax.while_loop(cond, body, (x, mu0, jnp.zeros((), jnp.int32), jnp.zeros(x.shape[0], bool)))
@@ -412,7 +416,8 @@ def waveform(x, log_target, weights, mask, proj_u, proj_m, *, dt, periods, dampi
   own ``mu``. Corrections are projected by the baseline correction
   ``P = I - U M`` (``proj_u [T, K]``, ``proj_m [K, T]``, :func:`baseline_projector`), with ``J P`` in the solve, so
   a corrected input stays corrected. Each record runs on its own (one compiled program for
-  every batch size) and stops when its largest |misfit| inside the band is <= tol.
+  every batch size) and stops when its largest |misfit| inside the band is <= tol, or when no
+  step size lowers its misfit with ``mu`` at its largest (each further step would repeat it).
 
   Args:
     x: ``[N, T]`` records, m/s^2; log_target: ``[N, P]`` log10 target PSA (m/s^2);
@@ -589,11 +594,14 @@ def match(accel_ms2, dt: float, periods_s, target_ms2, *, damping: float = spect
      t5, D5-75 and D5-95 (the passes act on the whole window and would lengthen it).
   3. Up to ``max_steps`` Levenberg-Marquardt steps of :func:`waveform` (misfit weights 1
      inside ``band_s``, ``outside_weight`` outside, 0 below ``2 dt``), each record until
-     its largest |misfit| inside the band is at most ``tol``.
+     its largest |misfit| inside the band is at most ``tol``, or until it stalls (no step
+     size lowers its misfit, with the damping at its largest: every further step would repeat
+     this one).
   4. Up to ``retries`` times, for the records still above ``tol``: 2 and 3 again from each
      record's best so far, with :data:`RETRY_PASSES` passes, not smoothed (the steps stall where
      neighbouring periods ask for opposite changes at one peak; fresh passes move the peaks).
-     Each record keeps its best iterate.
+     Each record keeps its best iterate; one that a retry did not better is not retried again
+     (it would start where that retry started).
   5. With ``smoothing``, the records still above ``tol`` go through 2-4 once more from their
      seeds with unsmoothed passes, each keeping the better of its two results: unsmoothed
      passes ring, so only the records that need them get them (issue 26's recorded targets:
@@ -799,6 +807,7 @@ def _match_once(x, dt, periods_s, target, percentile, *, damping, band_s, outsid
   step_weights, step_mask = jnp.asarray(weights_np[seen]), jnp.asarray(mask_np[seen])
   step_statics = dict(statics, periods=tuple(per[seen].tolist()))
   steps = 0
+  repeats = np.zeros(n, bool)
   for attempt in range(1 + int(retries)):
     if ready.all():
       break
@@ -814,7 +823,9 @@ def _match_once(x, dt, periods_s, target, percentile, *, damping, band_s, outsid
     if attempt == 0:
       rows = np.arange(n)
     else:
-      left = np.flatnonzero(~ready)
+      left = np.flatnonzero(~ready & ~repeats)
+      if not left.size:
+        break
       rows = np.concatenate([left, np.full(min(n, 1 << int(np.ceil(np.log2(left.size)))) - left.size, left[0])])
     a, lt, done = best[rows], log_target[rows], jnp.asarray(ready[rows])[:, None, None]
     for start in range(0, passes, PRESCALE_ROUND):
@@ -844,6 +855,8 @@ def _match_once(x, dt, periods_s, target, percentile, *, damping, band_s, outsid
     better = (error[first] < best_error[rows]) & ~ready[rows]
     best = best.at[rows[better]].set(a[first[better]])
     best_error[rows[better]] = error[first[better]]
+    if attempt:  # A retry that did not better a record's best would be repeated as it was: not retried.
+      repeats[rows[~better]] = True
     ready = best_error <= tol
   a = best
   # The iterates are corrected in float32; once more in float64 for the output.

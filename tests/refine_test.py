@@ -284,6 +284,27 @@ def test_match_flags_a_record_it_cannot_bring_within_tol(jagged):
   np.testing.assert_allclose(got.max_abs_misfit, np.abs(got.misfit[:, spectra.band_mask(P, (0.05, 4.0))]).max(1))
 
 
+def test_the_steps_stop_where_they_stall(jagged):
+  # The notch target of the test above: no step size lowers the misfit once the damping is at its
+  # largest, and every further step would repeat the last. The steps stop there, long before
+  # max_steps, and started again from where they stopped, with the damping at its largest,
+  # they take one step and leave the record as it was.
+  _, seeds = jagged
+  x = jnp.asarray(refine.match(seeds, DT, P, 1.0, prescale_steps=0, max_steps=0).accel_ms2)
+  keep = P >= 2 * DT
+  target = np.asarray(spectra.response_spectrum(x, DT, P)).copy()
+  target[:, int(np.argmin(np.abs(P - 0.5)))] *= 0.3
+  u, m = (jnp.asarray(v) for v in refine.baseline_projector(3000, DT, 5))
+  kw = dict(dt=DT, periods=tuple(P[keep].tolist()), damping=0.05, tol=0.02)
+  args = (jnp.log10(jnp.asarray(target[:, keep])), jnp.ones(int(keep.sum())),
+          jnp.asarray(spectra.band_mask(P[keep], (0.05, 4.0))), u, m)
+  out, steps = refine.waveform(x, *args, max_steps=100, damping_mu=1e-3, **kw)
+  assert np.all(np.asarray(steps) < 50)
+  again, more = refine.waveform(out, *args, max_steps=5, damping_mu=refine._MU_MAX, **kw)
+  np.testing.assert_array_equal(np.asarray(more), 1)
+  np.testing.assert_array_equal(np.asarray(again), np.asarray(out))
+
+
 @pytest.mark.parametrize("kwargs, message", [
     (dict(accel_ms2=np.zeros((2,))), "accel_ms2 must be"),
     (dict(accel_ms2=np.zeros((2, 100))), r"record\(s\) \[0, 1\] are all zeros"),
