@@ -20,7 +20,8 @@ response.
 kernels at several batch sizes (--block_batches, n = 3000, 100 periods, float32): peaks
 (response_spectrum's kernel, with and without the peak's sample) and full histories driven by
 one record per row or per oscillator (refine's Jacobians), with the size the library picks at
-each batch (spectra._peak_block, spectra._HISTORY_BLOCK, spectra._HISTORY_BLOCK_PER_OSCILLATOR).
+each batch (peaks: spectra._peak_block with small_batch=True, as the refinement asks, else 8; peak
+samples for gradients: always 8; spectra._HISTORY_BLOCK, spectra._HISTORY_BLOCK_PER_OSCILLATOR).
 
 `--rotd_pairs=1000` (alone: `--rotd_only`) times RotD0/50/100 of that many horizontal pairs
 (and RotD100 alone over every angle, `spectra.max_direction_spectrum`)
@@ -146,8 +147,8 @@ def block_table(args):
   print(f"{'B':>5} {'kernel':<16} " + " ".join(f"{'K=' + str(k):>8}" for k in sizes))
   for b in (int(v) for v in args.block_batches.split(",")):
     x = jnp.asarray(synthetic_records(b, n, dt).astype(np.float32))
-    q = jnp.broadcast_to(x.T[:, :, None], (n, b, len(periods)))
-    pick = {"peak": spectra._peak_block(b, len(periods)), "peak+sample": spectra._peak_block(b, len(periods)),
+    q = jnp.asarray(np.broadcast_to(np.asarray(x).T[:, :, None], (n, b, len(periods))))
+    pick = {"peak": spectra._peak_block(b, len(periods)), "peak+sample": spectra._BLOCK,
             "history": spectra._HISTORY_BLOCK, "history per-osc": spectra._HISTORY_BLOCK_PER_OSCILLATOR}
     for kind in kinds:
       cells = []
@@ -157,10 +158,11 @@ def block_table(args):
         fn = {"peak": lambda a: spectra._peak_kernel(a, d, w, False),
               "peak+sample": lambda a: spectra._peak_kernel(a, d, w, True),
               "history": lambda a: spectra._history_kernel(a.T, d, w, True),
-              "history per-osc": lambda a: spectra._history_kernel(q, d, w, True)}[kind]
+              "history per-osc": lambda a: spectra._history_kernel(a, d, w, True)}[kind]
         f = jax.jit(fn)
-        jax.block_until_ready(f(x))
-        sec = best_time(lambda: jax.block_until_ready(f(x)), args.repeats)
+        arg = q if kind == "history per-osc" else x
+        jax.block_until_ready(f(arg))
+        sec = best_time(lambda: jax.block_until_ready(f(arg)), args.repeats)
         cells.append(f"{1e6 * sec / b / (n / 1000):>7.3f}{'*' if k == pick[kind] else ' '}")
       print(f"{b:>5} {kind:<16} " + " ".join(cells), flush=True)
 

@@ -491,8 +491,8 @@ class Generator:
              baseline: bool = True, outside_weight: float = refine_lib.OUTSIDE_WEIGHT,
              temperature: float = 1.0,
              timing_s: np.ndarray | None = None, highpass_hz: float = 0.1, timing_gain: float = 4.0,
-             pre_event_s: float = PRE_EVENT_S, prescale_steps: int = 60, calibrate: bool = True,
-             smoothing: float = refine_lib.SMOOTHING, candidates: int = 1) -> Generation:
+             pre_event_s: float = PRE_EVENT_S, prescale_steps: int = refine_lib.PRESCALE_STEPS,
+             calibrate: bool = True, smoothing: float = refine_lib.SMOOTHING, candidates: int = 1) -> Generation:
     """One record per row of ``psa_ms2 [N, P]`` (targets on the model's periods, m/s^2).
 
     Args:
@@ -830,7 +830,7 @@ class Generator:
 
   def sample_pairs(self, psa_ms2: np.ndarray, seed: int = 0, refine: str = "waveform", percentile: float = 100.0,
                    timing_s: np.ndarray | None = None, tol: float = 0.02, band_s=(0.05, 4.0),
-                   max_waveform_steps: int = 20, prescale_steps: int = 60,
+                   max_waveform_steps: int = 20, prescale_steps: int = refine_lib.PRESCALE_STEPS,
                    outside_weight: float = refine_lib.OUTSIDE_WEIGHT, smoothing: float = refine_lib.SMOOTHING,
                    candidates: int = 1, **kwargs) -> Generation:
     """One pair of horizontal components per row of ``psa_ms2 [N, P]`` (RotDnn targets on the

@@ -71,16 +71,21 @@ DEFAULT_DAMPING = 0.05
 # Time steps advanced per scan iteration by the blocked kernels (see module doc;
 # benchmarks/spectra.py measures 1, 2, 4, 8 and 16 at several batch sizes). XLA:CPU runs small
 # blocks faster on small batches, as the refinement's (2026-12-06, 3000 samples, 100 periods:
-# peaks 3-8x faster with 2 than 8 for 2-64 records, 8 fastest from 128 records on).
-_BLOCK = 8  # Peak kernels on many (or few) oscillators.
-_SMALL_BLOCK = 2  # Peak kernels on _SMALL_BATCH_OSCILLATORS records x periods or fewer (but 200 or more).
+# peaks 3-8x faster with 2 than 8 for 2-64 records, 8 fastest from 128 records on). The
+# spectra take the small block only when asked (``small_batch=True``): the kernel's block
+# changes the float32 rounding, and a data-parallel training step must round as on one device.
+_BLOCK = 8  # Peak kernels by default.
+_SMALL_BLOCK = 2  # With small_batch, on _SMALL_BATCH_OSCILLATORS records x periods or fewer (200 or more).
 _SMALL_BATCH_OSCILLATORS = 6400
 _HISTORY_BLOCK = 1  # Histories driven by one record per row (stored samples: the write dominates).
 _HISTORY_BLOCK_PER_OSCILLATOR = 2  # Histories driven per oscillator (the refinement's transposed passes).
 
 
-def _peak_block(rows: int, num_periods: int) -> int:
-  """The block size of the peak kernels for ``rows`` records x ``num_periods`` oscillators."""
+def _peak_block(rows: int, num_periods: int, small_batch: bool = True) -> int:
+  """The block size of the peak kernels for ``rows`` records x ``num_periods`` oscillators
+  (``small_batch`` False: always :data:`_BLOCK`)."""
+  if not small_batch:
+    return _BLOCK
   return _SMALL_BLOCK if 200 <= rows * num_periods <= _SMALL_BATCH_OSCILLATORS else _BLOCK
 
 
@@ -364,19 +369,22 @@ def _peak_grad(cot, idx, sign, h, h0, n):
   return jnp.concatenate([first[:, None], grad], axis=-1)
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(1, 2, 3))
-def _peak_displacement(a2d, dt, periods, damping):
-  t = _block_tables(dt, periods, damping, _peak_block(a2d.shape[0], len(periods)))
+@functools.partial(jax.custom_vjp, nondiff_argnums=(1, 2, 3, 4))
+def _peak_displacement(a2d, dt, periods, damping, small_batch=False):
+  t = _block_tables(dt, periods, damping, _peak_block(a2d.shape[0], len(periods), small_batch))
   return _peak_kernel(a2d, jnp.asarray(t.delta, a2d.dtype), jnp.asarray(t.w, a2d.dtype), False)
 
 
-def _peak_displacement_fwd(a2d, dt, periods, damping):
-  t = _block_tables(dt, periods, damping, _peak_block(a2d.shape[0], len(periods)))
+def _peak_displacement_fwd(a2d, dt, periods, damping, small_batch=False):
+  # The gradient's peak samples come from one block size whatever is asked: where two samples
+  # are equally high, float32 rounding picks one.
+  del small_batch
+  t = _block_tables(dt, periods, damping, _BLOCK)
   peak, idx, sign = _peak_kernel(a2d, jnp.asarray(t.delta, a2d.dtype), jnp.asarray(t.w, a2d.dtype), True)
   return peak, (idx, sign, a2d.shape[-1])
 
 
-def _peak_displacement_bwd(dt, periods, damping, res, cot):
+def _peak_displacement_bwd(dt, periods, damping, small_batch, res, cot):
   idx, sign, n = res
   h, h0 = _impulse_tables(dt, periods, damping, n)
   return (_peak_grad(cot, idx, sign, jnp.asarray(h, cot.dtype), jnp.asarray(h0, cot.dtype), n),)
@@ -386,7 +394,7 @@ _peak_displacement.defvjp(_peak_displacement_fwd, _peak_displacement_bwd)
 
 # Compiled once per (shape, dtype, dt, periods, damping), so eager calls (data
 # preparation, evaluation) reuse the executable; under an outer jit it is inlined.
-_peak_displacement_jit = jax.jit(_peak_displacement, static_argnums=(1, 2, 3))
+_peak_displacement_jit = jax.jit(_peak_displacement, static_argnums=(1, 2, 3, 4))
 
 
 def _history_kernel(drive: jax.Array, delta: jax.Array, w: jax.Array, time_major: bool = False) -> jax.Array:
@@ -440,7 +448,8 @@ def _history_jit(drive, dt, periods, damping, time_major=False):
 # Public API.
 
 
-def spectral_displacement(accel, dt: float, periods=DEFAULT_PERIODS, damping: float = DEFAULT_DAMPING) -> jax.Array:
+def spectral_displacement(accel, dt: float, periods=DEFAULT_PERIODS, damping: float = DEFAULT_DAMPING, *,
+                          small_batch: bool = False) -> jax.Array:
   """Spectral displacement SD(T) = max_t |u(t)| over the samples.
 
   Args:
@@ -449,6 +458,9 @@ def spectral_displacement(accel, dt: float, periods=DEFAULT_PERIODS, damping: fl
     dt: sampling interval in seconds (concrete, not traced).
     periods: ``[P]`` periods in seconds, >= 0; a period of 0 gives SD = 0.
     damping: ratio of critical damping in [0, 1).
+    small_batch: a batch of at most ~64 records (times 100 periods), as the refinement's: the
+      kernel advances 2 samples a scan step instead of 8, 3-8 times as fast on XLA:CPU; the
+      same values to float32 rounding (~1e-6).
 
   Returns:
     ``[..., P]`` spectral displacement in accel's unit x s^2, accel's dtype.
@@ -469,12 +481,13 @@ def spectral_displacement(accel, dt: float, periods=DEFAULT_PERIODS, damping: fl
   positive = periods > 0
   out = jnp.zeros((a2d.shape[0], periods.size), a2d.dtype)
   if np.any(positive):
-    sd = _peak_displacement_jit(a2d, dt, tuple(periods[positive].tolist()), damping)
+    sd = _peak_displacement_jit(a2d, dt, tuple(periods[positive].tolist()), damping, bool(small_batch))
     out = out.at[:, np.flatnonzero(positive)].set(sd) if not np.all(positive) else sd
   return out.reshape(lead + (periods.size,))
 
 
-def response_spectrum(accel, dt: float, periods=DEFAULT_PERIODS, damping: float = DEFAULT_DAMPING) -> jax.Array:
+def response_spectrum(accel, dt: float, periods=DEFAULT_PERIODS, damping: float = DEFAULT_DAMPING, *,
+                      small_batch: bool = False) -> jax.Array:
   """Pseudo-spectral acceleration PSA(T) = omega^2 SD(T), the response spectrum.
 
   Args:
@@ -483,6 +496,7 @@ def response_spectrum(accel, dt: float, periods=DEFAULT_PERIODS, damping: float 
     periods: ``[P]`` periods in seconds, >= 0; a period of 0 gives the PGA
       (``max |accel|``).
     damping: ratio of critical damping in [0, 1), 0.05 by default.
+    small_batch: as :func:`spectral_displacement`.
 
   Returns:
     ``[..., P]`` PSA in accel's unit. Same guarantees and errors as
@@ -490,7 +504,7 @@ def response_spectrum(accel, dt: float, periods=DEFAULT_PERIODS, damping: float 
   """
   accel = _check_accel(accel)
   periods = _check_periods(periods)
-  sd = spectral_displacement(accel, dt, periods, damping)
+  sd = spectral_displacement(accel, dt, periods, damping, small_batch=small_batch)
   safe = np.where(periods > 0, periods, 1.0)
   omega2 = jnp.asarray((2.0 * np.pi / safe) ** 2, sd.dtype)
   psa = sd * omega2
@@ -662,14 +676,14 @@ def _rotated_peaks_jit(accel_pair, dt, periods, damping, num_angles):
   rot = jnp.asarray(_rotations(num_angles), accel_pair.dtype)
   n, _, num = accel_pair.shape
   rotated = jnp.einsum("ac,nct->nat", rot, accel_pair).reshape((n * num_angles, num))
-  t = _block_tables(dt, periods, damping, _peak_block(n * num_angles, len(periods)))
+  t = _block_tables(dt, periods, damping, _BLOCK)  # Peak samples: one block size, as _peak_displacement_fwd.
   peak, idx, sign = _peak_kernel(rotated, jnp.asarray(t.delta, rotated.dtype), jnp.asarray(t.w, rotated.dtype), True)
   shape = (n, num_angles, len(periods))
   return peak.reshape(shape), idx.reshape(shape), sign.reshape(shape)
 
 
-def max_direction_spectrum(accel_pair, dt: float, periods=DEFAULT_PERIODS, damping: float = DEFAULT_DAMPING
-                           ) -> jax.Array:
+def max_direction_spectrum(accel_pair, dt: float, periods=DEFAULT_PERIODS, damping: float = DEFAULT_DAMPING, *,
+                           small_batch: bool = False) -> jax.Array:
   """Maximum-direction spectrum (RotD100 over every angle, not a grid of them) of pairs.
 
   The oscillator is linear, so the response to the pair rotated by ``theta`` is
@@ -686,6 +700,7 @@ def max_direction_spectrum(accel_pair, dt: float, periods=DEFAULT_PERIODS, dampi
     dt: sampling interval, s.
     periods: ``[P]`` periods, s (> 0).
     damping: ratio of critical damping in [0, 1).
+    small_batch: as :func:`spectral_displacement`.
 
   Returns:
     ``[..., P]`` RotD100 PSA in accel's unit; differentiable (reverse mode).
@@ -701,16 +716,16 @@ def max_direction_spectrum(accel_pair, dt: float, periods=DEFAULT_PERIODS, dampi
   lead, n = accel_pair.shape[:-2], accel_pair.shape[-1]
   flat = accel_pair.reshape((-1, 2, n))
   radius2 = _orbit_peak_jit(jnp.concatenate([flat[:, 0], flat[:, 1]], axis=0), _check_dt(dt),
-                            tuple(periods.tolist()), _check_damping(damping))  # [N, P]
+                            tuple(periods.tolist()), _check_damping(damping), bool(small_batch))  # [N, P]
   omega2 = jnp.asarray((2.0 * np.pi / periods) ** 2, accel_pair.dtype)
   return (jnp.sqrt(radius2) * omega2).reshape(lead + (periods.size,))
 
 
-@functools.partial(jax.jit, static_argnums=(1, 2, 3))
-def _orbit_peak_jit(a2d, dt, periods, damping):
+@functools.partial(jax.jit, static_argnums=(1, 2, 3, 4))
+def _orbit_peak_jit(a2d, dt, periods, damping, small_batch=False):
   """Peak of the squared orbit ``[N, P]`` of ``a2d [2N, n]`` (components 1, then 2): the
   blocked recurrence keeping only the running peak (:func:`_peak_kernel`)."""
-  t = _block_tables(dt, periods, damping, _peak_block(a2d.shape[0], len(periods)))
+  t = _block_tables(dt, periods, damping, _peak_block(a2d.shape[0], len(periods), small_batch))
   return _peak_kernel(a2d, jnp.asarray(t.delta, a2d.dtype), jnp.asarray(t.w, a2d.dtype), False, orbit=True)
 
 
