@@ -148,7 +148,7 @@ def block_table(args):
   for b in (int(v) for v in args.block_batches.split(",")):
     x = jnp.asarray(synthetic_records(b, n, dt).astype(np.float32))
     q = jnp.asarray(np.broadcast_to(np.asarray(x).T[:, :, None], (n, b, len(periods))))
-    pick = {"peak": spectra._peak_block(b, len(periods)), "peak+sample": spectra._BLOCK,
+    pick = {"peak": spectra._peak_block(b, len(periods), True), "peak+sample": spectra._BLOCK,
             "history": spectra._HISTORY_BLOCK, "history per-osc": spectra._HISTORY_BLOCK_PER_OSCILLATOR}
     for kind in kinds:
       cells = []
@@ -323,7 +323,7 @@ def main():
   x32 = jnp.asarray(recs[:b].astype(np.float32))
   steps = b * len(periods) * (n - 1)
   print(f"\nKernel formulations, float32, B={b} (same inputs; ours = blocked K="
-        f"{spectra._peak_block(b, len(periods))}):")
+        f"{spectra._peak_block(b, len(periods), False)}):")
   ref = np.asarray(jax.jit(lambda a: spectra.spectral_displacement(a, dt, periods, damping))(x32))
   variants = [
       ("scan [B,P]", functools.partial(plain_scan, layout="BP")),

@@ -114,14 +114,16 @@ def generator_adversarial(d_fake):
   return -jnp.mean(d_fake)
 
 
-def log_spectrum(x, dt: float, periods, damping: float = 0.05):
+def log_spectrum(x, dt: float, periods, damping: float = 0.05, *, small_batch: bool = False):
   """log10 PSA ``[B, P]`` of ``x [B, T, 1]`` (exact and differentiable, see spectra); of a pair
   ``[B, T, 2]``, the mean of its components' log10 PSA (the geometric-mean spectrum: one
-  oscillator pass per component, where RotD50 would take one per angle)."""
+  oscillator pass per component, where RotD50 would take one per angle). ``small_batch``: as
+  :func:`cvaegan_jax.spectra.response_spectrum` (the refinement's calls; training keeps False)."""
   if x.shape[-1] == 1:
-    psa = spectra.response_spectrum(x[..., 0], dt, periods, damping)
+    psa = spectra.response_spectrum(x[..., 0], dt, periods, damping, small_batch=small_batch)
     return jnp.log10(jnp.maximum(psa, 1e-12))
-  psa = spectra.response_spectrum(jnp.moveaxis(x, -1, 1), dt, periods, damping)  # [B, C, P]
+  psa = spectra.response_spectrum(jnp.moveaxis(x, -1, 1), dt, periods, damping,
+                                  small_batch=small_batch)  # [B, C, P]
   return jnp.mean(jnp.log10(jnp.maximum(psa, 1e-12)), axis=1)
 
 

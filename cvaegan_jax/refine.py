@@ -35,7 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from cvaegan_jax import conditioning, fit, intensity, models, spectra
+from cvaegan_jax import conditioning, fit, intensity, losses, models, spectra
 
 __all__ = ["REFINE_MODES", "OUTSIDE_WEIGHT", "LATENT_LR", "LATENT_R2_WEIGHT", "least_squares_scale", "latent",
            "waveform", "waveform_pairs", "prescale", "fourier_gain", "minimum_phase", "match", "match_pairs",
@@ -84,9 +84,9 @@ def least_squares_scale(psa_ms2: np.ndarray, target_ms2: np.ndarray, weights=Non
 
 
 def _log_psa(x, dt, periods, damping):
-  """log10 PSA ``[N, P]`` of records ``x [N, T]`` (floored as the spectral loss's
-  :func:`cvaegan_jax.losses.log_spectrum`), with the small batches' kernel."""
-  return jnp.log10(jnp.maximum(spectra.response_spectrum(x, dt, periods, damping, small_batch=True), 1e-12))
+  """log10 PSA ``[N, P]`` of records ``x [N, T]`` (the spectral loss's own function, with the
+  small batches' kernel)."""
+  return losses.log_spectrum(x[..., None], dt, periods, damping, small_batch=True)
 
 
 def _band_error(log_psa, log_target, mask):
@@ -582,6 +582,7 @@ class MatchResult(NamedTuple):
   steps: int
 
 
+_PER_RECORD = ("accel_ms2", "psa_ms2", "misfit", "max_abs_misfit")  # MatchResult's arrays, one row a record.
 PRESCALE_STEPS = 50  # Default frequency-domain passes of refine.match (60 took 10% longer for the same matching).
 PRESCALE_ROUND = 10  # Frequency-domain passes between two restorations of the seed's timing.
 RETRY_PASSES = 20  # Frequency-domain passes of each retry of refine.match.
@@ -723,8 +724,7 @@ def _match(x, dt, periods_s, target_ms2, percentile, *, smoothing, tol, **kwargs
     return run(shares[0])
   with concurrent.futures.ThreadPoolExecutor(len(shares)) as pool:
     parts = list(pool.map(run, shares))
-  fields = {name: np.concatenate([getattr(p, name) for p in parts])
-            for name in ("accel_ms2", "psa_ms2", "misfit", "max_abs_misfit")}
+  fields = {name: np.concatenate([getattr(p, name) for p in parts]) for name in _PER_RECORD}
   return MatchResult(steps=max(p.steps for p in parts), **fields)
 
 
@@ -771,7 +771,7 @@ def _match_share(x, dt, periods_s, target, percentile, *, smoothing, tol, **kwar
   take = again.max_abs_misfit < out.max_abs_misfit[left]
   rows = left[take]
   fields = {}
-  for name in ("accel_ms2", "psa_ms2", "misfit", "max_abs_misfit"):
+  for name in _PER_RECORD:
     merged = np.array(getattr(out, name))
     merged[rows] = getattr(again, name)[take]
     fields[name] = merged
@@ -846,8 +846,8 @@ def _match_once(x, dt, periods_s, target, percentile, *, damping, band_s, outsid
       a = a - (a @ proj_m.T) @ proj_u.T
     a = jnp.where(done, best[rows], a)
     # The steps run record by record (:func:`waveform`): on the records above tol, once each.
-    _, first = np.unique(rows, return_index=True)
-    todo = first[~ready[rows[first]]]
+    rows, first = np.unique(rows, return_index=True)  # The padding repeats one record.
+    todo = first[~ready[rows]]
     if max_steps and todo.size and mask_np[seen].any():
       lt_seen = lt[todo][:, seen]
       if percentile is None:
@@ -860,7 +860,6 @@ def _match_once(x, dt, periods_s, target, percentile, *, damping, band_s, outsid
       a = a.at[todo].set(out)
       steps += int(np.max(s))
     error = band_error(a, lt)
-    rows, first = np.unique(rows, return_index=True)  # The padding repeats one record.
     better = (error[first] < best_error[rows]) & ~ready[rows]
     best = best.at[rows[better]].set(a[first[better]])
     best_error[rows[better]] = error[first[better]]

@@ -81,7 +81,7 @@ _HISTORY_BLOCK = 1  # Histories driven by one record per row (stored samples: th
 _HISTORY_BLOCK_PER_OSCILLATOR = 2  # Histories driven per oscillator (the refinement's transposed passes).
 
 
-def _peak_block(rows: int, num_periods: int, small_batch: bool = True) -> int:
+def _peak_block(rows: int, num_periods: int, small_batch: bool) -> int:
   """The block size of the peak kernels for ``rows`` records x ``num_periods`` oscillators
   (``small_batch`` False: always :data:`_BLOCK`)."""
   if not small_batch:

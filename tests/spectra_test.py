@@ -256,8 +256,8 @@ def test_compiles_once_per_shape():
 
 @pytest.mark.parametrize("block", [1, 2, 4, 8, 16])
 def test_every_block_size_is_the_textbook_recursion(knet_record, block):
-  # The kernels' block size follows the batch's size (spectra._peak_block, the history
-  # constants), so each size must give the same numbers: peaks with and without their sample,
+  # The kernels' block size follows the batch's size where the caller asks (small_batch,
+  # spectra._peak_block) and the kind of history, so each size must give the same numbers: peaks with and without their sample,
   # and full histories driven by one record or per oscillator, against the textbook recursion
   # in float64 (1003 samples: a tail outside whole blocks for every size but 1 and 2).
   a = demeaned(knet_record)[2000:3003]
