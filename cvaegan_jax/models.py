@@ -171,20 +171,33 @@ def _strided_conv_folded(x, w, stride: int):
   return jax.lax.conv_general_dilated(folded, w_folded, (1,), "VALID", dimension_numbers=_DIMS)
 
 
+def _strided_conv_native(x, w, stride: int):
+  """XLA's strided 'same' convolution, ``x [B, N, C]``, ``w [K, C, F]`` -> ``[B, ceil(N / stride), F]``."""
+  return jax.lax.conv_general_dilated(x, w, (stride,), [_same_padding(x.shape[1], w.shape[0], stride)],
+                                      dimension_numbers=_DIMS)
+
+
 @functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
 def strided_conv(x, w, stride: int):
   """Keras' ``Conv1D(strides=stride, padding="same")`` without bias: ``x [B, N, C]``,
   ``w [K, C, F]`` -> ``[B, ceil(N / stride), F]``.
 
   The value is XLA's strided convolution. Its derivatives (forward and reverse mode, so the
-  gradient penalty's JVP too) are those of :func:`_strided_conv_folded`, the same linear map
-  written as a stride-1 convolution: on XLA:CPU the input gradient of the strided form, a
-  convolution of the stride-dilated gradient, took 3-8 times its forward pass (the paper's
-  encoder and critic layers); the folded form's takes about one (``benchmarks/README.md``).
+  gradient penalty's JVP too) take, for each of its two linear maps, the form XLA:CPU runs
+  faster (``benchmarks/README.md``):
+  - in the input, :func:`_strided_conv_folded`, the same map as a stride-1 convolution: the
+    strided form's input gradient, a convolution of the stride-dilated gradient, took 3-8
+    times its forward pass (the paper's encoder and critic layers), the folded form's about
+    one. Up to ``NATIVE_INPUT_GRADIENT_CHANNELS`` input channels the strided form's is the
+    faster (the critic's first layer: 4.8 against 9.6 ms at batch 128);
+  - in the weights, the strided form: its weight gradient took 0.7-0.8 times the folded
+    form's, which also multiplies the taps padded to a multiple of the stride.
   Equal to float rounding (``tests/models_test.py``).
   """
-  return jax.lax.conv_general_dilated(x, w, (stride,), [_same_padding(x.shape[1], w.shape[0], stride)],
-                                      dimension_numbers=_DIMS)
+  return _strided_conv_native(x, w, stride)
+
+
+NATIVE_INPUT_GRADIENT_CHANNELS = 2  # Up to this many input channels, the input gradient is XLA's own.
 
 
 def _strided_conv_jvp(stride, primals, tangents):
@@ -192,9 +205,12 @@ def _strided_conv_jvp(stride, primals, tangents):
   dx, dw = tangents
   parts = []  # A symbolic zero (a constant input) costs no convolution.
   if not isinstance(dx, jax.custom_derivatives.SymbolicZero):
-    parts.append(_strided_conv_folded(dx, w, stride))
+    # Linear in dx: reverse mode transposes it into the input gradient (see strided_conv).
+    small = x.shape[-1] <= NATIVE_INPUT_GRADIENT_CHANNELS
+    parts.append(_strided_conv_native(dx, w, stride) if small else _strided_conv_folded(dx, w, stride))
   if not isinstance(dw, jax.custom_derivatives.SymbolicZero):
-    parts.append(_strided_conv_folded(x, dw, stride))
+    # Linear in dw: transposed into the weight gradient (see strided_conv).
+    parts.append(_strided_conv_native(x, dw, stride))
   y = strided_conv(x, w, stride)
   return y, sum(parts[1:], parts[0]) if parts else jnp.zeros_like(y)
 

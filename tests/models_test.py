@@ -81,14 +81,16 @@ def test_lowpass_upsampling_keeps_the_samples_and_leaves_no_images():
     models.UpsampleConv(8, 3, "cubic").init(jax.random.PRNGKey(0), h)
 
 
-@pytest.mark.parametrize("n, kernel, stride", [(3000, 10, 2), (375, 5, 2), (11, 5, 2), (12, 4, 3), (7, 1, 2), (12, 3, 1)])
-def test_strided_conv_equals_xla_convolution_in_value_and_every_derivative(n, kernel, stride):
-  """strided_conv (XLA's strided convolution, derivatives of the folded stride-1 form) against
-  lax's 'same' convolution: the value, forward and reverse derivatives, and the gradient of a
-  JVP in the weights (the gradient penalty's reverse-over-forward), to float rounding."""
+@pytest.mark.parametrize("n, kernel, stride, c_in", [(3000, 10, 2, 1), (375, 5, 2, 3), (11, 5, 2, 2), (12, 4, 3, 3),
+                                                     (7, 1, 2, 3), (12, 3, 1, 3)])
+def test_strided_conv_equals_xla_convolution_in_value_and_every_derivative(n, kernel, stride, c_in):
+  """strided_conv (XLA's strided convolution; input derivatives of the folded stride-1 form
+  above NATIVE_INPUT_GRADIENT_CHANNELS input channels) against lax's 'same' convolution: the
+  value, forward and reverse derivatives, and the gradient of a JVP in the weights (the
+  gradient penalty's reverse-over-forward), to float rounding."""
   kx, kw, kv, kt = jax.random.split(jax.random.PRNGKey(0), 4)
-  x = jax.random.normal(kx, (2, n, 3))
-  w = jax.random.normal(kw, (kernel, 3, 4))
+  x = jax.random.normal(kx, (2, n, c_in))
+  w = jax.random.normal(kw, (kernel, c_in, 4))
   reference = lambda x, w: jax.lax.conv_general_dilated(x, w, (stride,), "SAME", dimension_numbers=("NWC", "WIO", "NWC"))
   ours = lambda x, w: models.strided_conv(x, w, stride)
   assert ours(x, w).shape == (2, -(-n // stride), 4)
