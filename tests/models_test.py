@@ -125,6 +125,29 @@ def test_decoder_convolutions_keep_nn_conv_names_and_initial_values():
                         nn.Conv(64, (10,), strides=(2,)).init(key, x)["params"]["kernel"])
 
 
+def test_wide_dense_equals_nn_dense_in_parameters_value_and_derivatives():
+  """WideDense (the paper decoder's first layer) against nn.Dense: the same parameter names and
+  initial values, the same output, forward derivative and gradients, to float rounding."""
+  x = jax.random.normal(jax.random.PRNGKey(0), (5, 7))
+  key = jax.random.PRNGKey(3)
+  ours, reference = models.WideDense(11), nn.Dense(11)
+  params = ours.init(key, x)["params"]
+  reference_params = reference.init(key, x)["params"]
+  assert jax.tree.map(np.shape, params) == jax.tree.map(np.shape, reference_params)
+  assert all(np.array_equal(a, b) for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(reference_params)))
+  params = {"kernel": params["kernel"], "bias": jax.random.normal(jax.random.PRNGKey(1), (11,))}
+  apply = lambda module: lambda p, x: module.apply({"params": p}, x)
+  np.testing.assert_allclose(apply(ours)(params, x), apply(reference)(params, x), atol=1e-6)
+  tangents = (jax.tree.map(jnp.ones_like, params), jnp.ones_like(x))
+  np.testing.assert_allclose(jax.jvp(apply(ours), (params, x), tangents)[1],
+                             jax.jvp(apply(reference), (params, x), tangents)[1], atol=1e-5)
+  grads = lambda f: jax.grad(lambda p, x: jnp.sum(jnp.sin(f(p, x))), argnums=(0, 1))(params, x)
+  for a, b in zip(jax.tree.leaves(grads(apply(ours))), jax.tree.leaves(grads(apply(reference)))):
+    np.testing.assert_allclose(a, b, atol=1e-5)
+  decoder = train_state.create(train_state.make_static(paper.get_config()), {"mean": np.zeros(200), "std": np.ones(200)}, 0)
+  assert decoder.gen_params["decoder"]["Dense_0"]["kernel"].shape == (300, 96000)
+
+
 def test_shapes_through_the_models():
   cfg = base.get_config()
   cfg.model.encoder_features = (8, 8, 8)
