@@ -128,10 +128,13 @@ def test_four_devices_match_one_device(data_dir):
   # (gen_grad_norm at step 1 differed by 0.5%, while every loss and the next step agreed).
   # Update norms too: Adam turns the rounding-level gradients of the biases before
   # BatchNorm (below) into +-lr steps (gen_update_norm at step 2 differed by 0.4% with
-  # jax 0.10.2, every loss agreeing).
-  rtol = lambda k: 1e-2 if k.endswith(("grad_norm", "update_norm")) else 2e-3
+  # jax 0.10.2, every loss agreeing). The losses of steps 0 and 1 agree to 1e-5; by step 2
+  # those +-lr steps have spread to the kernels of tiny gradients (hundreds of entries a
+  # layer differing by ~lr), and the worst loss, the KL term, differed by 9.5e-4 with the
+  # strided convolutions' weight gradient in the folded form, 3.1e-3 in XLA's strided form.
+  rtol = lambda i, k: 1e-2 if k.endswith(("grad_norm", "update_norm")) else 1e-4 if i < 2 else 5e-3
   off = [(i, k, float(m1[k]), float(m4[k])) for i, (m1, m4) in enumerate(zip(h1, h4)) for k in m1
-         if not np.allclose(m4[k], m1[k], rtol=rtol(k), atol=1e-5)]
+         if not np.allclose(m4[k], m1[k], rtol=rtol(i, k), atol=1e-5)]
   assert not off, off
   # Parameters are compared through what they compute: a convolution bias right before
   # BatchNorm has a zero gradient up to rounding, which Adam turns into +-lr steps.
