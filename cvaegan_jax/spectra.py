@@ -75,8 +75,8 @@ DEFAULT_DAMPING = 0.05
 # spectra take the small block only when asked (``small_batch=True``): the kernel's block
 # changes the float32 rounding, and a data-parallel training step must round as on one device.
 _BLOCK = 8  # Peak kernels by default.
-_SMALL_BLOCK = 2  # With small_batch, on _SMALL_BATCH_OSCILLATORS records x periods or fewer (200 or more).
-_SMALL_BATCH_OSCILLATORS = 6400
+_SMALL_BLOCK = 2  # With small_batch, on records x periods within the two bounds below.
+_SMALL_BATCH_MIN_OSCILLATORS, _SMALL_BATCH_OSCILLATORS = 200, 6400
 _HISTORY_BLOCK = 1  # Histories driven by one record per row (stored samples: the write dominates).
 _HISTORY_BLOCK_PER_OSCILLATOR = 2  # Histories driven per oscillator (the refinement's transposed passes).
 
@@ -86,7 +86,7 @@ def _peak_block(rows: int, num_periods: int, small_batch: bool) -> int:
   (``small_batch`` False: always :data:`_BLOCK`)."""
   if not small_batch:
     return _BLOCK
-  return _SMALL_BLOCK if 200 <= rows * num_periods <= _SMALL_BATCH_OSCILLATORS else _BLOCK
+  return _SMALL_BLOCK if _SMALL_BATCH_MIN_OSCILLATORS <= rows * num_periods <= _SMALL_BATCH_OSCILLATORS else _BLOCK
 
 
 def log_periods(t_min: float, t_max: float, n: int) -> np.ndarray:

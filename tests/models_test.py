@@ -105,15 +105,16 @@ def test_strided_conv_equals_xla_convolution_in_value_and_every_derivative(n, ke
 
 
 def test_decoder_convolutions_keep_nn_conv_names_and_initial_values():
-  """Checkpoints written before the polyphase and folded forms restore: Conv_0..Conv_3 with
-  Keras' shapes in the decoder, Conv_0..Conv_2 in the encoder, and the initial kernels are the
-  ones nn.Conv draws at those names."""
+  """Checkpoints written before the polyphase and folded forms and WideDense restore: Conv_0..Conv_3
+  with Keras' shapes and Dense_0 in the decoder, Conv_0..Conv_2 in the encoder, and the initial
+  kernels are the ones nn.Conv draws at those names."""
   cfg = paper.get_config()
   static = train_state.make_static(cfg)
   state = train_state.create(static, {"mean": np.zeros(200), "std": np.ones(200)}, 0)
   dec = state.gen_params["decoder"]
   shapes = {name: dec[name]["kernel"].shape for name in dec if name.startswith("Conv_")}
   assert shapes == {"Conv_0": (3, 256, 128), "Conv_1": (3, 128, 64), "Conv_2": (3, 64, 32), "Conv_3": (3, 32, 1)}
+  assert dec["Dense_0"]["kernel"].shape == (300, 96000)  # models.WideDense, under nn.Dense's name.
   enc = state.gen_params["encoder"]
   assert {name: enc[name]["kernel"].shape for name in enc if name.startswith("Conv_")} == {
       "Conv_0": (10, 1, 64), "Conv_1": (10, 64, 128), "Conv_2": (10, 128, 256)}
@@ -144,8 +145,6 @@ def test_wide_dense_equals_nn_dense_in_parameters_value_and_derivatives():
   grads = lambda f: jax.grad(lambda p, x: jnp.sum(jnp.sin(f(p, x))), argnums=(0, 1))(params, x)
   for a, b in zip(jax.tree.leaves(grads(apply(ours))), jax.tree.leaves(grads(apply(reference)))):
     np.testing.assert_allclose(a, b, atol=1e-5)
-  decoder = train_state.create(train_state.make_static(paper.get_config()), {"mean": np.zeros(200), "std": np.ones(200)}, 0)
-  assert decoder.gen_params["decoder"]["Dense_0"]["kernel"].shape == (300, 96000)
 
 
 def test_shapes_through_the_models():
